@@ -1,0 +1,15 @@
+# The devbox image: the static binary and CA certificates, nothing else.
+# Build it with `make image` (the context is build/image, made from bin/devbox),
+# so no base image is ever pulled.
+FROM scratch
+COPY ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
+COPY devbox /devbox
+ENV DEVBOX_DNS_LISTEN=0.0.0.0:53 \
+    DEVBOX_MAIL_LISTEN=0.0.0.0:25 \
+    DEVBOX_MAIL_SPOOL=/var/spool/devbox
+VOLUME ["/var/spool/devbox"]
+EXPOSE 53/udp 53/tcp 25/tcp
+# devbox probes itself: no shell or curl in the image.
+HEALTHCHECK --interval=10s --timeout=3s --retries=3 CMD ["/devbox", "health", "dns", "127.0.0.1:53"]
+ENTRYPOINT ["/devbox"]
+CMD ["dns", "serve"]

@@ -1,0 +1,64 @@
+# devbox: see README.md. `make run` starts the local services, `make test`
+# runs every test (it installs what the tests need and starts the engine).
+GO       ?= go
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+BIN      := bin/devbox
+IMAGE    ?= devbox:latest
+PKGS     := ./...
+
+.PHONY: all build run test test-short lint fmt deps docker-up bench bench-dns bench-mail bench-run cover image clean
+
+all: lint test build
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/devbox
+
+run: build
+	./$(BIN) serve
+
+deps:
+	@scripts/deps.sh
+
+docker-up:
+	@scripts/docker-up.sh
+
+test: deps docker-up
+	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+test-short:
+	$(GO) test -short -count=1 $(PKGS)
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt: not formatted:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+cover: deps docker-up
+	$(GO) test -count=1 -coverprofile=cover.out $(PKGS)
+	$(GO) tool cover -func=cover.out | tail -1
+
+bench: bench-dns bench-mail bench-run
+
+bench-dns: deps build
+	scripts/bench-dns.sh
+
+bench-mail: deps build
+	scripts/bench-mail.sh
+
+bench-run: deps docker-up build
+	scripts/bench-run.sh
+
+# image builds the FROM scratch image from the static binary, offline.
+image: build
+	rm -rf build/image && mkdir -p build/image
+	cp $(BIN) build/image/devbox
+	cp /etc/ssl/certs/ca-certificates.crt build/image/ca-certificates.crt
+	docker build -t $(IMAGE) -f Dockerfile build/image
+
+clean:
+	rm -rf bin build cover.out
