@@ -1,0 +1,130 @@
+package dofake
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/legacy"
+)
+
+// SpecRelPath is where the OpenAPI subset lives, relative to the module root.
+const SpecRelPath = "../shared/digitalocean-openapi/droplets-subset.yaml"
+
+// specCache loads the (large) spec once per test binary; it is read-only
+// after loading.
+type specCache struct {
+	once   sync.Once
+	router routers.Router
+	path   string
+	err    error
+}
+
+// loaded is the one piece of package state: a read-only cache of the parsed
+// spec, filled once per test binary because parsing it takes a while.
+var loaded specCache
+
+// FindSpec returns the path of the OpenAPI subset, found from the module
+// root (the first directory upwards from the working directory that holds
+// go.mod), or "" when it is absent.
+func FindSpec() string {
+	dir, err := os.Getwd()
+	if err != nil {
+		return ""
+	}
+	for range 20 {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			p := filepath.Join(dir, filepath.FromSlash(SpecRelPath))
+			if _, err := os.Stat(p); err == nil {
+				return p
+			}
+			return ""
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return ""
+		}
+		dir = parent
+	}
+	return ""
+}
+
+// loadRouter parses the spec and builds a router that matches any host.
+func loadRouter(path string) (routers.Router, error) {
+	loaded.once.Do(func() {
+		loader := openapi3.NewLoader()
+		doc, err := loader.LoadFromFile(path)
+		if err != nil {
+			loaded.err = fmt.Errorf("load openapi spec: %w", err)
+			return
+		}
+		// The subset names the bearer_auth scheme without defining it.
+		if doc.Components == nil {
+			doc.Components = &openapi3.Components{}
+		}
+		if doc.Components.SecuritySchemes == nil {
+			doc.Components.SecuritySchemes = openapi3.SecuritySchemes{}
+		}
+		if _, ok := doc.Components.SecuritySchemes["bearer_auth"]; !ok {
+			doc.Components.SecuritySchemes["bearer_auth"] = &openapi3.SecuritySchemeRef{
+				Value: openapi3.NewSecurityScheme().WithType("http").WithScheme("bearer"),
+			}
+		}
+		if err := doc.Validate(loader.Context, openapi3.DisableExamplesValidation()); err != nil {
+			loaded.err = fmt.Errorf("validate openapi spec: %w", err)
+			return
+		}
+		doc.Servers = nil // match the fake's address, whatever it is
+		loaded.router, loaded.err = legacy.NewRouter(doc, openapi3.DisableExamplesValidation())
+		loaded.path = path
+	})
+	return loaded.router, loaded.err
+}
+
+// contract validates one exchange: the request against the operation's
+// parameters and body, the response against the declared status, headers
+// and body. It returns the violations found.
+type contract struct{ router routers.Router }
+
+func (c *contract) check(r *http.Request, reqBody []byte, rec *httptest.ResponseRecorder) []string {
+	var out []string
+	ctx := context.Background()
+	vr := r.Clone(ctx)
+	vr.Body = io.NopCloser(bytes.NewReader(reqBody))
+	route, params, err := c.router.FindRoute(vr)
+	if err != nil {
+		return []string{fmt.Sprintf("%s %s: no such operation in the spec: %v", r.Method, r.URL.Path, err)}
+	}
+	in := &openapi3filter.RequestValidationInput{
+		Request: vr, PathParams: params, Route: route,
+		Options: &openapi3filter.Options{
+			AuthenticationFunc:    openapi3filter.NoopAuthenticationFunc,
+			IncludeResponseStatus: true,
+			MultiError:            true,
+		},
+	}
+	if err := openapi3filter.ValidateRequest(ctx, in); err != nil {
+		out = append(out, fmt.Sprintf("request %s %s: %v", r.Method, r.URL, err))
+	}
+	res := rec.Result()
+	err = openapi3filter.ValidateResponse(ctx, &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: in,
+		Status:                 res.StatusCode,
+		Header:                 res.Header,
+		Body:                   io.NopCloser(bytes.NewReader(rec.Body.Bytes())),
+		Options:                in.Options,
+	})
+	if err != nil {
+		out = append(out, fmt.Sprintf("response %d to %s %s: %v", res.StatusCode, r.Method, r.URL, err))
+	}
+	return out
+}
