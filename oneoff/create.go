@@ -1,0 +1,95 @@
+package oneoff
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/docker/docker/api/types"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/client"
+	"github.com/docker/docker/errdefs"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/devbox-tools/devbox/internal/hint"
+)
+
+// Engine is the part of the Docker engine API oneoff uses; *client.Client
+// implements it.
+type Engine interface {
+	ContainerInspect(ctx context.Context, id string) (container.InspectResponse, error)
+	ContainerCreate(ctx context.Context, cfg *container.Config, hc *container.HostConfig, nc *network.NetworkingConfig, platform *ocispec.Platform, name string) (container.CreateResponse, error)
+	ContainerAttach(ctx context.Context, id string, opts container.AttachOptions) (types.HijackedResponse, error)
+	ContainerWait(ctx context.Context, id string, cond container.WaitCondition) (<-chan container.WaitResponse, <-chan error)
+	ContainerStart(ctx context.Context, id string, opts container.StartOptions) error
+	ContainerKill(ctx context.Context, id, signal string) error
+	ContainerResize(ctx context.Context, id string, opts container.ResizeOptions) error
+	ContainerRemove(ctx context.Context, id string, opts container.RemoveOptions) error
+	ContainerList(ctx context.Context, opts container.ListOptions) ([]container.Summary, error)
+	ContainerCommit(ctx context.Context, id string, opts container.CommitOptions) (container.CommitResponse, error)
+	NetworkConnect(ctx context.Context, networkID, containerID string, cfg *network.EndpointSettings) error
+	ImageInspect(ctx context.Context, image string, opts ...client.ImageInspectOption) (image.InspectResponse, error)
+	ImagePull(ctx context.Context, ref string, opts image.PullOptions) (io.ReadCloser, error)
+	ImageRemove(ctx context.Context, image string, opts image.RemoveOptions) ([]image.DeleteResponse, error)
+}
+
+// ensureImage pulls image when it is missing and the policy allows it.
+func ensureImage(ctx context.Context, eng Engine, ref string, policy PullPolicy) error {
+	_, err := eng.ImageInspect(ctx, ref)
+	if err == nil {
+		return nil
+	}
+	if !errdefs.IsNotFound(err) {
+		return engineError(fmt.Errorf("inspect image %s: %w", ref, err))
+	}
+	if policy == PullNever {
+		return engineError(hint.Wrap(fmt.Errorf("image %s not found", ref), "build or pull it first (docker pull "+ref+"), or drop --pull never"))
+	}
+	rc, err := eng.ImagePull(ctx, ref, image.PullOptions{})
+	if err == nil {
+		_, err = io.Copy(io.Discard, rc)
+		rc.Close()
+	}
+	if err != nil {
+		return engineError(hint.Wrap(fmt.Errorf("pull image %s: %w", ref, err), "check the image name, or pull it yourself (docker pull "+ref+")"))
+	}
+	if _, err := eng.ImageInspect(ctx, ref); err != nil {
+		return engineError(hint.Wrap(fmt.Errorf("pull image %s: %w", ref, err), "check the image name"))
+	}
+	return nil
+}
+
+// create creates the container of a plan on its first network and connects
+// it to the others, before it starts (engines before API 1.44 take only one
+// network at create). It returns the container's ID; on error nothing is
+// left behind.
+func create(ctx context.Context, eng Engine, p Plan) (string, error) {
+	resp, err := eng.ContainerCreate(ctx, p.Config, p.Host, nil, nil, p.Name)
+	if err != nil {
+		err = fmt.Errorf("create container %s: %w", p.Name, err)
+		if errdefs.IsNotFound(err) && len(p.Networks) > 0 {
+			err = hint.Wrap(err, fmt.Sprintf("does network %s exist? create it (docker network create %s) or pick one with --network (DEVBOX_NETWORK)", p.Networks[0], p.Networks[0]))
+		}
+		return "", engineError(err)
+	}
+	for _, n := range p.Networks[min(1, len(p.Networks)):] {
+		if err := eng.NetworkConnect(ctx, n, resp.ID, &network.EndpointSettings{}); err != nil {
+			remove(ctx, eng, resp.ID)
+			return "", engineError(hint.Wrap(fmt.Errorf("connect %s to network %s: %w", p.Name, n, err), "check the network exists: docker network ls"))
+		}
+	}
+	return resp.ID, nil
+}
+
+// remove force-removes a container with its anonymous volumes; one that
+// is gone or already being removed is fine.
+func remove(ctx context.Context, eng Engine, id string) error {
+	ctx = context.WithoutCancel(ctx)
+	err := eng.ContainerRemove(ctx, id, container.RemoveOptions{Force: true, RemoveVolumes: true})
+	if err == nil || errdefs.IsNotFound(err) || errdefs.IsConflict(err) {
+		return nil
+	}
+	return fmt.Errorf("remove container %s: %w", id, err)
+}

@@ -1,0 +1,154 @@
+package oneoff
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/errdefs"
+
+	"github.com/devbox-tools/devbox/internal/hint"
+)
+
+// DefaultDebugImage is the toolbox image of devbox debug.
+const DefaultDebugImage = "nicolaka/netshoot:latest"
+
+// LabelCopy marks the copy of a stopped container that debug --copy starts.
+const LabelCopy = "devbox.debug.copy"
+
+// debugCaps are the capabilities the toolbox gets to inspect the target's
+// network (tcpdump, ip, iptables) and processes (strace, /proc/1/root).
+var debugCaps = []string{"NET_ADMIN", "NET_RAW", "SYS_PTRACE"}
+
+// DebugSpec is what the user asked `devbox debug` for.
+type DebugSpec struct {
+	Target string
+	Image  string   // the toolbox; DefaultDebugImage when empty
+	Cmd    []string // nil: the toolbox's default command
+	Copy   bool     // debug a copy of a stopped target
+	Idle   []string // entrypoint of the copy; default sleep infinity
+	Pull   PullPolicy
+	Labels map[string]string // extra labels on the containers debug starts
+}
+
+// Debug starts a toolbox container in the target's network and PID
+// namespaces, attached like a run, and removes it when it ends. A stopped
+// target is an error unless Copy is set: then a copy of it (its
+// filesystem committed, its configuration inherited) starts with an idle
+// entrypoint, is debugged, and is removed with its image afterwards.
+func (r *Runner) Debug(ctx context.Context, s DebugSpec, o Options, rio IO) (Result, error) {
+	ectx := context.WithoutCancel(ctx)
+	ctr, err := r.Engine.ContainerInspect(ectx, s.Target)
+	if err != nil {
+		err = fmt.Errorf("inspect container %s: %w", s.Target, err)
+		if errdefs.IsNotFound(err) {
+			err = hint.Wrap(err, "name a container from docker ps")
+		}
+		return Result{}, engineError(err)
+	}
+	name := safeName(ctr.Name)
+	target := ctr.ID
+	if ctr.State == nil || !ctr.State.Running {
+		if !s.Copy {
+			return Result{}, &Error{Code: 1, Err: hint.Wrap(
+				fmt.Errorf("container %s is not running (%s)", name, describeState(ctr.State)),
+				"devbox debug --copy "+name+" starts a copy of it with an idle entrypoint to inspect")}
+		}
+		copyID, cleanup, err := r.startCopy(ectx, ctr, s)
+		if err != nil {
+			return Result{}, err
+		}
+		defer cleanup()
+		target = copyID
+		fmt.Fprintf(rio.Err, "devbox: %s is not running; debugging a copy of it\n", name)
+	}
+	toolbox := s.Image
+	if toolbox == "" {
+		toolbox = DefaultDebugImage
+	}
+	if err := ensureImage(ectx, r.Engine, toolbox, s.Pull); err != nil {
+		return Result{}, err
+	}
+	p := Plan{
+		Name: name + "-debug-" + shortID(),
+		Config: &container.Config{
+			Image:  toolbox,
+			Cmd:    s.Cmd,
+			Labels: map[string]string{LabelDebug: name},
+		},
+		Host: &container.HostConfig{
+			NetworkMode: container.NetworkMode("container:" + target),
+			PidMode:     container.PidMode("container:" + target),
+			CapAdd:      debugCaps,
+		},
+	}
+	for k, v := range s.Labels {
+		p.Config.Labels[k] = v
+	}
+	fmt.Fprintf(rio.Err, "devbox: toolbox in %s's network and PID namespaces; its filesystem is at /proc/1/root\n", name)
+	return r.Execute(ctx, p, o, rio)
+}
+
+// startCopy commits a stopped container and starts the image with the
+// container's configuration and an idle entrypoint. cleanup removes both.
+func (r *Runner) startCopy(ctx context.Context, ctr container.InspectResponse, s DebugSpec) (string, func(), error) {
+	name := safeName(ctr.Name)
+	commit, err := r.Engine.ContainerCommit(ctx, ctr.ID, container.CommitOptions{Pause: false, Config: &container.Config{Labels: map[string]string{LabelCopy: name}}})
+	if err != nil {
+		return "", nil, engineError(fmt.Errorf("commit %s: %w", name, err))
+	}
+	removeImage := func() {
+		if _, err := r.Engine.ImageRemove(ctx, commit.ID, image.RemoveOptions{Force: true, PruneChildren: true}); err != nil {
+			r.logger().Warn("remove copy image", "image", commit.ID, "err", err)
+		}
+	}
+	p := Plan{Config: &container.Config{}, Host: &container.HostConfig{}}
+	if _, err := inherit(ctx, r.Engine, ctr.ID, &p); err != nil {
+		removeImage()
+		return "", nil, err
+	}
+	idle := s.Idle
+	if len(idle) == 0 {
+		idle = []string{"sleep", "infinity"}
+	}
+	init := true
+	p.Name = name + "-copy-" + shortID()
+	p.Config.Image = commit.ID
+	p.Config.Entrypoint, p.Config.Cmd = idle, nil
+	p.Config.Labels = map[string]string{LabelCopy: name}
+	for k, v := range s.Labels {
+		p.Config.Labels[k] = v
+	}
+	p.Host.Init = &init
+	if len(p.Networks) > 0 && p.Host.NetworkMode == "" {
+		p.Host.NetworkMode = container.NetworkMode(p.Networks[0])
+	}
+	id, err := create(ctx, r.Engine, p)
+	if err != nil {
+		removeImage()
+		return "", nil, err
+	}
+	cleanup := func() {
+		if err := remove(ctx, r.Engine, id); err != nil {
+			r.logger().Warn("remove copy", "err", err)
+		}
+		removeImage()
+	}
+	if err := r.Engine.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
+		cleanup()
+		return "", nil, &Error{Code: startErrorCode(err), Err: hint.Wrap(fmt.Errorf("start a copy of %s: %w", name, err),
+			"the copy idles with `sleep infinity`; pick an idle command the image has with --idle")}
+	}
+	return id, cleanup, nil
+}
+
+func describeState(st *container.State) string {
+	if st == nil {
+		return "state unknown"
+	}
+	if st.Status == "exited" {
+		return fmt.Sprintf("exited with code %d", st.ExitCode)
+	}
+	return st.Status
+}

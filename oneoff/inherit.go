@@ -1,0 +1,118 @@
+package oneoff
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/mount"
+	"github.com/docker/docker/errdefs"
+
+	"github.com/devbox-tools/devbox/internal/hint"
+)
+
+// inherit fills a plan from a container, running or stopped: its image
+// (pinned by ID), environment, working directory, user, mounts, networks,
+// DNS settings and extra hosts. It returns the container's name.
+func inherit(ctx context.Context, eng Engine, from string, p *Plan) (string, error) {
+	ctr, err := eng.ContainerInspect(ctx, from)
+	if err != nil {
+		err = fmt.Errorf("inspect container %s: %w", from, err)
+		if errdefs.IsNotFound(err) {
+			return "", engineError(hint.Wrap(err, "--from (DEVBOX_APP_CONTAINER) names your app's container; see docker ps -a"))
+		}
+		return "", engineError(err)
+	}
+	if ctr.Config == nil || ctr.HostConfig == nil {
+		return "", engineError(fmt.Errorf("inspect container %s: incomplete answer from the engine", from))
+	}
+	p.Config.Image = ctr.Image
+	p.Config.Env = append([]string(nil), ctr.Config.Env...)
+	p.Config.WorkingDir = ctr.Config.WorkingDir
+	p.Config.User = ctr.Config.User
+	inheritMounts(ctr, p)
+	hc := ctr.HostConfig
+	p.Host.DNS = append(p.Host.DNS, hc.DNS...)
+	p.Host.DNSSearch = append(p.Host.DNSSearch, hc.DNSSearch...)
+	p.Host.DNSOptions = append(p.Host.DNSOptions, hc.DNSOptions...)
+	p.Host.ExtraHosts = append(p.Host.ExtraHosts, hc.ExtraHosts...)
+	mode := hc.NetworkMode
+	switch {
+	case mode.IsHost() || mode.IsNone() || mode.IsContainer():
+		p.Host.NetworkMode = mode
+	case ctr.NetworkSettings != nil:
+		p.Networks = containerNetworks(mode, ctr.NetworkSettings.Networks)
+	}
+	return safeName(ctr.Name), nil
+}
+
+// inheritMounts copies binds, named volumes (anonymous ones too: they are
+// shared, like --volumes-from) and tmpfs mounts.
+func inheritMounts(ctr container.InspectResponse, p *Plan) {
+	for _, m := range ctr.Mounts {
+		var bind string
+		switch m.Type {
+		case mount.TypeBind:
+			bind = m.Source + ":" + m.Destination
+		case mount.TypeVolume:
+			bind = m.Name + ":" + m.Destination
+		default:
+			continue
+		}
+		if !m.RW {
+			bind += ":ro"
+		}
+		p.Host.Binds = append(p.Host.Binds, bind)
+	}
+	if len(ctr.HostConfig.Tmpfs) > 0 {
+		p.Host.Tmpfs = map[string]string{}
+		for k, v := range ctr.HostConfig.Tmpfs {
+			p.Host.Tmpfs[k] = v
+		}
+	}
+}
+
+// containerNetworks lists a container's networks, the one of its network
+// mode first (it is the one used at create), the others sorted.
+func containerNetworks[T any](mode container.NetworkMode, nets map[string]T) []string {
+	first := string(mode)
+	if mode.IsDefault() || first == "" {
+		first = "bridge"
+	}
+	var rest []string
+	seenFirst := false
+	for name := range nets {
+		if name == first {
+			seenFirst = true
+			continue
+		}
+		rest = append(rest, name)
+	}
+	sort.Strings(rest)
+	if seenFirst {
+		return append([]string{first}, rest...)
+	}
+	return rest
+}
+
+// PullPolicy says whether a missing image is pulled.
+type PullPolicy string
+
+// Pull policies.
+const (
+	PullMissing PullPolicy = "missing"
+	PullNever   PullPolicy = "never"
+)
+
+// ParsePullPolicy checks a --pull value.
+func ParsePullPolicy(s string) (PullPolicy, error) {
+	switch p := PullPolicy(strings.ToLower(s)); p {
+	case PullMissing, PullNever:
+		return p, nil
+	case "":
+		return PullMissing, nil
+	}
+	return "", fmt.Errorf("--pull %q: want missing or never", s)
+}

@@ -1,0 +1,204 @@
+package oneoff
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/devbox-tools/devbox/internal/hint"
+)
+
+func TestRunExitCodes(t *testing.T) {
+	e := newEnv(t)
+	tests := []struct {
+		name   string
+		spec   Spec
+		opts   Options
+		code   int
+		errMsg string // the run fails with this, code from Code(err)
+	}{
+		{name: "success", spec: e.spec("true"), code: 0},
+		{name: "task's own code", spec: e.spec("sh", "-c", "exit 3"), code: 3},
+		{name: "not found", spec: e.spec("no-such-command"), code: 127},
+		{name: "not found without init", spec: func() Spec { s := e.spec("no-such-command"); s.NoInit = true; return s }(), code: 127, errMsg: "executable file not found"},
+		{name: "not executable", spec: e.spec("/bin"), code: 126},
+		{name: "killed by a signal", spec: e.spec("sh", "-c", "kill -KILL $$"), code: 137},
+		{name: "timeout", spec: e.spec("sleep", "30"), opts: Options{Timeout: 300 * time.Millisecond}, code: 124},
+		{name: "timeout ignored TERM", spec: e.spec("sh", "-c", `trap "" TERM; echo ready; while :; do sleep 1; done`), opts: Options{Timeout: 300 * time.Millisecond, Grace: 500 * time.Millisecond}, code: 124},
+		{name: "engine: no such container", spec: Spec{Task: "true", From: "devboxtest-no-such-container", Pull: PullNever}, code: 125, errMsg: "no such container"},
+		{name: "engine: no such image", spec: func() Spec { s := e.spec("true"); s.Image = "devbox-test/no-such-image:none"; return s }(), code: 125, errMsg: "not found"},
+		{name: "engine: no such network", spec: func() Spec { s := e.spec("true"); s.Networks = []string{"devboxtest-no-such-net"}; return s }(), code: 125, errMsg: "devboxtest-no-such-net"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			res, err := e.runner().Run(t.Context(), tt.spec, tt.opts, quietIO(&out, &errOut))
+			code := res.ExitCode
+			if err != nil {
+				code = Code(err)
+				if tt.errMsg == "" || !strings.Contains(strings.ToLower(err.Error()), strings.ToLower(tt.errMsg)) {
+					t.Errorf("err = %v, want one containing %q", err, tt.errMsg)
+				}
+			} else if tt.errMsg != "" {
+				t.Errorf("no error, want one containing %q", tt.errMsg)
+			}
+			if code != tt.code {
+				t.Errorf("exit code = %d, want %d (stdout %q, stderr %q, err %v)", code, tt.code, out.String(), errOut.String(), err)
+			}
+			if left := e.leftovers(t); len(left) > 0 {
+				t.Errorf("containers left: %v", left)
+			}
+		})
+	}
+}
+
+func TestRunNeedsAnApp(t *testing.T) {
+	_, err := (&Runner{}).Run(t.Context(), Spec{Task: "migrate"}, Options{}, IO{})
+	if err == nil || Code(err) != ExitEngine || !strings.Contains(hint.Of(err), "DEVBOX_APP_CONTAINER") {
+		t.Fatalf("err = %v (hint %q), want a 125 with a hint naming DEVBOX_APP_CONTAINER", err, hint.Of(err))
+	}
+}
+
+func TestRunOutputOfQuickTask(t *testing.T) {
+	e := newEnv(t)
+	const lines = 3000
+	for i := range 5 {
+		var out, errOut bytes.Buffer
+		res, err := e.runner().Run(t.Context(), e.spec("sh", "-c", "seq 1 3000; echo to-stderr >&2"), Options{}, quietIO(&out, &errOut))
+		if err != nil || res.ExitCode != 0 {
+			t.Fatalf("run %d: %v, exit %d", i, err, res.ExitCode)
+		}
+		got := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+		if len(got) != lines || got[0] != "1" || got[lines-1] != "3000" {
+			t.Fatalf("run %d: stdout has %d lines (%q ... ), want %d", i, len(got), out.String()[:min(20, out.Len())], lines)
+		}
+		if errOut.String() != "to-stderr\n" {
+			t.Fatalf("run %d: stderr = %q, want it apart from stdout", i, errOut.String())
+		}
+	}
+	// A task that prints one line and exits at once, without init.
+	for i := range 5 {
+		var out bytes.Buffer
+		s := e.spec("echo", "quick")
+		s.NoInit = true
+		if _, err := e.runner().Run(t.Context(), s, Options{}, quietIO(&out, &bytes.Buffer{})); err != nil {
+			t.Fatal(err)
+		}
+		if out.String() != "quick\n" {
+			t.Fatalf("run %d: stdout = %q, want %q", i, out.String(), "quick\n")
+		}
+	}
+}
+
+func TestRunStdin(t *testing.T) {
+	e := newEnv(t)
+	var out bytes.Buffer
+	rio := quietIO(&out, &bytes.Buffer{})
+	rio.In = strings.NewReader("one\ntwo\n")
+	res, err := e.runner().Run(t.Context(), e.spec("wc", "-l"), Options{Interactive: true}, rio)
+	if err != nil || res.ExitCode != 0 {
+		t.Fatalf("run: %v, exit %d", err, res.ExitCode)
+	}
+	if strings.TrimSpace(out.String()) != "2" {
+		t.Fatalf("stdout = %q, want 2 lines counted", out.String())
+	}
+}
+
+func TestRunTaskLabel(t *testing.T) {
+	e := newEnv(t)
+	img := e.taskImage(t, `LABEL devbox.task.migrate="sh -c 'echo migrating \"\$0\" \$1 \$MODE' first"`)
+	s := e.spec("migrate", "second")
+	s.Image = img
+	s.Env = []string{"MODE=up"}
+	var out bytes.Buffer
+	res, err := e.runner().Run(t.Context(), s, Options{}, quietIO(&out, &bytes.Buffer{}))
+	if err != nil || res.ExitCode != 0 {
+		t.Fatalf("run: %v, exit %d", err, res.ExitCode)
+	}
+	if got := out.String(); got != "migrating first second up\n" {
+		t.Fatalf("stdout = %q, want the label's command with ARGS appended", got)
+	}
+	// A task without a label runs as the command itself.
+	out.Reset()
+	s = e.spec("echo", "plain")
+	s.Image = img
+	if _, err := e.runner().Run(t.Context(), s, Options{}, quietIO(&out, &bytes.Buffer{})); err != nil || out.String() != "plain\n" {
+		t.Fatalf("run echo: %v, stdout %q", err, out.String())
+	}
+}
+
+func TestRunSignals(t *testing.T) {
+	e := newEnv(t)
+	tests := []struct {
+		name    string
+		task    string
+		signals []syscall.Signal
+		code    int
+	}{
+		{name: "SIGINT forwarded", task: "echo ready; exec sleep 30", signals: []syscall.Signal{syscall.SIGINT}, code: 130},
+		{name: "SIGTERM forwarded", task: "echo ready; exec sleep 30", signals: []syscall.Signal{syscall.SIGTERM}, code: 143},
+		{name: "second SIGINT kills", task: `trap "" INT; echo ready; while :; do sleep 1; done`, signals: []syscall.Signal{syscall.SIGINT, syscall.SIGINT}, code: 137},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out := newOutput("ready")
+			sigs := make(chan os.Signal, len(tt.signals))
+			rio := quietIO(out, &bytes.Buffer{})
+			rio.Signals = sigs
+			done := make(chan struct{})
+			var res Result
+			var err error
+			go func() {
+				defer close(done)
+				res, err = e.runner().Run(t.Context(), e.spec("sh", "-c", tt.task), Options{Grace: time.Minute}, rio)
+			}()
+			out.waitSeen(t)
+			for _, s := range tt.signals {
+				sigs <- s
+			}
+			select {
+			case <-done:
+			case <-time.After(time.Minute):
+				t.Fatal("the run did not end after the signals")
+			}
+			if err != nil || res.ExitCode != tt.code {
+				t.Fatalf("run: %v, exit %d, want %d", err, res.ExitCode, tt.code)
+			}
+			if left := e.leftovers(t); len(left) > 0 {
+				t.Errorf("containers left: %v", left)
+			}
+		})
+	}
+}
+
+func TestRunContextCancelStops(t *testing.T) {
+	e := newEnv(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	out := newOutput("ready")
+	done := make(chan error, 1)
+	go func() {
+		res, err := e.runner().Run(ctx, e.spec("sh", "-c", "echo ready; exec sleep 30"), Options{}, quietIO(out, &bytes.Buffer{}))
+		if err == nil && res.ExitCode != 143 {
+			err = errors.New("exit code is not 143")
+		}
+		done <- err
+	}()
+	out.waitSeen(t)
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("the run did not end after cancel")
+	}
+	if left := e.leftovers(t); len(left) > 0 {
+		t.Errorf("containers left: %v", left)
+	}
+}

@@ -1,0 +1,141 @@
+package oneoff
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+)
+
+// drainLimit bounds the wait for the output stream to end after the task
+// has exited.
+const drainLimit = 10 * time.Second
+
+// Options say how a plan runs.
+type Options struct {
+	TTY         bool
+	Interactive bool // attach stdin
+	Detach      bool
+	Timeout     time.Duration // 0: none
+	Grace       time.Duration // 0: DefaultGrace
+}
+
+// Result is how a run ended.
+type Result struct {
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	ExitCode int    `json:"exit_code"`
+	TimedOut bool   `json:"timed_out"`
+}
+
+// Runner runs plans against an engine.
+type Runner struct {
+	Engine Engine
+	Logger *slog.Logger
+}
+
+// Execute creates, attaches, starts and waits for a plan's container and
+// removes it in every case: success, failure, timeout, signal, engine
+// error after create. The result's exit code is the task's own (124 on
+// timeout); an error carries its exit code (see Code). With Detach the
+// container is started and left running (not removed when it ends, so its
+// logs can be read).
+func (r *Runner) Execute(ctx context.Context, p Plan, o Options, rio IO) (Result, error) {
+	log := r.logger().With("container", p.Name)
+	ectx := context.WithoutCancel(ctx)
+	cfg := *p.Config
+	hc := *p.Host
+	cfg.Tty = o.TTY
+	interactive := o.Interactive && !o.Detach
+	cfg.AttachStdin, cfg.OpenStdin, cfg.StdinOnce = interactive, interactive, interactive
+	cfg.AttachStdout, cfg.AttachStderr = !o.Detach, !o.Detach
+	hc.AutoRemove = !o.Detach
+	p.Config, p.Host = &cfg, &hc
+
+	id, err := create(ectx, r.Engine, p)
+	if err != nil {
+		return Result{}, err
+	}
+	res := Result{ID: id, Name: p.Name}
+	if o.Detach {
+		if err := r.Engine.ContainerStart(ectx, id, container.StartOptions{}); err != nil {
+			_ = remove(ectx, r.Engine, id)
+			return res, &Error{Code: startErrorCode(err), Err: fmt.Errorf("start %s: %w", p.Name, err)}
+		}
+		return res, nil
+	}
+	defer func() {
+		if err := remove(ectx, r.Engine, id); err != nil {
+			log.Warn("remove container", "err", err)
+		}
+	}()
+	st, err := attach(ectx, r.Engine, id, o.TTY, interactive, rio, log)
+	if err != nil {
+		return res, engineError(fmt.Errorf("attach to %s: %w", p.Name, err))
+	}
+	defer st.resp.Close()
+	waitCtx, cancelWait := context.WithCancel(ectx)
+	defer cancelWait()
+	waitC, errC := r.Engine.ContainerWait(waitCtx, id, container.WaitConditionRemoved)
+	if o.TTY && interactive && rio.Terminal != nil {
+		restore, err := rio.Terminal.MakeRaw()
+		if err != nil {
+			return res, engineError(fmt.Errorf("terminal raw mode: %w", err))
+		}
+		defer restore()
+	}
+	if err := r.Engine.ContainerStart(ectx, id, container.StartOptions{}); err != nil {
+		r.awaitRemoval(waitC, errC)
+		return res, &Error{Code: startErrorCode(err), Err: fmt.Errorf("start %s: %w", p.Name, err)}
+	}
+	if o.TTY && rio.Terminal != nil {
+		rctx, stopResize := context.WithCancel(ectx)
+		defer stopResize()
+		go resizer(rctx, r.Engine, id, rio.Terminal, rio.Resized, log)
+	}
+	grace := o.Grace
+	if grace <= 0 {
+		grace = DefaultGrace
+	}
+	sup := &supervisor{eng: r.Engine, id: id, timeout: o.Timeout, grace: grace, log: log}
+	out, err := sup.wait(ctx, waitC, errC, rio.Signals)
+	st.drain(drainLimit, log)
+	if err != nil {
+		return res, err
+	}
+	res.ExitCode, res.TimedOut = out.code, out.timedOut
+	if out.timedOut {
+		res.ExitCode = ExitTimeout
+	}
+	return res, nil
+}
+
+// awaitRemoval gives the engine a moment to auto-remove a container that
+// failed to start; the deferred remove catches it otherwise.
+func (r *Runner) awaitRemoval(waitC <-chan container.WaitResponse, errC <-chan error) {
+	t := time.NewTimer(5 * time.Second)
+	defer t.Stop()
+	select {
+	case <-waitC:
+	case <-errC:
+	case <-t.C:
+	}
+}
+
+func (r *Runner) logger() *slog.Logger {
+	if r.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return r.Logger.With("component", "oneoff")
+}
+
+// Run resolves a spec and executes it.
+func (r *Runner) Run(ctx context.Context, s Spec, o Options, rio IO) (Result, error) {
+	p, err := Resolve(context.WithoutCancel(ctx), r.Engine, s)
+	if err != nil {
+		return Result{}, engineError(err)
+	}
+	return r.Execute(ctx, p, o, rio)
+}

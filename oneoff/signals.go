@@ -1,0 +1,119 @@
+package oneoff
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+)
+
+// DefaultGrace is how long a task has to stop after SIGTERM (on --timeout)
+// or a forwarded signal before it is killed.
+const DefaultGrace = 10 * time.Second
+
+// supervisor waits for a started task while forwarding signals and
+// enforcing the timeout:
+//   - the first signal is forwarded to the task; if the task is still
+//     running after the grace period, or a second signal arrives, it is
+//     killed (SIGKILL);
+//   - when ctx ends it counts as a SIGTERM;
+//   - when the timeout expires the task gets SIGTERM, then SIGKILL after the
+//     grace period, and the run exits 124.
+type supervisor struct {
+	eng     Engine
+	id      string
+	timeout time.Duration
+	grace   time.Duration
+	log     *slog.Logger
+}
+
+// outcome is how a task ended.
+type outcome struct {
+	code     int
+	timedOut bool
+}
+
+func (s *supervisor) wait(ctx context.Context, waitC <-chan container.WaitResponse, errC <-chan error, signals <-chan os.Signal) (outcome, error) {
+	ectx := context.WithoutCancel(ctx)
+	var (
+		out      outcome
+		timeoutC <-chan time.Time
+		killC    <-chan time.Time
+		stops    int
+		done     = ctx.Done()
+	)
+	if s.timeout > 0 {
+		t := time.NewTimer(s.timeout)
+		defer t.Stop()
+		timeoutC = t.C
+	}
+	var killTimer *time.Timer
+	defer func() {
+		if killTimer != nil {
+			killTimer.Stop()
+		}
+	}()
+	stop := func(sig string) {
+		stops++
+		if stops > 1 {
+			s.kill(ectx, "KILL")
+			return
+		}
+		s.kill(ectx, sig)
+		killTimer = time.NewTimer(s.grace)
+		killC = killTimer.C
+	}
+	for {
+		select {
+		case res := <-waitC:
+			if res.Error != nil && res.Error.Message != "" {
+				return out, engineError(fmt.Errorf("wait for container: %s", res.Error.Message))
+			}
+			out.code = int(res.StatusCode)
+			return out, nil
+		case err := <-errC:
+			return out, engineError(fmt.Errorf("wait for container: %w", err))
+		case sig := <-signals:
+			s.log.Debug("forwarding signal", "signal", sig.String())
+			stop(signalName(sig))
+		case <-done:
+			done = nil
+			stop("TERM")
+		case <-timeoutC:
+			s.log.Debug("timeout expired", "timeout", s.timeout)
+			out.timedOut = true
+			stop("TERM")
+		case <-killC:
+			killC = nil
+			s.kill(ectx, "KILL")
+		}
+	}
+}
+
+func (s *supervisor) kill(ctx context.Context, sig string) {
+	if err := s.eng.ContainerKill(ctx, s.id, sig); err != nil {
+		// Usually the task has just exited; the wait says how.
+		s.log.Debug("signal task", "signal", sig, "err", err)
+	}
+}
+
+// signalName is the engine's name for a signal.
+func signalName(sig os.Signal) string {
+	switch sig {
+	case syscall.SIGINT:
+		return "INT"
+	case syscall.SIGTERM:
+		return "TERM"
+	case syscall.SIGKILL:
+		return "KILL"
+	}
+	if n, ok := sig.(syscall.Signal); ok {
+		return strconv.Itoa(int(n))
+	}
+	return "TERM"
+}
