@@ -1,0 +1,160 @@
+package mailrelay
+
+import (
+	"encoding/json"
+	"errors"
+	"html/template"
+	"io"
+	"net/http"
+	"time"
+)
+
+// CaughtMessage is one caught message as the HTTP API and
+// `devbox mail queue list --caught --json` show it.
+type CaughtMessage struct {
+	ID       string    `json:"id"`
+	From     string    `json:"from"`
+	To       []string  `json:"to"`
+	Subject  string    `json:"subject"`
+	Received time.Time `json:"received"`
+	Size     int64     `json:"size"`
+}
+
+// Caught lists caught messages, oldest first, with their subjects.
+func (s *Spool) Caught() ([]CaughtMessage, error) {
+	recs, err := s.List(QueueCaught)
+	if err != nil {
+		return nil, err
+	}
+	out := []CaughtMessage{}
+	for _, rec := range recs {
+		m := CaughtMessage{ID: rec.ID, From: rec.From, To: rec.To, Received: rec.Received, Size: rec.Size}
+		if f, err := s.OpenCaught(rec.ID); err == nil {
+			m.Subject = Subject(f)
+			f.Close()
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// Handler is the catch HTTP API:
+//
+//	GET    /api/messages               list (JSON)
+//	GET    /api/messages/{id}          one message's envelope (JSON)
+//	GET    /api/messages/{id}/raw      the .eml (message/rfc822)
+//	DELETE /api/messages/{id}          delete one
+//	DELETE /api/messages               delete all
+//	POST   /api/messages/{id}/release  queue it for the upstream
+//	GET    /                           minimal HTML list
+func (r *Relay) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/messages", r.httpList)
+	mux.HandleFunc("DELETE /api/messages", r.httpDeleteAll)
+	mux.HandleFunc("GET /api/messages/{id}", r.httpGet)
+	mux.HandleFunc("GET /api/messages/{id}/raw", r.httpRaw)
+	mux.HandleFunc("DELETE /api/messages/{id}", r.httpDelete)
+	mux.HandleFunc("POST /api/messages/{id}/release", r.httpRelease)
+	mux.HandleFunc("GET /{$}", r.httpIndex)
+	return mux
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func httpError(w http.ResponseWriter, err error) {
+	code := http.StatusInternalServerError
+	if errors.Is(err, ErrNotFound) {
+		code = http.StatusNotFound
+	}
+	writeJSON(w, code, map[string]string{"error": err.Error()})
+}
+
+func (r *Relay) httpList(w http.ResponseWriter, _ *http.Request) {
+	msgs, err := r.spool.Caught()
+	if err != nil {
+		httpError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, msgs)
+}
+
+func (r *Relay) httpGet(w http.ResponseWriter, req *http.Request) {
+	rec, err := r.spool.CaughtRecord(req.PathValue("id"))
+	if err != nil {
+		httpError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rec)
+}
+
+func (r *Relay) httpRaw(w http.ResponseWriter, req *http.Request) {
+	f, err := r.spool.OpenCaught(req.PathValue("id"))
+	if err != nil {
+		httpError(w, err)
+		return
+	}
+	defer f.Close()
+	w.Header().Set("Content-Type", "message/rfc822")
+	_, _ = io.Copy(w, f)
+}
+
+func (r *Relay) httpDelete(w http.ResponseWriter, req *http.Request) {
+	if err := r.spool.Remove(QueueCaught, req.PathValue("id")); err != nil {
+		httpError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (r *Relay) httpDeleteAll(w http.ResponseWriter, _ *http.Request) {
+	ids, err := r.spool.IDs(QueueCaught)
+	if err != nil {
+		httpError(w, err)
+		return
+	}
+	for _, id := range ids {
+		if err := r.spool.Remove(QueueCaught, id); err != nil && !errors.Is(err, ErrNotFound) {
+			httpError(w, err)
+			return
+		}
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (r *Relay) httpRelease(w http.ResponseWriter, req *http.Request) {
+	if r.del == nil {
+		writeJSON(w, http.StatusConflict, map[string]string{"error": "no upstream configured (DEVBOX_MAIL_RELAY_HOST)"})
+		return
+	}
+	rec, err := r.spool.Release(req.PathValue("id"))
+	if err != nil {
+		httpError(w, err)
+		return
+	}
+	r.queue(rec)
+	writeJSON(w, http.StatusAccepted, map[string]string{"id": rec.ID})
+}
+
+var indexPage = template.Must(template.New("index").Parse(`<!doctype html>
+<html><head><meta charset="utf-8"><title>devbox mail</title>
+<style>body{font-family:sans-serif;margin:2em}td,th{padding:.3em .8em;text-align:left}tr:nth-child(even){background:#f4f4f4}</style>
+</head><body><h1>Caught mail</h1>
+{{if not .}}<p>No messages.</p>{{else}}<table><tr><th>Received</th><th>From</th><th>To</th><th>Subject</th><th>Size</th></tr>
+{{range .}}<tr><td>{{.Received.Format "2006-01-02 15:04:05"}}</td><td>{{.From}}</td><td>{{range .To}}{{.}} {{end}}</td>
+<td><a href="/api/messages/{{.ID}}/raw">{{if .Subject}}{{.Subject}}{{else}}(no subject){{end}}</a></td><td>{{.Size}}</td></tr>
+{{end}}</table>{{end}}</body></html>
+`))
+
+func (r *Relay) httpIndex(w http.ResponseWriter, _ *http.Request) {
+	msgs, err := r.spool.Caught()
+	if err != nil {
+		httpError(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_ = indexPage.Execute(w, msgs)
+}

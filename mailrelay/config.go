@@ -1,0 +1,351 @@
+package mailrelay
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/devbox-tools/devbox/internal/hint"
+)
+
+// Mode says what the relay does with accepted mail.
+type Mode string
+
+// Modes.
+const (
+	ModeRelay Mode = "relay" // queue and deliver upstream
+	ModeCatch Mode = "catch" // keep as .eml, deliver nothing
+	ModeBoth  Mode = "both"  // keep a copy and deliver
+)
+
+// ParseMode checks a --mode value.
+func ParseMode(s string) (Mode, error) {
+	switch m := Mode(s); m {
+	case ModeRelay, ModeCatch, ModeBoth:
+		return m, nil
+	}
+	return "", fmt.Errorf("mode %q: want relay, catch or both", s)
+}
+
+// Defaults.
+const (
+	DefaultMaxMessageBytes = 25 << 20
+	DefaultMaxRecipients   = 1000
+	DefaultRetryInitial    = 30 * time.Second
+	DefaultRetryMax        = time.Hour
+	DefaultLifetime        = 5 * 24 * time.Hour
+	DefaultWorkers         = 16
+)
+
+// DefaultAllowNetworks are the client networks accepted unless told
+// otherwise: loopback and private (RFC 1918, RFC 4193) addresses.
+var DefaultAllowNetworks = []string{"127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"}
+
+// Config is everything a Relay needs.
+type Config struct {
+	Listen          string // SMTP listen address
+	HTTPListen      string // catch HTTP API; empty: off
+	Spool           string
+	Mode            Mode
+	Hostname        string // greeting and Received name
+	AllowNetworks   []netip.Prefix
+	AllowRecipients []*regexp.Regexp // empty: every recipient
+	MaxMessageBytes int64
+	MaxRecipients   int
+	AuthUser        string // inbound AUTH; empty: no AUTH
+	AuthPassword    string
+	TLS             *tls.Config // inbound STARTTLS; nil: off
+	Upstream        Upstream    // empty Addr: no delivery
+	Rewrite         Rewrite
+	Workers         int
+	RetryInitial    time.Duration
+	RetryMax        time.Duration
+	Lifetime        time.Duration
+	ControlInterval time.Duration // how often the relay looks for queue commands
+}
+
+func (c *Config) setDefaults() {
+	if c.Mode == "" {
+		c.Mode = ModeRelay
+	}
+	if c.MaxMessageBytes == 0 {
+		c.MaxMessageBytes = DefaultMaxMessageBytes
+	}
+	if c.MaxRecipients == 0 {
+		c.MaxRecipients = DefaultMaxRecipients
+	}
+	if c.Workers <= 0 {
+		c.Workers = DefaultWorkers
+	}
+	if c.RetryInitial <= 0 {
+		c.RetryInitial = DefaultRetryInitial
+	}
+	if c.RetryMax < c.RetryInitial {
+		c.RetryMax = max(DefaultRetryMax, c.RetryInitial)
+	}
+	if c.Lifetime <= 0 {
+		c.Lifetime = DefaultLifetime
+	}
+	if c.ControlInterval <= 0 {
+		c.ControlInterval = time.Second
+	}
+	if c.Hostname == "" {
+		c.Hostname = c.Upstream.Hostname
+	}
+	if c.Hostname == "" {
+		c.Hostname, _ = os.Hostname()
+	}
+	if c.AllowNetworks == nil {
+		c.AllowNetworks, _ = ParseNetworks(DefaultAllowNetworks)
+	}
+}
+
+// ParseNetworks parses CIDR prefixes or single addresses.
+func ParseNetworks(list []string) ([]netip.Prefix, error) {
+	out := []netip.Prefix{}
+	for _, s := range list {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("network %q: want a CIDR prefix like 10.0.0.0/8 or an address", s)
+		}
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
+}
+
+// ParseRecipientPatterns compiles the recipient allow-list; each pattern
+// must match a whole address (it is anchored), case-insensitively.
+func ParseRecipientPatterns(list []string) ([]*regexp.Regexp, error) {
+	var out []*regexp.Regexp
+	for _, s := range list {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		re, err := regexp.Compile(`(?i)^(?:` + s + `)$`)
+		if err != nil {
+			return nil, fmt.Errorf("recipient pattern %q: %w", s, err)
+		}
+		out = append(out, re)
+	}
+	return out, nil
+}
+
+// TLSMode is how the relay talks TLS to the upstream.
+type TLSMode string
+
+// TLS modes. Auto is TLS on port 465 and otherwise STARTTLS when the
+// upstream offers it (required before AUTH).
+const (
+	TLSAuto     TLSMode = ""
+	TLSStartTLS TLSMode = "starttls"
+	TLSImplicit TLSMode = "tls"
+	TLSNone     TLSMode = "none"
+)
+
+// Upstream is where mail goes.
+type Upstream struct {
+	Addr       string // host:port
+	TLS        TLSMode
+	SkipVerify bool
+	User       string
+	Password   string `json:"-"`
+	Hostname   string        // EHLO name
+	Timeout    time.Duration // per command; default 60s
+	TLSConfig  *tls.Config   // optional base TLS config (tests: RootCAs)
+}
+
+// Rewrite changes senders on the way out.
+type Rewrite struct {
+	Domain     string // replaces the sender's domain
+	From       string // forced sender address
+	HeaderFrom bool   // apply to the From header too
+	Hostname   string // qualifies bare user names when Domain is empty
+}
+
+// FromEnv reads the upstream and rewrite settings from the environment:
+// native DEVBOX_MAIL_* names first, then ssmtp.conf names (SSMTP_MAILHUB,
+// ...), then the container-entrypoint names (SSMTP_SERVER, ...).
+func FromEnv(getenv func(string) string) (Upstream, Rewrite, error) {
+	first := func(names ...string) string {
+		for _, n := range names {
+			if v := strings.TrimSpace(getenv(n)); v != "" {
+				return v
+			}
+		}
+		return ""
+	}
+	var u Upstream
+	var rw Rewrite
+	host := first("DEVBOX_MAIL_RELAY_HOST", "SSMTP_MAILHUB", "SSMTP_SERVER")
+	mode, err := envTLS(getenv, first)
+	if err != nil {
+		return u, rw, err
+	}
+	u.TLS = mode
+	if host != "" {
+		u.Addr = hostPort(host, first("SSMTP_PORT"), mode)
+	}
+	if u.TLS == TLSAuto && strings.HasSuffix(u.Addr, ":465") {
+		u.TLS = TLSImplicit
+	}
+	if v := first("DEVBOX_MAIL_RELAY_TLS_SKIP_VERIFY"); v != "" {
+		if u.SkipVerify, err = parseBool(v); err != nil {
+			return u, rw, fmt.Errorf("DEVBOX_MAIL_RELAY_TLS_SKIP_VERIFY: %w", err)
+		}
+	}
+	u.User = first("DEVBOX_MAIL_RELAY_USER", "SSMTP_AUTHUSER", "SSMTP_USER")
+	if u.Password, err = envPassword(getenv, first); err != nil {
+		return u, rw, err
+	}
+	u.Hostname = first("DEVBOX_MAIL_HOSTNAME", "SSMTP_HOSTNAME")
+	rw.Domain = first("DEVBOX_MAIL_REWRITE_DOMAIN", "SSMTP_REWRITEDOMAIN")
+	rw.From = first("DEVBOX_MAIL_FROM")
+	rw.HeaderFrom = true
+	if v := first("DEVBOX_MAIL_REWRITE_HEADER_FROM"); v != "" {
+		if rw.HeaderFrom, err = parseBool(v); err != nil {
+			return u, rw, fmt.Errorf("DEVBOX_MAIL_REWRITE_HEADER_FROM: %w", err)
+		}
+	} else if v := first("SSMTP_FROMLINEOVERRIDE"); v != "" {
+		override, err := parseBool(v)
+		if err != nil {
+			return u, rw, fmt.Errorf("SSMTP_FROMLINEOVERRIDE: %w", err)
+		}
+		rw.HeaderFrom = !override
+	}
+	rw.Hostname = u.Hostname
+	return u, rw, nil
+}
+
+func envTLS(getenv func(string) string, first func(...string) string) (TLSMode, error) {
+	if v := first("DEVBOX_MAIL_RELAY_TLS"); v != "" {
+		switch m := TLSMode(strings.ToLower(v)); m {
+		case TLSStartTLS, TLSImplicit, TLSNone:
+			return m, nil
+		case "auto":
+			return TLSAuto, nil
+		}
+		return "", fmt.Errorf("DEVBOX_MAIL_RELAY_TLS %q: want starttls, tls, none or auto", v)
+	}
+	yes := func(name string) (bool, bool, error) {
+		v := first(name)
+		if v == "" {
+			return false, false, nil
+		}
+		b, err := parseBool(v)
+		if err != nil {
+			return false, true, fmt.Errorf("%s: %w", name, err)
+		}
+		return b, true, nil
+	}
+	if b, set, err := yes("SSMTP_USESTARTTLS"); err != nil || (set && b) {
+		return TLSStartTLS, err
+	}
+	if b, set, err := yes("SSMTP_USETLS"); err != nil || set {
+		if b {
+			return TLSImplicit, err
+		}
+		return TLSNone, err
+	}
+	if v := first("SSMTP_TLS"); v != "" {
+		if strings.EqualFold(v, "starttls") {
+			return TLSStartTLS, nil
+		}
+		b, err := parseBool(v)
+		if err != nil {
+			return "", fmt.Errorf("SSMTP_TLS: %w", err)
+		}
+		if !b {
+			return TLSNone, nil
+		}
+		if first("SSMTP_PORT") == "465" {
+			return TLSImplicit, nil
+		}
+		return TLSStartTLS, nil
+	}
+	return TLSAuto, nil
+}
+
+func envPassword(getenv func(string) string, first func(...string) string) (string, error) {
+	pw := getenv("DEVBOX_MAIL_RELAY_PASSWORD")
+	file := first("DEVBOX_MAIL_RELAY_PASSWORD_FILE")
+	switch {
+	case pw != "" && file != "":
+		return "", hint.Wrap(errors.New("both DEVBOX_MAIL_RELAY_PASSWORD and DEVBOX_MAIL_RELAY_PASSWORD_FILE are set"), "set only one of them")
+	case pw != "":
+		return pw, nil
+	case file != "":
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", fmt.Errorf("DEVBOX_MAIL_RELAY_PASSWORD_FILE: %w", err)
+		}
+		return strings.TrimRight(string(b), "\r\n"), nil
+	}
+	if v := getenv("SSMTP_AUTHPASS"); v != "" {
+		return v, nil
+	}
+	return getenv("SSMTP_PASS"), nil
+}
+
+// hostPort adds a port to host when it has none: port if given, else 465
+// for TLS, 587 for STARTTLS, 25 otherwise.
+func hostPort(host, port string, mode TLSMode) string {
+	if _, _, err := net.SplitHostPort(host); err == nil {
+		return host
+	}
+	if port == "" {
+		switch mode {
+		case TLSImplicit:
+			port = "465"
+		case TLSStartTLS:
+			port = "587"
+		default:
+			port = "25"
+		}
+	}
+	return net.JoinHostPort(strings.Trim(host, "[]"), port)
+}
+
+func parseBool(s string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "yes", "y", "on", "true", "1":
+		return true, nil
+	case "no", "n", "off", "false", "0":
+		return false, nil
+	}
+	if b, err := strconv.ParseBool(s); err == nil {
+		return b, nil
+	}
+	return false, fmt.Errorf("%q: want yes or no", s)
+}
+
+// DefaultSpoolDir is $XDG_DATA_HOME/devbox/mail, else
+// ~/.local/share/devbox/mail.
+func DefaultSpoolDir(getenv func(string) string) string {
+	if d := getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "devbox", "mail")
+	}
+	home := getenv("HOME")
+	if home == "" {
+		home, _ = os.UserHomeDir()
+	}
+	if home == "" {
+		return filepath.Join(os.TempDir(), "devbox-mail")
+	}
+	return filepath.Join(home, ".local", "share", "devbox", "mail")
+}

@@ -1,0 +1,349 @@
+package mailrelay
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/emersion/go-smtp"
+)
+
+// idleClose is how long a worker keeps an idle upstream connection open;
+// probeAfter is the idle time after which it checks the connection with
+// NOOP before reusing it.
+const (
+	idleClose  = 10 * time.Second
+	probeAfter = 2 * time.Second
+)
+
+// entry is one message of the active queue, as the scheduler sees it.
+type entry struct {
+	next     time.Time
+	received time.Time
+	inflight bool
+}
+
+// deliverer owns delivery of the active queue: one in-flight attempt per
+// message, workers that reuse upstream connections, retries with backoff.
+type deliverer struct {
+	cfg   *Config
+	spool *Spool
+	log   *slog.Logger
+	m     *metrics
+	now   func() time.Time
+
+	mu    sync.Mutex
+	queue map[string]*entry
+	ready chan string
+}
+
+func newDeliverer(cfg *Config, spool *Spool, log *slog.Logger) *deliverer {
+	return &deliverer{cfg: cfg, spool: spool, log: log, now: time.Now,
+		queue: map[string]*entry{}, ready: make(chan string, 4096)}
+}
+
+// add schedules a record of the active queue (new, recovered or found on
+// a rescan); a known ID is left alone.
+func (d *deliverer) add(rec *Record) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, ok := d.queue[rec.ID]; ok {
+		return
+	}
+	e := &entry{next: rec.NextAttempt, received: rec.Received}
+	d.queue[rec.ID] = e
+	if !e.next.After(d.now()) {
+		d.dispatchLocked(rec.ID, e)
+	}
+}
+
+func (d *deliverer) dispatchLocked(id string, e *entry) bool {
+	select {
+	case d.ready <- id:
+		e.inflight = true
+		return true
+	default:
+		return false
+	}
+}
+
+// dispatchDue hands every due message to the workers, oldest first, as
+// far as the ready channel takes them.
+func (d *deliverer) dispatchDue() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	now := d.now()
+	var due []string
+	for id, e := range d.queue {
+		if !e.inflight && !e.next.After(now) {
+			due = append(due, id)
+		}
+	}
+	sort.Strings(due)
+	for _, id := range due {
+		if !d.dispatchLocked(id, d.queue[id]) {
+			return
+		}
+	}
+}
+
+// flush makes every waiting message (or only id) due now.
+func (d *deliverer) flush(id string) {
+	d.mu.Lock()
+	for qid, e := range d.queue {
+		if id == "" || id == qid {
+			e.next = time.Time{}
+		}
+	}
+	d.mu.Unlock()
+	d.dispatchDue()
+}
+
+// done records the end of an attempt: next is zero when the message left
+// the active queue.
+func (d *deliverer) done(id string, next time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	e, ok := d.queue[id]
+	if !ok {
+		return
+	}
+	if next.IsZero() {
+		delete(d.queue, id)
+		return
+	}
+	e.inflight = false
+	e.next = next
+}
+
+// forgetMissing drops entries whose spool file is gone (deleted by
+// `devbox mail queue delete`).
+func (d *deliverer) forgetMissing(present map[string]bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for id, e := range d.queue {
+		if !e.inflight && !present[id] {
+			delete(d.queue, id)
+		}
+	}
+}
+
+func (d *deliverer) depth() float64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return float64(len(d.queue))
+}
+
+func (d *deliverer) oldest() float64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var oldest time.Time
+	for _, e := range d.queue {
+		if oldest.IsZero() || e.received.Before(oldest) {
+			oldest = e.received
+		}
+	}
+	if oldest.IsZero() {
+		return 0
+	}
+	return d.now().Sub(oldest).Seconds()
+}
+
+// run starts the workers and the scheduler until ctx ends.
+func (d *deliverer) run(ctx context.Context) {
+	var wg sync.WaitGroup
+	for range d.cfg.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d.worker(ctx)
+		}()
+	}
+	t := time.NewTicker(250 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			wg.Wait()
+			return
+		case <-t.C:
+			d.dispatchDue()
+		}
+	}
+}
+
+// conn is a worker's upstream connection, kept between messages.
+type conn struct {
+	c        *smtp.Client
+	lastUsed time.Time
+}
+
+func (w *conn) close() {
+	if w.c != nil {
+		_ = w.c.Quit()
+		w.c.Close()
+		w.c = nil
+	}
+}
+
+func (d *deliverer) worker(ctx context.Context) {
+	var w conn
+	defer w.close()
+	idle := time.NewTimer(idleClose)
+	defer idle.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-idle.C:
+			w.close()
+		case id := <-d.ready:
+			d.deliver(ctx, &w, id)
+			idle.Reset(idleClose)
+		}
+	}
+}
+
+// attempt sends one message, reusing the worker's connection when it is
+// alive, and redialling once if a reused connection turns out dead.
+func (d *deliverer) attempt(ctx context.Context, w *conn, from string, to []string, utf8 bool, body []byte) Outcome {
+	for try := 0; try < 2; try++ {
+		reused := w.c != nil
+		if reused && time.Since(w.lastUsed) > probeAfter {
+			if err := w.c.Noop(); err != nil {
+				w.close()
+				reused = false
+			}
+		}
+		if w.c == nil {
+			c, err := d.cfg.Upstream.Dial(ctx)
+			if err != nil {
+				out := Outcome{}
+				for _, r := range to {
+					out[r] = err
+				}
+				return out
+			}
+			w.c = c
+		}
+		out, err := Transact(w.c, from, to, utf8, bytesReader(body))
+		w.lastUsed = time.Now()
+		if err == nil {
+			return out
+		}
+		w.close()
+		if !reused {
+			return out
+		}
+	}
+	return nil
+}
+
+// deliver makes one delivery attempt for a message of the active queue and
+// moves it on: removed when every recipient is done, failed queue for 5xx
+// or an expired lifetime, back to waiting with backoff otherwise.
+func (d *deliverer) deliver(ctx context.Context, w *conn, id string) status {
+	rec, msg, err := d.spool.Load(QueueActive, id)
+	if err != nil {
+		if !errors.Is(err, ErrNotFound) {
+			d.log.Error("read spooled message", "id", id, "err", err)
+		}
+		d.done(id, time.Time{})
+		return statusGone
+	}
+	start := d.now()
+	rw := d.cfg.Rewrite
+	from := rw.Sender(rec.From)
+	out := d.attempt(ctx, w, from, rec.To, rec.UTF8 || !isASCII(from), rw.Message(msg))
+	var delivered, temp, perm []string
+	var tempErr, permErr error
+	for _, r := range rec.To {
+		switch err := out[r]; {
+		case err == nil:
+			delivered = append(delivered, r)
+		case Permanent(err):
+			perm, permErr = append(perm, r), err
+		default:
+			temp, tempErr = append(temp, r), err
+		}
+	}
+	log := d.log.With("id", id, "from", from, "attempt", rec.Attempts+1, "took", d.now().Sub(start).Round(time.Millisecond))
+	if len(delivered) > 0 {
+		log.Debug("delivered", "to", delivered, "age", start.Sub(rec.Received).Round(time.Millisecond))
+	}
+	next, st, err := d.settle(rec, msg, delivered, temp, perm, tempErr, permErr, log)
+	if err != nil {
+		// The record is still in the queue as it was: try again later.
+		log.Error("update spool after delivery attempt", "err", err)
+		next, st = d.now().Add(d.cfg.RetryInitial), statusDeferred
+	}
+	d.done(id, next)
+	return st
+}
+
+// status is where a delivery attempt left a message.
+type status int
+
+const (
+	statusGone status = iota // deleted meanwhile
+	statusDelivered
+	statusDeferred
+	statusFailed
+)
+
+// settle writes the result of an attempt to the spool and returns when to
+// try again (zero: the message has left the active queue).
+func (d *deliverer) settle(rec *Record, msg []byte, delivered, temp, perm []string, tempErr, permErr error, log *slog.Logger) (time.Time, status, error) {
+	now := d.now()
+	if len(perm) > 0 {
+		log.Warn("failed permanently", "to", perm, "reply", Reply(permErr))
+		if len(delivered) == 0 && len(temp) == 0 {
+			rec.LastError, rec.FailedAt, rec.Attempts = Reply(permErr), now, rec.Attempts+1
+			d.m.failed.Inc()
+			return time.Time{}, statusFailed, d.spool.Move(QueueActive, QueueFailed, rec)
+		}
+		f := *rec
+		f.ID, f.To, f.LastError, f.FailedAt, f.Attempts = NewID(now), perm, Reply(permErr), now, rec.Attempts+1
+		if err := d.spool.Put(QueueFailed, &f, bytesReader(msg)); err != nil {
+			return time.Time{}, statusDeferred, err
+		}
+		d.m.failed.Inc()
+	}
+	if len(temp) == 0 {
+		d.m.delivered.Inc()
+		return time.Time{}, statusDelivered, d.spool.Remove(QueueActive, rec.ID)
+	}
+	rec.To, rec.Attempts, rec.LastError = temp, rec.Attempts+1, Reply(tempErr)
+	if now.Sub(rec.Received) >= d.cfg.Lifetime {
+		rec.LastError = "lifetime expired; last reply: " + rec.LastError
+		rec.FailedAt = now
+		log.Warn("failed: lifetime expired", "to", temp, "reply", Reply(tempErr))
+		d.m.failed.Inc()
+		return time.Time{}, statusFailed, d.spool.Move(QueueActive, QueueFailed, rec)
+	}
+	rec.NextAttempt = now.Add(d.backoff(rec.Attempts))
+	log.Warn("deferred", "to", temp, "reply", rec.LastError, "next_attempt", rec.NextAttempt.Format(time.RFC3339))
+	d.m.deferred.Inc()
+	return rec.NextAttempt, statusDeferred, d.spool.Update(QueueActive, rec)
+}
+
+// backoff is RetryInitial doubled per failed attempt, at most RetryMax.
+func (d *deliverer) backoff(attempts int) time.Duration {
+	b := d.cfg.RetryInitial
+	for i := 1; i < attempts && b < d.cfg.RetryMax; i++ {
+		b *= 2
+	}
+	return min(b, d.cfg.RetryMax)
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}

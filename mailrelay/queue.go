@@ -1,0 +1,123 @@
+package mailrelay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// FlushSummary counts what one pass over the queue did.
+type FlushSummary struct {
+	Delivered int `json:"delivered"`
+	Deferred  int `json:"deferred"`
+	Failed    int `json:"failed"`
+}
+
+// DeliverNow makes one delivery attempt for every message of the active
+// queue in this process. It is `devbox mail queue flush` when no relay
+// runs: it takes the spool's lock and returns ErrLocked when a relay holds
+// it (ask that relay with Spool.Request("flush") instead).
+func DeliverNow(ctx context.Context, cfg Config, logger *slog.Logger) (FlushSummary, error) {
+	var sum FlushSummary
+	cfg.setDefaults()
+	if cfg.Upstream.Addr == "" {
+		return sum, errors.New("no upstream configured (DEVBOX_MAIL_RELAY_HOST)")
+	}
+	spool, err := OpenSpool(cfg.Spool)
+	if err != nil {
+		return sum, err
+	}
+	if err := spool.Lock(); err != nil {
+		return sum, err
+	}
+	defer spool.Unlock()
+	recs, _, err := spool.Recover()
+	if err != nil {
+		return sum, err
+	}
+	d := newDeliverer(&cfg, spool, logger.With("component", "mail"))
+	d.m = newMetrics(prometheus.NewRegistry(), d.depth, d.oldest)
+	var w conn
+	defer w.close()
+	for _, rec := range recs {
+		if ctx.Err() != nil {
+			return sum, ctx.Err()
+		}
+		d.queue[rec.ID] = &entry{inflight: true}
+		switch d.deliver(ctx, &w, rec.ID) {
+		case statusDelivered:
+			sum.Delivered++
+		case statusDeferred:
+			sum.Deferred++
+		case statusFailed:
+			sum.Failed++
+		}
+	}
+	return sum, nil
+}
+
+// Retry puts a failed message back in the active queue with its attempts
+// reset, or makes a waiting message due now. A running relay is told.
+func (s *Spool) Retry(id string) error {
+	if rec, rc, err := s.Open(QueueFailed, id); err == nil {
+		rc.Close()
+		rec.Attempts, rec.NextAttempt, rec.FailedAt, rec.Received = 0, time.Time{}, time.Time{}, s.now()
+		if err := s.Move(QueueFailed, QueueActive, rec); err != nil {
+			return err
+		}
+		return s.Request("rescan")
+	} else if !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	rec, rc, err := s.Open(QueueActive, id)
+	if err != nil {
+		return fmt.Errorf("retry: %w", err)
+	}
+	rc.Close()
+	rec.NextAttempt = time.Time{}
+	if err := s.Update(QueueActive, rec); err != nil {
+		return err
+	}
+	return s.Request("retry-" + id)
+}
+
+// Delete removes a message from whichever queue holds it and returns that
+// queue's name.
+func (s *Spool) Delete(id string) (string, error) {
+	for _, q := range []string{QueueActive, QueueFailed, QueueCaught} {
+		err := s.Remove(q, id)
+		if err == nil {
+			if q == QueueActive {
+				_ = s.Request("rescan")
+			}
+			return q, nil
+		}
+		if !errors.Is(err, ErrNotFound) {
+			return "", err
+		}
+	}
+	return "", fmt.Errorf("message %s: %w", id, ErrNotFound)
+}
+
+// Find returns the record of a message and the queue that holds it.
+func (s *Spool) Find(id string) (*Record, string, error) {
+	for _, q := range []string{QueueActive, QueueFailed} {
+		rec, rc, err := s.Open(q, id)
+		if err == nil {
+			rc.Close()
+			return rec, q, nil
+		}
+		if !errors.Is(err, ErrNotFound) {
+			return nil, "", err
+		}
+	}
+	rec, err := s.CaughtRecord(id)
+	if err != nil {
+		return nil, "", fmt.Errorf("message %s: %w", id, ErrNotFound)
+	}
+	return rec, QueueCaught, nil
+}

@@ -1,0 +1,229 @@
+package mailrelay
+
+import (
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+)
+
+// backend is the go-smtp Backend: it applies the network policy and
+// hands each connection a session.
+type backend struct{ r *Relay }
+
+func (b *backend) NewSession(c *smtp.Conn) (smtp.Session, error) {
+	client := remoteAddr(c.Conn().RemoteAddr())
+	if !b.r.allowed(client) {
+		b.r.m.rejected.Inc()
+		b.r.log.Warn("connection refused: network not allowed", "client", client)
+		return nil, &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 7, 1},
+			Message: fmt.Sprintf("access denied: %s is not in the allowed networks (--allow-networks)", client)}
+	}
+	return &session{r: b.r, client: client, helo: c.Hostname()}, nil
+}
+
+func remoteAddr(a net.Addr) netip.Addr {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		if ip, ok := netip.AddrFromSlice(ta.IP); ok {
+			return ip.Unmap()
+		}
+	}
+	return netip.Addr{}
+}
+
+// allowed reports whether a client address is in the allowed networks.
+func (r *Relay) allowed(ip netip.Addr) bool {
+	for _, p := range r.cfg.AllowNetworks {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// session is one SMTP connection's state. The envelope it builds is
+// separate from the message's headers: From/To here are MAIL FROM and
+// RCPT TO.
+type session struct {
+	r        *Relay
+	client   netip.Addr
+	helo     string
+	authUser string
+	env      Envelope
+}
+
+func (s *session) Reset()        { s.env = Envelope{} }
+func (s *session) Logout() error { return nil }
+
+func (s *session) Mail(from string, opts *smtp.MailOptions) error {
+	if s.r.cfg.AuthUser != "" && s.authUser == "" {
+		s.r.m.rejected.Inc()
+		return &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "authentication required"}
+	}
+	if opts != nil && opts.Size > s.r.cfg.MaxMessageBytes {
+		s.r.m.rejected.Inc()
+		return smtp.ErrDataTooLarge
+	}
+	s.env = Envelope{From: from, UTF8: opts != nil && opts.UTF8}
+	return nil
+}
+
+func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	if !s.r.recipientAllowed(to) {
+		s.r.m.rejected.Inc()
+		s.r.log.Info("recipient refused by allow-list", "client", s.client, "to", to)
+		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 1},
+			Message: fmt.Sprintf("recipient <%s> is not allowed here (devbox recipient allow-list)", to)}
+	}
+	s.env.To = append(s.env.To, to)
+	return nil
+}
+
+func (r *Relay) recipientAllowed(to string) bool {
+	if len(r.cfg.AllowRecipients) == 0 {
+		return true
+	}
+	for _, re := range r.cfg.AllowRecipients {
+		if re.MatchString(to) {
+			return true
+		}
+	}
+	return false
+}
+
+// Data spools the message and answers 250 only once it is on disk.
+func (s *session) Data(body io.Reader) error {
+	now := s.r.now()
+	env := s.env
+	env.Client, env.Helo, env.AuthUser = s.client.String(), s.helo, s.authUser
+	rec := &Record{ID: NewID(now), Envelope: env, Received: now}
+	msg := io.MultiReader(strings.NewReader(s.r.receivedHeader(rec)), body)
+	if err := s.r.store(rec, msg); err != nil {
+		if se := asSMTP(err); se != nil {
+			s.r.m.rejected.Inc()
+			return se
+		}
+		s.r.log.Error("spool message", "client", s.client, "err", err)
+		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "could not store the message; try again later"}
+	}
+	s.r.log.Debug("accepted", "id", rec.ID, "from", rec.From, "to", rec.To, "size", rec.Size, "client", s.client)
+	return &smtp.SMTPError{Code: 250, EnhancedCode: smtp.EnhancedCode{2, 0, 0}, Message: "OK: queued as " + rec.ID}
+}
+
+// store writes an accepted message where the mode says.
+func (r *Relay) store(rec *Record, msg io.Reader) error {
+	switch r.cfg.Mode {
+	case ModeCatch:
+		if err := r.spool.Catch(rec, msg); err != nil {
+			return err
+		}
+		r.m.caught.Inc()
+	case ModeBoth:
+		if err := r.spool.Catch(rec, msg); err != nil {
+			return err
+		}
+		r.m.caught.Inc()
+		f, err := r.spool.OpenCaught(rec.ID)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := r.spool.Put(QueueActive, rec, f); err != nil {
+			return err
+		}
+		r.queue(rec)
+	default:
+		if err := r.spool.Put(QueueActive, rec, msg); err != nil {
+			return err
+		}
+		r.queue(rec)
+	}
+	r.m.accepted.Inc()
+	return nil
+}
+
+func (r *Relay) queue(rec *Record) {
+	if r.del != nil {
+		r.del.add(rec)
+	}
+}
+
+func (r *Relay) receivedHeader(rec *Record) string {
+	with := "ESMTP"
+	if rec.AuthUser != "" {
+		with = "ESMTPA"
+	}
+	return fmt.Sprintf("Received: from %s ([%s])\r\n\tby %s (devbox) with %s id %s;\r\n\t%s\r\n",
+		sanitize(rec.Helo), rec.Client, r.cfg.Hostname, with, rec.ID, rec.Received.Format(time.RFC1123Z))
+}
+
+func sanitize(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x21 || r > 0x7e || r == '(' || r == ')' {
+			return '_'
+		}
+		return r
+	}, s)
+}
+
+// AuthMechanisms is offered only when inbound AUTH is configured.
+func (s *session) AuthMechanisms() []string {
+	if s.r.cfg.AuthUser == "" {
+		return nil
+	}
+	return []string{sasl.Plain, sasl.Login}
+}
+
+func (s *session) Auth(mech string) (sasl.Server, error) {
+	check := func(user, pass string) error {
+		okUser := subtle.ConstantTimeCompare([]byte(user), []byte(s.r.cfg.AuthUser)) == 1
+		okPass := subtle.ConstantTimeCompare([]byte(pass), []byte(s.r.cfg.AuthPassword)) == 1
+		if !okUser || !okPass {
+			s.r.m.rejected.Inc()
+			s.r.log.Warn("inbound auth failed", "client", s.client, "user", user)
+			return smtp.ErrAuthFailed
+		}
+		s.authUser = user
+		return nil
+	}
+	switch strings.ToUpper(mech) {
+	case sasl.Plain:
+		return sasl.NewPlainServer(func(_, user, pass string) error { return check(user, pass) }), nil
+	case sasl.Login:
+		return &loginServer{check: check}, nil
+	}
+	return nil, smtp.ErrAuthUnknownMechanism
+}
+
+// loginServer is the server side of AUTH LOGIN.
+type loginServer struct {
+	check      func(user, pass string) error
+	user       string
+	step       int
+}
+
+func (l *loginServer) Next(resp []byte) ([]byte, bool, error) {
+	switch l.step {
+	case 0:
+		l.step = 1
+		if resp == nil {
+			return []byte("Username:"), false, nil
+		}
+		l.user, l.step = string(resp), 2
+		return []byte("Password:"), false, nil
+	case 1:
+		l.user, l.step = string(resp), 2
+		return []byte("Password:"), false, nil
+	case 2:
+		l.step = 3
+		return nil, true, l.check(l.user, string(resp))
+	}
+	return nil, true, errors.New("unexpected response")
+}

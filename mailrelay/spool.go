@@ -1,0 +1,316 @@
+package mailrelay
+
+import (
+	"bufio"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/devbox-tools/devbox/internal/hint"
+)
+
+// Queue names inside the spool.
+const (
+	QueueActive = "queue"
+	QueueFailed = "failed"
+	QueueCaught = "caught"
+	ctlDir      = "ctl"
+)
+
+// ErrNotFound is returned for an ID that is not in the queue asked for.
+var ErrNotFound = errors.New("no such message")
+
+// ErrLocked means another relay process owns the spool.
+var ErrLocked = errors.New("spool is in use by a running relay")
+
+// Spool is the on-disk store of accepted messages. Every write is synced
+// (file, then directory) before the call returns.
+type Spool struct {
+	dir   string
+	syncs map[string]*dirSyncer
+	now   func() time.Time
+	lock  *os.File
+}
+
+// OpenSpool creates the spool folders under dir if needed.
+func OpenSpool(dir string) (*Spool, error) {
+	if dir == "" {
+		return nil, errors.New("open spool: no directory given")
+	}
+	s := &Spool{dir: dir, syncs: map[string]*dirSyncer{}, now: time.Now}
+	for _, q := range []string{QueueActive, QueueFailed, QueueCaught, ctlDir} {
+		p := filepath.Join(dir, q)
+		if err := os.MkdirAll(p, 0o700); err != nil {
+			return nil, hint.Wrap(fmt.Errorf("open spool: %w", err), "check --spool / DEVBOX_MAIL_SPOOL points at a writable folder")
+		}
+		s.syncs[q] = newDirSyncer(p)
+	}
+	return s, nil
+}
+
+// Dir is the spool's root folder.
+func (s *Spool) Dir() string { return s.dir }
+
+// Lock takes the spool's exclusive lock without waiting; ErrLocked when a
+// relay holds it. The lock ends with Unlock or the process.
+func (s *Spool) Lock() error {
+	f, err := os.OpenFile(filepath.Join(s.dir, "lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return fmt.Errorf("lock spool: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return ErrLocked
+		}
+		return fmt.Errorf("lock spool: %w", err)
+	}
+	s.lock = f
+	return nil
+}
+
+// Unlock releases the lock taken by Lock.
+func (s *Spool) Unlock() {
+	if s.lock != nil {
+		s.lock.Close()
+		s.lock = nil
+	}
+}
+
+// NewID returns a new message ID: the time in hex then random bits, so IDs
+// sort by arrival.
+func NewID(now time.Time) string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%016x%s", now.UnixNano(), hex.EncodeToString(b[:]))
+}
+
+func (s *Spool) path(queue, id, ext string) string {
+	return filepath.Join(s.dir, queue, id+ext)
+}
+
+// writeDurable writes a file through a temporary name, syncs it, renames
+// it into place and syncs the folder.
+func (s *Spool) writeDurable(queue, name string, write func(w io.Writer) error) error {
+	final := filepath.Join(s.dir, queue, name)
+	tmp := final + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("spool write: %w", err)
+	}
+	bw := bufio.NewWriterSize(f, 64<<10)
+	err = write(bw)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, final)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("spool write %s: %w", name, err)
+	}
+	return s.syncs[queue].Sync()
+}
+
+// Put writes rec and the message read from msg into queue, durably.
+// rec.Size is set from what was written.
+func (s *Spool) Put(queue string, rec *Record, msg io.Reader) error {
+	h, err := encodeHeader(rec)
+	if err != nil {
+		return err
+	}
+	var n int64
+	err = s.writeDurable(queue, rec.ID+".msg", func(w io.Writer) error {
+		if _, err := w.Write(h); err != nil {
+			return err
+		}
+		n, err = io.Copy(w, msg)
+		return err
+	})
+	if err == nil {
+		rec.Size = n
+	}
+	return err
+}
+
+// Open returns the record and an open reader positioned at its message.
+func (s *Spool) Open(queue, id string) (*Record, io.ReadCloser, error) {
+	if !ValidID(id) {
+		return nil, nil, fmt.Errorf("message %q: %w", id, ErrNotFound)
+	}
+	f, err := os.Open(s.path(queue, id, ".msg"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, fmt.Errorf("message %s in %s: %w", id, queue, ErrNotFound)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	br := bufio.NewReaderSize(f, 64<<10)
+	rec, err := decodeHeader(br)
+	if err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("message %s: %w", id, err)
+	}
+	return rec, struct {
+		io.Reader
+		io.Closer
+	}{br, f}, nil
+}
+
+// Load reads a whole record and message.
+func (s *Spool) Load(queue, id string) (*Record, []byte, error) {
+	rec, rc, err := s.Open(queue, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rc.Close()
+	msg, err := io.ReadAll(rc)
+	return rec, msg, err
+}
+
+// Update rewrites a record's header in place of the old file, durably.
+func (s *Spool) Update(queue string, rec *Record) error {
+	_, msg, err := s.Load(queue, rec.ID)
+	if err != nil {
+		return err
+	}
+	h, err := encodeHeader(rec)
+	if err != nil {
+		return err
+	}
+	return s.writeDurable(queue, rec.ID+".msg", func(w io.Writer) error {
+		if _, err := w.Write(h); err != nil {
+			return err
+		}
+		_, err := w.Write(msg)
+		return err
+	})
+}
+
+// Remove deletes a message from queue and syncs the folder.
+func (s *Spool) Remove(queue, id string) error {
+	if !ValidID(id) {
+		return fmt.Errorf("message %q: %w", id, ErrNotFound)
+	}
+	exts := []string{".msg"}
+	if queue == QueueCaught {
+		exts = []string{".eml", ".json"}
+	}
+	found := false
+	for _, ext := range exts {
+		err := os.Remove(s.path(queue, id, ext))
+		if err == nil {
+			found = true
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("remove %s: %w", id, err)
+		}
+	}
+	if !found {
+		return fmt.Errorf("message %s in %s: %w", id, queue, ErrNotFound)
+	}
+	return s.syncs[queue].Sync()
+}
+
+// Move renames a message from one queue to another, updating its record.
+func (s *Spool) Move(from, to string, rec *Record) error {
+	if err := s.Update(from, rec); err != nil {
+		return err
+	}
+	if err := os.Rename(s.path(from, rec.ID, ".msg"), s.path(to, rec.ID, ".msg")); err != nil {
+		return fmt.Errorf("move %s to %s: %w", rec.ID, to, err)
+	}
+	if err := s.syncs[to].Sync(); err != nil {
+		return err
+	}
+	return s.syncs[from].Sync()
+}
+
+// IDs lists the message IDs in a queue, oldest first.
+func (s *Spool) IDs(queue string) ([]string, error) {
+	ext := ".msg"
+	if queue == QueueCaught {
+		ext = ".eml"
+	}
+	ents, err := os.ReadDir(filepath.Join(s.dir, queue))
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", queue, err)
+	}
+	var ids []string
+	for _, e := range ents {
+		if id, ok := strings.CutSuffix(e.Name(), ext); ok && ValidID(id) {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	return ids, nil
+}
+
+// List returns the records of a queue, oldest first; unreadable records
+// are skipped.
+func (s *Spool) List(queue string) ([]*Record, error) {
+	if queue == QueueCaught {
+		return s.listCaught()
+	}
+	ids, err := s.IDs(queue)
+	if err != nil {
+		return nil, err
+	}
+	out := []*Record{}
+	for _, id := range ids {
+		rec, rc, err := s.Open(queue, id)
+		if err != nil {
+			continue
+		}
+		rc.Close()
+		out = append(out, rec)
+	}
+	return out, nil
+}
+
+// Recover removes temporary files left by a crash and sets records that
+// cannot be decoded aside (renamed to failed/NAME.corrupt). It returns the
+// records of the active queue.
+func (s *Spool) Recover() (recs []*Record, corrupt []string, err error) {
+	for _, q := range []string{QueueActive, QueueFailed, QueueCaught} {
+		ents, err := os.ReadDir(filepath.Join(s.dir, q))
+		if err != nil {
+			return nil, nil, fmt.Errorf("recover spool: %w", err)
+		}
+		for _, e := range ents {
+			if strings.HasSuffix(e.Name(), ".tmp") {
+				os.Remove(filepath.Join(s.dir, q, e.Name()))
+			}
+		}
+	}
+	ids, err := s.IDs(QueueActive)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, id := range ids {
+		rec, rc, err := s.Open(QueueActive, id)
+		if err != nil {
+			corrupt = append(corrupt, id)
+			_ = os.Rename(s.path(QueueActive, id, ".msg"), s.path(QueueFailed, id, ".corrupt"))
+			continue
+		}
+		rc.Close()
+		recs = append(recs, rec)
+	}
+	return recs, corrupt, nil
+}
