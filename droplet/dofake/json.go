@@ -63,7 +63,7 @@ func (s *Server) dropletJSON(d *Droplet) map[string]any {
 		"image": imageJSON(d.Image, s.images[d.Image], s.regions), "volume_ids": []string{},
 		"size": sizeJSON(sz), "size_slug": d.Size,
 		"networks": map[string]any{"v4": v4, "v6": []any{}},
-		"region": s.regionJSON(d.Region), "tags": tags,
+		"region":   s.regionJSON(d.Region), "tags": tags,
 	}
 }
 

@@ -1,0 +1,185 @@
+package droplet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/digitalocean/godo"
+
+	"github.com/devbox-tools/devbox/internal/hint"
+)
+
+// DefaultAPIURL is DigitalOcean's public API.
+const DefaultAPIURL = "https://api.digitalocean.com/"
+
+// ErrNoToken means no API token was given.
+var ErrNoToken = errors.New("no DigitalOcean API token")
+
+// Options configure a Client. Zero durations take the defaults noted.
+type Options struct {
+	Token     string
+	APIURL    string // default DefaultAPIURL
+	UserAgent string
+	Retry     RetryPolicy   // default 5 attempts, 1s doubling, at most 30s
+	Poll      time.Duration // between status polls; default 3s
+	Cleanup   time.Duration // budget of a cleanup delete after a failure; default 2m
+	Logger    *slog.Logger
+	Progress  *Progress                                                          // where progress goes; nil for none
+	Now       func() time.Time                                                   // default time.Now
+	Run       CommandRunner                                                      // runs ssh for the cloud-init check; default exec
+	Dial      func(ctx context.Context, addr string) (io.ReadWriteCloser, error) // default TCP
+}
+
+// Client manages devbox droplets.
+type Client struct {
+	api  *godo.Client
+	tr   *transport
+	opts Options
+	log  *slog.Logger
+	prog *Progress
+}
+
+// New builds a client. It sends no request.
+func New(o Options) (*Client, error) {
+	if strings.TrimSpace(o.Token) == "" {
+		return nil, hint.Wrap(ErrNoToken,
+			"set DIGITALOCEAN_ACCESS_TOKEN (or DIGITALOCEAN_TOKEN, or --token); create one at https://cloud.digitalocean.com/account/api/tokens")
+	}
+	if o.APIURL == "" {
+		o.APIURL = DefaultAPIURL
+	}
+	if !strings.HasSuffix(o.APIURL, "/") {
+		o.APIURL += "/"
+	}
+	if o.Retry.Attempts <= 0 {
+		o.Retry = RetryPolicy{Attempts: 5, Base: time.Second, Max: 30 * time.Second}
+	}
+	if o.Poll <= 0 {
+		o.Poll = 3 * time.Second
+	}
+	if o.Cleanup <= 0 {
+		o.Cleanup = 2 * time.Minute
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Run == nil {
+		o.Run = execRunner
+	}
+	if o.Dial == nil {
+		o.Dial = dialTCP
+	}
+	log := o.Logger.With("component", "droplet")
+	tr := &transport{next: http.DefaultTransport, token: strings.TrimSpace(o.Token), policy: o.Retry, log: log}
+	opts := []godo.ClientOpt{godo.SetBaseURL(o.APIURL)}
+	if o.UserAgent != "" {
+		opts = append(opts, godo.SetUserAgent(o.UserAgent))
+	}
+	api, err := godo.New(&http.Client{Transport: tr}, opts...)
+	if err != nil {
+		return nil, hint.Wrap(fmt.Errorf("api url %q: %w", o.APIURL, err), "check --api-url / DIGITALOCEAN_API_URL")
+	}
+	prog := o.Progress
+	if prog == nil {
+		prog = NewProgress(io.Discard, false)
+	}
+	return &Client{api: api, tr: tr, opts: o, log: log, prog: prog}, nil
+}
+
+// Rate returns the API rate limit as of the last response, and whether one
+// was seen.
+func (c *Client) Rate() (Rate, bool) {
+	c.tr.mu.Lock()
+	defer c.tr.mu.Unlock()
+	return c.tr.rate, c.tr.seen
+}
+
+// maxPages bounds every paged listing.
+const maxPages = 50
+
+// listPaged collects every page of a droplet listing.
+func listPaged(ctx context.Context, list func(*godo.ListOptions) ([]godo.Droplet, *godo.Response, error)) ([]godo.Droplet, error) {
+	var all []godo.Droplet
+	opt := &godo.ListOptions{Page: 1, PerPage: 200}
+	for range maxPages {
+		ds, resp, err := list(opt)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, ds...)
+		if resp == nil || resp.Links == nil || resp.Links.IsLastPage() || len(ds) == 0 {
+			return all, nil
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		opt.Page++
+	}
+	return all, nil
+}
+
+// find returns the devbox-tagged droplets named name, oldest first (by
+// creation time, then ID).
+func (c *Client) find(ctx context.Context, name string) ([]godo.Droplet, error) {
+	ds, err := listPaged(ctx, func(o *godo.ListOptions) ([]godo.Droplet, *godo.Response, error) {
+		return c.api.Droplets.ListByName(ctx, name, o)
+	})
+	if err != nil {
+		return nil, apiError("list droplets named "+name, err)
+	}
+	var out []godo.Droplet
+	for _, d := range ds {
+		if strings.EqualFold(d.Name, name) && slices.Contains(d.Tags, Tag) {
+			out = append(out, d)
+		}
+	}
+	sortOldestFirst(out)
+	return out, nil
+}
+
+func sortOldestFirst(ds []godo.Droplet) {
+	sort.SliceStable(ds, func(i, j int) bool {
+		ti, tj := created(ds[i]), created(ds[j])
+		if !ti.Equal(tj) {
+			return ti.Before(tj)
+		}
+		return ds[i].ID < ds[j].ID
+	})
+}
+
+func created(d godo.Droplet) time.Time {
+	t, err := time.Parse(time.RFC3339, d.Created)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
+}
+
+// cleanupContext is a fresh context for deleting what a failed or
+// interrupted run created: it outlives ctx's cancellation.
+func (c *Client) cleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), c.opts.Cleanup)
+}
+
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
