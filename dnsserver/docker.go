@@ -1,0 +1,168 @@
+package dnsserver
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/events"
+	"github.com/docker/docker/api/types/filters"
+)
+
+// DockerAPI is the part of the Docker client the container names need.
+type DockerAPI interface {
+	ContainerList(ctx context.Context, options container.ListOptions) ([]container.Summary, error)
+	ContainerInspect(ctx context.Context, id string) (container.InspectResponse, error)
+	Events(ctx context.Context, options events.ListOptions) (<-chan events.Message, <-chan error)
+}
+
+// dockerSource turns running containers into names:
+//
+//	<name>.<network>.<domain>  the container's address on that network
+//	<name>.<domain>            its addresses on every network
+//
+// where <name> is the container name, each of its network aliases, and
+// its compose service name (label com.docker.compose.service). Names that
+// are not valid host names are skipped.
+type dockerSource struct {
+	api    DockerAPI
+	domain string
+	log    *slog.Logger
+
+	mu   sync.Mutex
+	list []Entry
+}
+
+func newDockerSource(api DockerAPI, domain string, log *slog.Logger) *dockerSource {
+	return &dockerSource{api: api, domain: domain, log: log}
+}
+
+func (d *dockerSource) entries() []Entry {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.list
+}
+
+// sync reads the running containers.
+func (d *dockerSource) sync(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	list, err := d.api.ContainerList(ctx, container.ListOptions{})
+	if err != nil {
+		return fmt.Errorf("list containers: %w", err)
+	}
+	var cs []container.InspectResponse
+	for _, c := range list {
+		ci, err := d.api.ContainerInspect(ctx, c.ID)
+		if err != nil {
+			continue // gone meanwhile
+		}
+		cs = append(cs, ci)
+	}
+	es := dockerEntries(cs, d.domain)
+	d.mu.Lock()
+	d.list = es
+	d.mu.Unlock()
+	return nil
+}
+
+// dockerEntries is the pure mapping from containers to names.
+func dockerEntries(cs []container.InspectResponse, domain string) []Entry {
+	sort.Slice(cs, func(i, j int) bool { return cs[i].Name < cs[j].Name })
+	var out []Entry
+	add := func(name string, a netip.Addr) {
+		if n, wild, err := ParseName(name + "." + domain); err == nil && !wild {
+			out = append(out, Entry{Name: n, Addr: a})
+		}
+	}
+	for _, c := range cs {
+		if c.ContainerJSONBase == nil || c.NetworkSettings == nil || (c.State != nil && !c.State.Running) {
+			continue
+		}
+		base := []string{strings.TrimPrefix(c.Name, "/")}
+		if c.Config != nil {
+			if svc := c.Config.Labels["com.docker.compose.service"]; svc != "" {
+				base = append(base, svc)
+			}
+		}
+		nets := make([]string, 0, len(c.NetworkSettings.Networks))
+		for n := range c.NetworkSettings.Networks {
+			nets = append(nets, n)
+		}
+		sort.Strings(nets)
+		for _, netName := range nets {
+			ep := c.NetworkSettings.Networks[netName]
+			if ep == nil {
+				continue
+			}
+			names := append(append([]string(nil), base...), ep.Aliases...)
+			names = append(names, ep.DNSNames...)
+			for _, ipStr := range []string{ep.IPAddress, ep.GlobalIPv6Address} {
+				a, err := netip.ParseAddr(ipStr)
+				if err != nil {
+					continue
+				}
+				for _, n := range names {
+					add(n+"."+netName, a)
+					add(n, a)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// follow re-reads the containers when the engine reports a change and
+// calls changed; it reconnects to the event stream if it breaks.
+func (d *dockerSource) follow(ctx context.Context, changed func()) error {
+	f := filters.NewArgs(
+		filters.Arg("type", "container"), filters.Arg("type", "network"),
+		filters.Arg("event", "start"), filters.Arg("event", "die"), filters.Arg("event", "destroy"),
+		filters.Arg("event", "rename"), filters.Arg("event", "connect"), filters.Arg("event", "disconnect"),
+		filters.Arg("event", "pause"), filters.Arg("event", "unpause"),
+	)
+	for ctx.Err() == nil {
+		evs, errs := d.api.Events(ctx, events.ListOptions{Filters: f})
+		// Catch up with what happened while not listening.
+		d.resync(ctx, changed)
+		timer := time.NewTimer(time.Hour)
+		timer.Stop()
+	stream:
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-evs:
+				timer.Reset(50 * time.Millisecond)
+			case <-timer.C:
+				d.resync(ctx, changed)
+			case err := <-errs:
+				if ctx.Err() == nil {
+					d.log.Warn("docker event stream broke; reconnecting", "err", err)
+				}
+				break stream
+			}
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+	return nil
+}
+
+func (d *dockerSource) resync(ctx context.Context, changed func()) {
+	if err := d.sync(ctx); err != nil {
+		if ctx.Err() == nil {
+			d.log.Warn("docker sync failed", "err", err)
+		}
+		return
+	}
+	changed()
+}

@@ -1,0 +1,266 @@
+package dnsserver
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// loopOption is the EDNS0 option (from the local/experimental range) that
+// marks every query devbox forwards with its instance nonce and the
+// upstream's index. A query that arrives carrying our own nonce has gone
+// round a resolver loop: it is answered SERVFAIL and that upstream is
+// dropped.
+const loopOption = 65431
+
+// DomainServer sends the names under Domain to its own upstreams
+// (dnsmasq's server=/domain/addr).
+type DomainServer struct {
+	Domain string // lowercase FQDN
+	Addr   string // host:port
+}
+
+// ParseServer parses '/DOMAIN[/DOMAIN...]/ADDR[:PORT]'.
+func ParseServer(s string) ([]DomainServer, error) {
+	if !strings.HasPrefix(s, "/") {
+		return nil, fmt.Errorf("bad server %q: want /DOMAIN/ADDR[:PORT]", s)
+	}
+	parts := strings.Split(s[1:], "/")
+	if len(parts) < 2 || parts[len(parts)-1] == "" {
+		return nil, fmt.Errorf("bad server %q: want /DOMAIN/ADDR[:PORT]", s)
+	}
+	addr, err := NormalizeAddr(parts[len(parts)-1], "53")
+	if err != nil {
+		return nil, fmt.Errorf("bad server %q: %w", s, err)
+	}
+	var out []DomainServer
+	for _, d := range parts[:len(parts)-1] {
+		dom, err := ParseDomain(d)
+		if err != nil {
+			return nil, fmt.Errorf("bad server %q: %w", s, err)
+		}
+		out = append(out, DomainServer{Domain: dom, Addr: addr})
+	}
+	return out, nil
+}
+
+// NormalizeAddr turns "1.2.3.4", "::1", "[::1]:5353" or "1.2.3.4:5353"
+// into host:port, adding defPort when there is none.
+func NormalizeAddr(s, defPort string) (string, error) {
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap.String(), nil
+	}
+	a, err := netip.ParseAddr(strings.Trim(s, "[]"))
+	if err != nil {
+		return "", fmt.Errorf("bad address %q: want IP or IP:PORT", s)
+	}
+	return net.JoinHostPort(a.WithZone("").String(), defPort), nil
+}
+
+type upstream struct {
+	addr string
+	idx  byte
+	loop atomic.Bool
+}
+
+type domainUpstreams struct {
+	domain string
+	ups    []*upstream
+}
+
+// Forwarder sends questions upstream: UDP first, TCP when the answer is
+// truncated; each upstream in turn gets Timeout, the next one is tried on
+// error, SERVFAIL or REFUSED. Per-domain upstreams win over the default
+// ones. Answers go through the cache.
+type Forwarder struct {
+	defaults []*upstream
+	domains  []domainUpstreams // longest domain first
+	all      []*upstream
+	cache    *cache
+	timeout  time.Duration
+	nonce    [8]byte
+	metrics  *Metrics
+	log      *slog.Logger
+}
+
+// ForwarderConfig configures a Forwarder.
+type ForwarderConfig struct {
+	Upstreams []string // host:port
+	Servers   []DomainServer
+	Timeout   time.Duration // per upstream try; default 2s
+	CacheSize int           // entries; 0 disables the cache
+	Nonce     [8]byte
+	Metrics   *Metrics
+	Logger    *slog.Logger
+}
+
+// NewForwarder builds a Forwarder.
+func NewForwarder(cfg ForwarderConfig) *Forwarder {
+	f := &Forwarder{
+		cache:   newCache(cfg.CacheSize, nil),
+		timeout: cfg.Timeout,
+		nonce:   cfg.Nonce,
+		metrics: cfg.Metrics,
+		log:     cfg.Logger,
+	}
+	if f.timeout <= 0 {
+		f.timeout = 2 * time.Second
+	}
+	if f.metrics == nil {
+		f.metrics = NewMetrics(nil)
+	}
+	if f.log == nil {
+		f.log = slog.New(slog.DiscardHandler)
+	}
+	add := func(addr string) *upstream {
+		u := &upstream{addr: addr, idx: byte(len(f.all))}
+		f.all = append(f.all, u)
+		return u
+	}
+	for _, a := range cfg.Upstreams {
+		f.defaults = append(f.defaults, add(a))
+	}
+	byDomain := map[string]int{}
+	for _, s := range cfg.Servers {
+		i, ok := byDomain[s.Domain]
+		if !ok {
+			i = len(f.domains)
+			byDomain[s.Domain] = i
+			f.domains = append(f.domains, domainUpstreams{domain: s.Domain})
+		}
+		f.domains[i].ups = append(f.domains[i].ups, add(s.Addr))
+	}
+	sort.SliceStable(f.domains, func(i, j int) bool { return len(f.domains[i].domain) > len(f.domains[j].domain) })
+	return f
+}
+
+// pick returns the upstreams for a name.
+func (f *Forwarder) pick(name string) []*upstream {
+	name = strings.ToLower(name)
+	for _, d := range f.domains {
+		if dns.IsSubDomain(d.domain, name) {
+			return d.ups
+		}
+	}
+	return f.defaults
+}
+
+// errNoUpstream means no upstream could answer.
+var errNoUpstream = errors.New("no upstream server answered")
+
+// Exchange answers q from the cache or an upstream. The returned message
+// carries no OPT record; the caller sets its own.
+func (f *Forwarder) Exchange(ctx context.Context, q dns.Question, do, cd bool) (*dns.Msg, error) {
+	key := keyOf(q, do, cd)
+	if m, ok := f.cache.get(key); ok {
+		f.metrics.cacheHits.Add(1)
+		return m, nil
+	}
+	f.metrics.cacheMisses.Add(1)
+	var last *dns.Msg
+	lastErr := errNoUpstream
+	for _, u := range f.pick(q.Name) {
+		if u.loop.Load() {
+			continue
+		}
+		m, err := f.exchangeOne(ctx, u, q, do, cd)
+		if err != nil {
+			lastErr = fmt.Errorf("upstream %s: %w", u.addr, err)
+			f.log.Debug("upstream failed", "upstream", u.addr, "name", q.Name, "err", err)
+			if ctx.Err() != nil {
+				break
+			}
+			continue
+		}
+		if m.Rcode == dns.RcodeServerFailure || m.Rcode == dns.RcodeRefused {
+			last = m
+			continue
+		}
+		f.cache.put(key, m)
+		return m, nil
+	}
+	if last != nil {
+		return last, nil
+	}
+	return nil, lastErr
+}
+
+func (f *Forwarder) exchangeOne(ctx context.Context, u *upstream, q dns.Question, do, cd bool) (*dns.Msg, error) {
+	req := new(dns.Msg)
+	req.Id = dns.Id()
+	req.RecursionDesired = true
+	req.CheckingDisabled = cd
+	req.Question = []dns.Question{q}
+	req.SetEdns0(ourUDPSize, do)
+	opt := req.IsEdns0()
+	marker := append(f.nonce[:], u.idx)
+	opt.Option = append(opt.Option, &dns.EDNS0_LOCAL{Code: loopOption, Data: marker})
+
+	ctx, cancel := context.WithTimeout(ctx, f.timeout)
+	defer cancel()
+	start := time.Now()
+	c := &dns.Client{Net: "udp", UDPSize: ourUDPSize, Timeout: f.timeout}
+	m, _, err := c.ExchangeContext(ctx, req, u.addr)
+	if err == nil && m.Truncated {
+		c.Net = "tcp"
+		m, _, err = c.ExchangeContext(ctx, req, u.addr)
+	}
+	if err != nil {
+		return nil, err
+	}
+	f.metrics.observeForward(time.Since(start))
+	stripOPT(m)
+	return m, nil
+}
+
+// isLoop tells whether an incoming query carries our own loop marker, and
+// if so stops using the upstream it names.
+func (f *Forwarder) isLoop(req *dns.Msg) bool {
+	opt := req.IsEdns0()
+	if opt == nil {
+		return false
+	}
+	for _, o := range opt.Option {
+		l, ok := o.(*dns.EDNS0_LOCAL)
+		if !ok || l.Code != loopOption || len(l.Data) != 9 || !bytes.Equal(l.Data[:8], f.nonce[:]) {
+			continue
+		}
+		if i := int(l.Data[8]); i < len(f.all) && !f.all[i].loop.Swap(true) {
+			f.metrics.loops.Add(1)
+			f.log.Error("resolver loop detected: upstream sends our queries back to us; not using it", "upstream", f.all[i].addr)
+		}
+		return true
+	}
+	return false
+}
+
+// Upstreams lists the upstream addresses in use (for logs and tests).
+func (f *Forwarder) Upstreams() []string {
+	var out []string
+	for _, u := range f.all {
+		if !u.loop.Load() {
+			out = append(out, u.addr)
+		}
+	}
+	return out
+}
+
+func stripOPT(m *dns.Msg) {
+	extra := m.Extra[:0]
+	for _, rr := range m.Extra {
+		if rr.Header().Rrtype != dns.TypeOPT {
+			extra = append(extra, rr)
+		}
+	}
+	m.Extra = extra
+}

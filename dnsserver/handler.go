@@ -1,0 +1,140 @@
+package dnsserver
+
+import (
+	"context"
+	"encoding/binary"
+	"log/slog"
+	"sync/atomic"
+
+	"github.com/miekg/dns"
+)
+
+// Handler answers DNS messages: local data first (the zone), then the
+// forwarder. It is safe for concurrent use; the zone is swapped atomically
+// on reload and read without locks.
+type Handler struct {
+	zone    *atomic.Pointer[Zone]
+	fwd     *Forwarder // nil: authoritative only, other names are REFUSED
+	metrics *Metrics
+	log     *slog.Logger
+}
+
+// NewHandler returns a handler reading the zone from z.
+func NewHandler(z *atomic.Pointer[Zone], fwd *Forwarder, m *Metrics, log *slog.Logger) *Handler {
+	if m == nil {
+		m = NewMetrics(nil)
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Handler{zone: z, fwd: fwd, metrics: m, log: log}
+}
+
+// Respond answers one parsed query; nil means drop it (it was a response).
+// The answer has an OPT record when the query had one and is not truncated
+// here: the UDP transport truncates it to the client's size.
+func (h *Handler) Respond(ctx context.Context, req *dns.Msg) *dns.Msg {
+	if req.Response {
+		return nil
+	}
+	resp := new(dns.Msg)
+	resp.Id = req.Id
+	resp.Response = true
+	resp.Opcode = req.Opcode
+	resp.RecursionDesired = req.RecursionDesired
+	resp.CheckingDisabled = req.CheckingDisabled
+	resp.RecursionAvailable = h.fwd != nil
+	resp.Question = req.Question
+	opt := req.IsEdns0()
+	qtype := uint16(0)
+	if len(req.Question) > 0 {
+		qtype = req.Question[0].Qtype
+	}
+	finish := func(rcode int) *dns.Msg {
+		resp.Rcode = rcode
+		if opt != nil {
+			resp.SetEdns0(ourUDPSize, opt.Do())
+		}
+		h.metrics.query(qtype, rcode)
+		return resp
+	}
+	switch {
+	case req.Opcode != dns.OpcodeQuery:
+		return finish(dns.RcodeNotImplemented)
+	case len(req.Question) != 1 || len(req.Answer) > 0 || len(req.Ns) > 0:
+		return finish(dns.RcodeFormatError)
+	case opt != nil && opt.Version() != 0:
+		return finish(dns.RcodeBadVers)
+	case h.fwd != nil && h.fwd.isLoop(req):
+		return finish(dns.RcodeServerFailure)
+	}
+	q := req.Question[0]
+	r := h.zone.Load().Resolve(q)
+	if !r.Forward {
+		resp.Authoritative = true
+		resp.Answer, resp.Ns = r.Answer, r.Ns
+		return finish(r.Rcode)
+	}
+	if h.fwd == nil {
+		return finish(dns.RcodeRefused)
+	}
+	do := opt != nil && opt.Do()
+	up, err := h.fwd.Exchange(ctx, q, do, req.CheckingDisabled)
+	if err != nil {
+		h.log.Debug("forward failed", "name", q.Name, "type", dns.TypeToString[q.Qtype], "err", err)
+		return finish(dns.RcodeServerFailure)
+	}
+	resp.Answer, resp.Ns, resp.Extra = up.Answer, up.Ns, up.Extra
+	resp.AuthenticatedData = up.AuthenticatedData && (do || req.AuthenticatedData)
+	return finish(up.Rcode)
+}
+
+// fast answers a raw UDP query from local data if it can, writing into out.
+func (h *Handler) fast(req, out []byte) ([]byte, bool) {
+	resp, qtype, rcode, ok := h.zone.Load().fastAnswer(req, out, h.fwd != nil)
+	if ok {
+		h.metrics.query(qtype, rcode)
+	}
+	return resp, ok
+}
+
+// slowUDP answers a raw UDP query through miekg/dns: it unpacks, responds,
+// truncates to the client's size and packs into out. A packet that does not
+// parse gets FORMERR when its header is readable and it is a query; nil
+// means no reply.
+func (h *Handler) slowUDP(ctx context.Context, pkt, out []byte) []byte {
+	req := new(dns.Msg)
+	if err := req.Unpack(pkt); err != nil {
+		return formErr(pkt, out)
+	}
+	resp := h.Respond(ctx, req)
+	if resp == nil {
+		return nil
+	}
+	size := dns.MinMsgSize
+	if opt := req.IsEdns0(); opt != nil {
+		size = max(int(opt.UDPSize()), dns.MinMsgSize)
+	}
+	resp.Truncate(min(size, maxUDPSize))
+	b, err := resp.PackBuffer(out)
+	if err != nil {
+		h.log.Warn("pack response failed", "err", err)
+		resp = &dns.Msg{MsgHdr: resp.MsgHdr, Question: resp.Question}
+		resp.Rcode = dns.RcodeServerFailure
+		if b, err = resp.PackBuffer(out); err != nil {
+			return nil
+		}
+	}
+	return b
+}
+
+// formErr is the FORMERR reply to an unparsable query: its header with
+// QR set, no sections. Responses and runts are dropped.
+func formErr(pkt, out []byte) []byte {
+	if len(pkt) < 12 || pkt[2]&0x80 != 0 {
+		return nil
+	}
+	out = append(out[:0], pkt[0], pkt[1], 0x80|pkt[2]&0x79, byte(dns.RcodeFormatError), 0, 0, 0, 0, 0, 0, 0, 0)
+	binary.BigEndian.PutUint16(out[4:], 0)
+	return out
+}
