@@ -1,17 +1,113 @@
 package main
 
 import (
-	"errors"
+	"bufio"
+	"fmt"
+	"strings"
 
+	"github.com/docker/docker/client"
 	"github.com/urfave/cli/v2"
+
+	"github.com/devbox-tools/devbox/internal/hint"
+	"github.com/devbox-tools/devbox/internal/output"
+	"github.com/devbox-tools/devbox/netdiag"
 )
 
 func (a *app) netCommand() *cli.Command {
 	return &cli.Command{
-		Name:  "net",
-		Usage: "(net: not built yet)",
-		Action: func(*cli.Context) error {
-			return errors.New("net is not built yet")
+		Name:        "net",
+		Usage:       "diagnose and fix Docker networking and DNS",
+		Subcommands: []*cli.Command{a.netDoctorCommand(), a.netProbeCommand()},
+	}
+}
+
+func (a *app) netDoctorCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "doctor",
+		Usage: "check Docker networking and DNS; --fix repairs what is safe (exit 0 ok, 1 failed, 2 could not run)",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "network", Value: "party", EnvVars: []string{"DEVBOX_NETWORK"}, Usage: "the user-defined bridge network the app runs on"},
+			jsonFlag(),
+			&cli.BoolFlag{Name: "strict", Usage: "warnings fail too (exit 1)"},
+			&cli.BoolFlag{Name: "fix", Usage: "apply the safe fixes and say what changed"},
+			&cli.BoolFlag{Name: "yes", Usage: "with --fix, restart containers with stale DNS without asking"},
+			&cli.StringSliceFlag{Name: "connect", Usage: "with --fix, connect this container to the app network (repeatable)"},
+			&cli.StringFlag{Name: "outside-name", Value: "docker.com", Usage: "outside name the probe resolves"},
+			&cli.StringFlag{Name: "root", Value: "/", Usage: "read (and with --fix write) host files below this directory", Hidden: true},
+			&cli.StringFlag{Name: "probe-binary", Usage: "static devbox binary for the probe image (default: this one)", Hidden: true},
 		},
+		Action: a.netDoctor,
+	}
+}
+
+func (a *app) netDoctor(c *cli.Context) error {
+	if c.Args().Present() {
+		return usageErrorf("net doctor takes no arguments, got %q", c.Args().First())
+	}
+	if c.String("network") == "" {
+		return usageErrorf("--network must not be empty")
+	}
+	eng, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		return exitCode(exitUsage, hint.Wrap(fmt.Errorf("docker client: %w", err), "check DOCKER_HOST"))
+	}
+	defer eng.Close()
+	cfg := netdiag.Config{
+		Network:     c.String("network"),
+		Root:        c.String("root"),
+		ProbeBinary: c.String("probe-binary"),
+		OutsideName: c.String("outside-name"),
+		Fix:         c.Bool("fix"),
+		Yes:         c.Bool("yes"),
+		Connect:     c.StringSlice("connect"),
+		Confirm:     a.confirm,
+		Getenv:      a.streams.Getenv,
+		Logger:      a.logger,
+	}
+	rep, err := netdiag.New(cfg, eng).Run(c.Context)
+	if err != nil {
+		return exitCode(exitUsage, err)
+	}
+	if c.Bool("json") {
+		err = netdiag.WriteJSON(a.streams.Out, rep)
+	} else {
+		err = netdiag.WriteText(a.streams.Out, rep, output.Colors{Enabled: a.streams.ColorEnabled(a.streams.Out)})
+	}
+	if err != nil {
+		return err
+	}
+	return exitCode(netdiag.ExitCode(rep.Checks, c.Bool("strict")), nil)
+}
+
+// confirm asks a yes/no question on the terminal; without one the answer
+// is no.
+func (a *app) confirm(question string) bool {
+	if !output.IsTerminal(a.streams.In) || !output.IsTerminal(a.streams.Err) {
+		return false
+	}
+	fmt.Fprintf(a.streams.Err, "%s [y/N] ", question)
+	line, _ := bufio.NewReader(a.streams.In).ReadString('\n')
+	answer := strings.ToLower(strings.TrimSpace(line))
+	return answer == "y" || answer == "yes"
+}
+
+// netProbeCommand is what the probe container runs: devbox net probe
+// resolve NAME... prints a JSON report of the lookups.
+func (a *app) netProbeCommand() *cli.Command {
+	return &cli.Command{
+		Name:   "probe",
+		Usage:  "run inside the doctor's probe container",
+		Hidden: true,
+		Subcommands: []*cli.Command{{
+			Name:      "resolve",
+			Usage:     "resolve names through the container's nameserver and print JSON",
+			ArgsUsage: "NAME...",
+			Action: func(c *cli.Context) error {
+				if !c.Args().Present() {
+					return usageErrorf("probe resolve needs at least one name")
+				}
+				return netdiag.Probe(c.Context, c.Args().Slice(), a.streams.Out)
+			},
+		}},
 	}
 }

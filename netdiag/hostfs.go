@@ -1,0 +1,344 @@
+package netdiag
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/netip"
+	"os"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// HostFS reads the engine host's files below a root directory ("/" on the
+// host itself, a fixture tree in tests). Absolute symbolic links are
+// followed inside the root.
+type HostFS struct {
+	Root string
+}
+
+// abs turns a host path into a path under the root.
+func (h HostFS) abs(p string) string { return filepath.Join(h.Root, filepath.FromSlash(path.Clean("/"+p))) }
+
+// Resolve follows symbolic links in p, component by component, staying
+// inside the root. It returns the final host path and every link target
+// met on the way.
+func (h HostFS) Resolve(p string) (string, []string, error) {
+	rest := strings.Split(strings.Trim(path.Clean("/"+p), "/"), "/")
+	cur := "/"
+	var chain []string
+	for hops := 0; len(rest) > 0; {
+		part := rest[0]
+		rest = rest[1:]
+		if part == "" || part == "." {
+			continue
+		}
+		if part == ".." {
+			cur = path.Dir(cur)
+			continue
+		}
+		next := path.Join(cur, part)
+		fi, err := os.Lstat(h.abs(next))
+		if err != nil || fi.Mode()&fs.ModeSymlink == 0 {
+			cur = next
+			continue
+		}
+		if hops++; hops > 40 {
+			return "", chain, fmt.Errorf("resolve %s: too many links", p)
+		}
+		target, err := os.Readlink(h.abs(next))
+		if err != nil {
+			return "", chain, fmt.Errorf("resolve %s: %w", p, err)
+		}
+		chain = append(chain, target)
+		if !path.IsAbs(target) {
+			target = path.Join(cur, target)
+		}
+		rest = append(strings.Split(strings.Trim(path.Clean(target), "/"), "/"), rest...)
+		cur = "/"
+	}
+	return cur, chain, nil
+}
+
+// ReadFile reads a host file, following links inside the root.
+func (h HostFS) ReadFile(p string) ([]byte, error) {
+	real, _, err := h.Resolve(p)
+	if err != nil {
+		return nil, err
+	}
+	return os.ReadFile(h.abs(real))
+}
+
+// WriteFile writes a host file, creating its directory.
+func (h HostFS) WriteFile(p string, data []byte) error {
+	full := h.abs(p)
+	if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(full, data, 0o644)
+}
+
+// Exists reports whether a host path exists.
+func (h HostFS) Exists(p string) bool {
+	real, _, err := h.Resolve(p)
+	if err != nil {
+		return false
+	}
+	_, err = os.Stat(h.abs(real))
+	return err == nil
+}
+
+// HostResolver is the host's resolver configuration as the engine sees it.
+type HostResolver struct {
+	Path  string     `json:"path"`
+	Links []string   `json:"links"`
+	Conf  ResolvConf `json:"conf"`
+	// Stub is true when the host uses systemd-resolved's 127.0.0.53 stub.
+	Stub bool `json:"stub"`
+	// UpstreamPath and Upstream are the file the engine reads instead of the
+	// stub file (systemd-resolved's list of real servers), when present.
+	UpstreamPath string      `json:"upstream_path"`
+	Upstream     *ResolvConf `json:"upstream"`
+}
+
+const (
+	resolvPath      = "/etc/resolv.conf"
+	resolvedUpPath  = "/run/systemd/resolve/resolv.conf"
+	resolvedStubIP  = "127.0.0.53"
+	resolvedStubIP2 = "127.0.0.54"
+)
+
+// Resolver reads /etc/resolv.conf (following its link) and, when it points
+// at systemd-resolved's stub, the real upstream file.
+func (h HostFS) Resolver() (HostResolver, error) {
+	real, chain, err := h.Resolve(resolvPath)
+	if err != nil {
+		return HostResolver{}, err
+	}
+	data, err := os.ReadFile(h.abs(real))
+	if err != nil {
+		return HostResolver{}, fmt.Errorf("read host %s: %w", resolvPath, err)
+	}
+	hr := HostResolver{Path: real, Links: chain, Conf: ParseResolvConf(data)}
+	if hr.Links == nil {
+		hr.Links = []string{}
+	}
+	ns := hr.Conf.Nameservers
+	hr.Stub = len(ns) > 0
+	for _, n := range ns {
+		if n != resolvedStubIP && n != resolvedStubIP2 {
+			hr.Stub = false
+		}
+	}
+	if hr.Stub || strings.Contains(real, "systemd/resolve") {
+		if up, err := h.ReadFile(resolvedUpPath); err == nil {
+			rc := ParseResolvConf(up)
+			hr.UpstreamPath, hr.Upstream = resolvedUpPath, &rc
+		}
+	}
+	return hr, nil
+}
+
+// Effective is the resolv.conf the engine copies into containers: the
+// systemd-resolved upstream file when the host uses the stub, else the
+// host file.
+func (hr HostResolver) Effective() ResolvConf {
+	if hr.Stub && hr.Upstream != nil {
+		return *hr.Upstream
+	}
+	return hr.Conf
+}
+
+// DaemonConfig is the part of daemon.json the doctor reads.
+type DaemonConfig struct {
+	Path       string   `json:"path"`
+	Found      bool     `json:"found"`
+	DNS        []string `json:"dns"`
+	DNSSearch  []string `json:"dns-search"`
+	DNSOptions []string `json:"dns-opts"`
+	MTU        int      `json:"mtu"`
+	Bip        string   `json:"bip"`
+}
+
+// ParseDaemonConfig parses daemon.json.
+func ParseDaemonConfig(data []byte) (DaemonConfig, error) {
+	var d DaemonConfig
+	if err := json.Unmarshal(data, &d); err != nil {
+		return d, err
+	}
+	return d, nil
+}
+
+// DaemonConfigPath finds daemon.json the way dockerd does: the
+// --config-file flag of the running daemon, else the rootless location
+// ($XDG_CONFIG_HOME/docker or ~/.config/docker), else /etc/docker.
+func (h HostFS) DaemonConfigPath(rootless bool, getenv func(string) string) string {
+	for _, pidFile := range []string{"/var/run/docker.pid", "/run/docker.pid"} {
+		pid, err := h.ReadFile(pidFile)
+		if err != nil {
+			continue
+		}
+		cmd, err := h.ReadFile("/proc/" + strings.TrimSpace(string(pid)) + "/cmdline")
+		if err != nil {
+			continue
+		}
+		if p := configFileFlag(strings.Split(string(cmd), "\x00")); p != "" {
+			return p
+		}
+		break
+	}
+	if rootless {
+		if x := getenv("XDG_CONFIG_HOME"); x != "" {
+			return path.Join(x, "docker", "daemon.json")
+		}
+		if home := getenv("HOME"); home != "" {
+			return path.Join(home, ".config", "docker", "daemon.json")
+		}
+	}
+	return "/etc/docker/daemon.json"
+}
+
+func configFileFlag(args []string) string {
+	for i, a := range args {
+		a = strings.TrimLeft(a, "-")
+		if v, ok := strings.CutPrefix(a, "config-file="); ok {
+			return v
+		}
+		if a == "config-file" && i+1 < len(args) {
+			return args[i+1]
+		}
+	}
+	return ""
+}
+
+// Daemon reads daemon.json; a missing file is an empty configuration.
+func (h HostFS) Daemon(p string) (DaemonConfig, error) {
+	data, err := h.ReadFile(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return DaemonConfig{Path: p}, nil
+	}
+	if err != nil {
+		return DaemonConfig{Path: p}, fmt.Errorf("read %s: %w", p, err)
+	}
+	d, err := ParseDaemonConfig(data)
+	d.Path, d.Found = p, true
+	if err != nil {
+		return d, fmt.Errorf("parse %s: %w", p, err)
+	}
+	return d, nil
+}
+
+// sysctlPath maps net.ipv4.ip_forward to /proc/sys/net/ipv4/ip_forward.
+func sysctlPath(name string) string { return "/proc/sys/" + strings.ReplaceAll(name, ".", "/") }
+
+// Sysctl reads a kernel tunable, whitespace-normalised.
+func (h HostFS) Sysctl(name string) (string, error) {
+	data, err := h.ReadFile(sysctlPath(name))
+	if err != nil {
+		return "", err
+	}
+	return strings.Join(strings.Fields(string(data)), " "), nil
+}
+
+// SysctlInt reads a numeric kernel tunable.
+func (h HostFS) SysctlInt(name string) (int, error) {
+	v, err := h.Sysctl(name)
+	if err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(v)
+}
+
+// Route is one IPv4 route of the host.
+type Route struct {
+	Iface   string       `json:"iface"`
+	Prefix  netip.Prefix `json:"prefix"`
+	Gateway netip.Addr   `json:"gateway"`
+}
+
+// Routes reads the host's IPv4 routes from /proc/net/route.
+func (h HostFS) Routes() ([]Route, error) {
+	data, err := h.ReadFile("/proc/net/route")
+	if err != nil {
+		return nil, err
+	}
+	return ParseRoutes(data), nil
+}
+
+// ParseRoutes parses /proc/net/route (hex, little-endian addresses).
+func ParseRoutes(data []byte) []Route {
+	var out []Route
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) < 8 || f[0] == "Iface" {
+			continue
+		}
+		dst, ok1 := hexAddr(f[1])
+		gw, ok2 := hexAddr(f[2])
+		mask, ok3 := hexAddr(f[7])
+		if !ok1 || !ok2 || !ok3 {
+			continue
+		}
+		bits := 0
+		for _, b := range mask.As4() {
+			for ; b&0x80 != 0; b <<= 1 {
+				bits++
+			}
+		}
+		out = append(out, Route{Iface: f[0], Prefix: netip.PrefixFrom(dst, bits).Masked(), Gateway: gw})
+	}
+	return out
+}
+
+func hexAddr(s string) (netip.Addr, bool) {
+	b, err := hex.DecodeString(s)
+	if err != nil || len(b) != 4 {
+		return netip.Addr{}, false
+	}
+	var a [4]byte
+	binary.BigEndian.PutUint32(a[:], binary.LittleEndian.Uint32(b))
+	return netip.AddrFrom4(a), true
+}
+
+// Iface is one host network interface.
+type Iface struct {
+	Name string `json:"name"`
+	MTU  int    `json:"mtu"`
+	VPN  bool   `json:"vpn"`
+}
+
+// Interfaces lists /sys/class/net: name, MTU and whether it looks like a
+// VPN (a tun/point-to-point device or a well-known VPN name).
+func (h HostFS) Interfaces() ([]Iface, error) {
+	entries, err := os.ReadDir(h.abs("/sys/class/net"))
+	if err != nil {
+		return nil, err
+	}
+	var out []Iface
+	for _, e := range entries {
+		dir := "/sys/class/net/" + e.Name()
+		mtu, _ := strconv.Atoi(strings.TrimSpace(string(must(h.ReadFile(dir + "/mtu")))))
+		typ := strings.TrimSpace(string(must(h.ReadFile(dir + "/type"))))
+		out = append(out, Iface{Name: e.Name(), MTU: mtu, VPN: typ == "65534" || typ == "512" || isVPNName(e.Name())})
+	}
+	return out, nil
+}
+
+func must(b []byte, _ error) []byte { return b }
+
+func isVPNName(name string) bool {
+	for _, p := range []string{"tun", "tap", "wg", "ppp", "utun", "tailscale", "zt", "nordlynx", "cscotun", "gpd", "vpn"} {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,162 @@
+package netdiag
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/docker/docker/api/types/network"
+)
+
+func subnetCheck() Check {
+	return Check{ID: "subnet.overlap", Title: "Do Docker subnets stay clear of host routes and VPNs?", Run: checkSubnets}
+}
+
+// overlap is one Docker subnet that collides with a host route or another
+// Docker network.
+type overlap struct {
+	network string
+	subnet  netip.Prefix
+	with    string
+}
+
+func checkSubnets(ctx context.Context, s *state) Result {
+	if r, ok := s.hostFiles(); !ok {
+		return r
+	}
+	nets, err := s.allNetworks(ctx)
+	if err != nil {
+		return failed("check the engine", "list networks: "+err.Error())
+	}
+	routes, err := s.host.Routes()
+	if err != nil {
+		return skipped("host routes unreadable: " + err.Error())
+	}
+	vpn := vpnNames(s.host)
+	found := findOverlaps(nets, routes, vpn)
+	if len(found) == 0 {
+		return pass(fmt.Sprintf("%d networks, %d host routes: no overlap", len(nets), len(routes)))
+	}
+	var ev []string
+	appHit := false
+	for _, o := range found {
+		ev = append(ev, fmt.Sprintf("network %s subnet %s overlaps %s", o.network, o.subnet, o.with))
+		appHit = appHit || o.network == s.cfg.Network
+	}
+	h := "recreate the network with a free subnet: docker network rm NAME && docker network create --subnet FREE NAME; " +
+		`or set "default-address-pools" in daemon.json to ranges your VPN and LAN do not use`
+	r := failed(h, ev...)
+	if appHit {
+		r.Fixable = true
+		if s.cfg.Fix {
+			s.recreateAppNetwork(ctx, &r, nets, routes, 0)
+		}
+	}
+	return r
+}
+
+// findOverlaps compares every Docker subnet with host routes (except the
+// network's own bridge routes and default routes) and with other networks.
+func findOverlaps(nets []network.Inspect, routes []Route, vpn map[string]bool) []overlap {
+	bridges := map[string]bool{}
+	for _, n := range nets {
+		bridges[bridgeName(n)] = true
+	}
+	var out []overlap
+	for i, n := range nets {
+		for _, p := range prefixes(n) {
+			for _, r := range routes {
+				if r.Prefix.Bits() == 0 || bridges[r.Iface] || !r.Prefix.Overlaps(p) {
+					continue
+				}
+				what := "host route " + r.Prefix.String() + " on " + r.Iface
+				if vpn[r.Iface] {
+					what += " (VPN)"
+				}
+				out = append(out, overlap{network: n.Name, subnet: p, with: what})
+			}
+			for _, m := range nets[i+1:] {
+				for _, q := range prefixes(m) {
+					if q.Overlaps(p) {
+						out = append(out, overlap{network: n.Name, subnet: p, with: "network " + m.Name + " subnet " + q.String()})
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+func prefixes(n network.Inspect) []netip.Prefix {
+	var out []netip.Prefix
+	for _, c := range n.IPAM.Config {
+		if p, err := netip.ParsePrefix(c.Subnet); err == nil && p.Addr().Is4() {
+			out = append(out, p.Masked())
+		}
+	}
+	return out
+}
+
+// bridgeName is the host interface of a bridge network.
+func bridgeName(n network.Inspect) string {
+	if b := n.Options["com.docker.network.bridge.name"]; b != "" {
+		return b
+	}
+	if n.Name == "bridge" {
+		return "docker0"
+	}
+	if len(n.ID) >= 12 {
+		return "br-" + n.ID[:12]
+	}
+	return ""
+}
+
+func vpnNames(h HostFS) map[string]bool {
+	out := map[string]bool{}
+	ifs, _ := h.Interfaces()
+	for _, i := range ifs {
+		if i.VPN {
+			out[i.Name] = true
+		}
+	}
+	return out
+}
+
+// freeSubnet picks the first /24 from the private candidates that overlaps
+// no host route and no network.
+func freeSubnet(nets []network.Inspect, routes []Route, skip string) (netip.Prefix, bool) {
+	var used []netip.Prefix
+	for _, n := range nets {
+		if n.Name != skip {
+			used = append(used, prefixes(n)...)
+		}
+	}
+	for _, r := range routes {
+		if r.Prefix.Bits() > 0 {
+			used = append(used, r.Prefix)
+		}
+	}
+	for second := 16; second < 32; second++ {
+		for third := 0; third < 256; third += 8 {
+			p := netip.PrefixFrom(netip.AddrFrom4([4]byte{172, byte(second), byte(third), 0}), 24)
+			if !overlapsAny(p, used) {
+				return p, true
+			}
+		}
+	}
+	return netip.Prefix{}, false
+}
+
+func overlapsAny(p netip.Prefix, used []netip.Prefix) bool {
+	for _, u := range used {
+		if u.Overlaps(p) {
+			return true
+		}
+	}
+	return false
+}
+
+func isConflict(err error) bool {
+	return err != nil && (strings.Contains(err.Error(), "overlap") || strings.Contains(err.Error(), "already"))
+}
