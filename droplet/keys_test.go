@@ -1,0 +1,99 @@
+package droplet
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/devbox-tools/devbox/droplet/dofake"
+)
+
+func TestKeyUploadAndReuse(t *testing.T) {
+	c := newTestClient(t)
+	path, line := writeKey(t)
+	cfg := upConfig("dev")
+	cfg.SSHKey = path
+	if _, err := c.Up(ctxT(t), cfg); err != nil {
+		t.Fatal(err)
+	}
+	keys := c.fake.Keys()
+	if len(keys) != 1 || keys[0].Fingerprint != dofake.Fingerprint(line) {
+		t.Fatalf("keys = %+v, want the uploaded key with fingerprint %s", keys, dofake.Fingerprint(line))
+	}
+	if d := c.fake.Droplets()[0]; len(d.SSHKeys) != 1 || d.SSHKeys[0] != keys[0].Fingerprint {
+		t.Errorf("droplet ssh keys = %v, want the fingerprint", d.SSHKeys)
+	}
+	// Next day: the droplet is gone, the key is reused, not uploaded again.
+	if _, err := c.Down(ctxT(t), "dev", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Up(ctxT(t), cfg); err != nil {
+		t.Fatal(err)
+	}
+	if n := c.fake.Count("POST", "/v2/account/keys"); n != 1 {
+		t.Errorf("key uploads = %d, want 1", n)
+	}
+	// By fingerprint, the key is found too.
+	cfg.SSHKey = strings.ToUpper(keys[0].Fingerprint)
+	cfg.Name = "dev2"
+	if _, err := c.Up(ctxT(t), cfg); err != nil {
+		t.Fatal(err)
+	}
+	if n := c.fake.Count("GET", "/v2/account/keys?"); n != 0 {
+		t.Errorf("listed every key %d times; want lookups by fingerprint only", n)
+	}
+	if n := c.fake.Count("GET", "/v2/account/keys/"+keys[0].Fingerprint); n != 3 {
+		t.Errorf("lookups by fingerprint = %d, want 3", n)
+	}
+}
+
+func TestUnknownFingerprintRefused(t *testing.T) {
+	c := newTestClient(t)
+	cfg := upConfig("dev")
+	cfg.SSHKey = "3b:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45:fa"
+	_, err := c.Up(ctxT(t), cfg)
+	if err == nil || !strings.Contains(err.Error(), "not in the account") {
+		t.Fatalf("err = %v", err)
+	}
+	if c.fake.Count("POST", "/") != 0 {
+		t.Error("something was created")
+	}
+}
+
+func TestParsePublicKey(t *testing.T) {
+	_, line := writeKey(t)
+	k, err := ParsePublicKey(line)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k.Type != "ssh-ed25519" || k.Comment != "dev@laptop" || k.String() != line {
+		t.Errorf("parsed %+v, string %q", k, k.String())
+	}
+	if k.Fingerprint() != dofake.Fingerprint(line) || !fingerprintPattern.MatchString(k.Fingerprint()) {
+		t.Errorf("fingerprint %s, fake computes %s", k.Fingerprint(), dofake.Fingerprint(line))
+	}
+	for _, bad := range []string{
+		"", "ssh-ed25519", "ssh-ed25519 !!!", "ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAIFsNgeEN0jG0gA1ZCP07bRbA6jGRGQpTX6k8xj4Hbdba",
+		"-----BEGIN OPENSSH PRIVATE KEY-----", "ssh-ed25519 AAAA",
+	} {
+		if _, err := ParsePublicKey(bad); err == nil {
+			t.Errorf("ParsePublicKey(%q) accepted", bad)
+		}
+	}
+}
+
+func FuzzParsePublicKey(f *testing.F) {
+	f.Add("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFsNgeEN0jG0gA1ZCP07bRbA6jGRGQpTX6k8xj4Hbdba a@b")
+	f.Add("ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ== x")
+	f.Add("ssh-ed25519 AAAA/////w==")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, line string) {
+		k, err := ParsePublicKey(line)
+		if err != nil {
+			return
+		}
+		again, err := ParsePublicKey(k.String())
+		if err != nil || again.Fingerprint() != k.Fingerprint() {
+			t.Fatalf("round trip of %q: %v", line, err)
+		}
+	})
+}
