@@ -164,7 +164,7 @@ type Upstream struct {
 	TLS        TLSMode
 	SkipVerify bool
 	User       string
-	Password   string `json:"-"`
+	Password   string        `json:"-"`
 	Hostname   string        // EHLO name
 	Timeout    time.Duration // per command; default 60s
 	TLSConfig  *tls.Config   // optional base TLS config (tests: RootCAs)

@@ -204,9 +204,9 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 
 // loginServer is the server side of AUTH LOGIN.
 type loginServer struct {
-	check      func(user, pass string) error
-	user       string
-	step       int
+	check func(user, pass string) error
+	user  string
+	step  int
 }
 
 func (l *loginServer) Next(resp []byte) ([]byte, bool, error) {

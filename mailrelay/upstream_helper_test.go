@@ -44,6 +44,11 @@ type testUpstream struct {
 
 func newTestUpstream(t *testing.T) *testUpstream {
 	t.Helper()
+	return newTestUpstreamAt(t, "127.0.0.1:0")
+}
+
+func newTestUpstreamAt(t *testing.T, addr string) *testUpstream {
+	t.Helper()
 	u := &testUpstream{t: t}
 	u.srv = smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
 		return &upSession{u: u, c: c}, nil
@@ -52,7 +57,7 @@ func newTestUpstream(t *testing.T) *testUpstream {
 	u.srv.AllowInsecureAuth = true
 	u.srv.EnableSMTPUTF8 = true
 	u.srv.ErrorLog = discardLog{}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,8 +144,8 @@ func (s *upSession) Data(r io.Reader) error {
 	if err != nil {
 		return err
 	}
-	if stall > 0 {
-		time.Sleep(stall)
+	if stall > 0 && n == 1 {
+		time.Sleep(stall) // only the first DATA stalls
 	}
 	if dataErr != nil {
 		if err := dataErr(n); err != nil {
