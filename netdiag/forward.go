@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
+
+	"github.com/docker/docker/api/types/network"
 )
 
 func forwardingCheck() Check {
@@ -155,7 +157,20 @@ func checkMasquerade(ctx context.Context, s *state) Result {
 	if err != nil {
 		return failed("check the engine", "list networks: "+err.Error())
 	}
-	post := rs.Rules["nat/POSTROUTING"]
+	if _, ok := rs.Policies["nat/POSTROUTING"]; !ok {
+		return skipped("the firewall listing has no nat table")
+	}
+	missing, checked := missingMasquerade(nets, rs.Rules["nat/POSTROUTING"])
+	if len(missing) == 0 {
+		return pass(fmt.Sprintf("%d bridge subnets are masqueraded in nat POSTROUTING", checked))
+	}
+	return failed("restart dockerd to restore its NAT rules (systemctl restart docker); check that daemon.json does not set \"iptables\": false or \"ip-masq\": false",
+		"no MASQUERADE rule for: "+strings.Join(missing, ", "))
+}
+
+// missingMasquerade lists the bridge subnets without a MASQUERADE rule
+// and counts the subnets checked.
+func missingMasquerade(nets []network.Inspect, post []string) ([]string, int) {
 	var missing []string
 	checked := 0
 	for _, n := range nets {
@@ -169,11 +184,7 @@ func checkMasquerade(ctx context.Context, s *state) Result {
 			}
 		}
 	}
-	if len(missing) == 0 {
-		return pass(fmt.Sprintf("%d bridge subnets are masqueraded in nat POSTROUTING", checked))
-	}
-	return failed("restart dockerd to restore its NAT rules (systemctl restart docker); check that daemon.json does not set \"iptables\": false or \"ip-masq\": false",
-		"no MASQUERADE rule for: "+strings.Join(missing, ", "))
+	return missing, checked
 }
 
 func hasMasquerade(rules []string, subnet string) bool {

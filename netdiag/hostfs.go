@@ -25,7 +25,9 @@ type HostFS struct {
 }
 
 // abs turns a host path into a path under the root.
-func (h HostFS) abs(p string) string { return filepath.Join(h.Root, filepath.FromSlash(path.Clean("/"+p))) }
+func (h HostFS) abs(p string) string {
+	return filepath.Join(h.Root, filepath.FromSlash(path.Clean("/"+p)))
+}
 
 // Resolve follows symbolic links in p, component by component, staying
 // inside the root. It returns the final host path and every link target

@@ -50,7 +50,7 @@ func ParseResolvConf(data []byte) ResolvConf {
 }
 
 func normDomains(in []string) []string {
-	out := make([]string, 0, len(in))
+	var out []string
 	for _, d := range in {
 		d = strings.TrimSuffix(strings.ToLower(d), ".")
 		if d != "" && !slices.Contains(out, d) {
