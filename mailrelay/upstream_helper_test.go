@@ -224,3 +224,5 @@ func sendMail(t *testing.T, addr, from string, to []string, msg string) error {
 	defer c.Close()
 	return c.SendMail(from, to, bytes.NewReader([]byte(msg)))
 }
+
+func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
