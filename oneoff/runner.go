@@ -4,9 +4,13 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/errdefs"
+
+	"github.com/devbox-tools/devbox/internal/hint"
 )
 
 // drainLimit bounds the wait for the output stream to end after the task
@@ -62,7 +66,7 @@ func (r *Runner) Execute(ctx context.Context, p Plan, o Options, rio IO) (Result
 	if o.Detach {
 		if err := r.Engine.ContainerStart(ectx, id, container.StartOptions{}); err != nil {
 			_ = remove(ectx, r.Engine, id)
-			return res, &Error{Code: startErrorCode(err), Err: fmt.Errorf("start %s: %w", p.Name, err)}
+			return res, startError(p, err)
 		}
 		return res, nil
 	}
@@ -88,7 +92,7 @@ func (r *Runner) Execute(ctx context.Context, p Plan, o Options, rio IO) (Result
 	}
 	if err := r.Engine.ContainerStart(ectx, id, container.StartOptions{}); err != nil {
 		r.awaitRemoval(waitC, errC)
-		return res, &Error{Code: startErrorCode(err), Err: fmt.Errorf("start %s: %w", p.Name, err)}
+		return res, startError(p, err)
 	}
 	if o.TTY && rio.Terminal != nil {
 		rctx, stopResize := context.WithCancel(ectx)
@@ -110,6 +114,16 @@ func (r *Runner) Execute(ctx context.Context, p Plan, o Options, rio IO) (Result
 		res.ExitCode = ExitTimeout
 	}
 	return res, nil
+}
+
+// startError is a failed start with its exit code and, for a missing
+// network, the fix.
+func startError(p Plan, err error) error {
+	err = fmt.Errorf("start %s: %w", p.Name, err)
+	if errdefs.IsNotFound(err) && strings.Contains(err.Error(), "network") && len(p.Networks) > 0 {
+		err = hint.Wrap(err, fmt.Sprintf("create the network (docker network create %s) or pick one with --network (DEVBOX_NETWORK)", p.Networks[0]))
+	}
+	return &Error{Code: startErrorCode(err), Err: err}
 }
 
 // awaitRemoval gives the engine a moment to auto-remove a container that

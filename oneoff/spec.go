@@ -40,7 +40,7 @@ type Spec struct {
 	Task       string
 	Args       []string
 	From       string   // inherit from this container
-	Image      string   // or run this image
+	Image      string   // run this image (with From: instead of the container's)
 	Networks   []string // with --image (or to replace the inherited ones)
 	Env        []string // -e entries
 	EnvFiles   []string
@@ -86,6 +86,11 @@ func Resolve(ctx context.Context, eng Engine, s Spec) (Plan, error) {
 	default:
 		err = hint.Wrap(errNoSource, "set DEVBOX_APP_CONTAINER to your app's container (see docker ps) or DEVBOX_APP_IMAGE to its image")
 	}
+	if err == nil && s.From != "" && s.Image != "" {
+		// The container's environment with another image (a new build).
+		p.Config.Image = s.Image
+		err = ensureImage(ctx, eng, s.Image, s.Pull)
+	}
 	if err != nil {
 		return Plan{}, err
 	}
@@ -96,10 +101,11 @@ func Resolve(ctx context.Context, eng Engine, s Spec) (Plan, error) {
 	if err := s.apply(ctx, eng, &p); err != nil {
 		return Plan{}, err
 	}
-	p.Config.Labels = map[string]string{LabelRun: s.Task, LabelParent: parent}
+	p.Config.Labels = map[string]string{}
 	for k, v := range s.Labels {
 		p.Config.Labels[k] = v
 	}
+	p.Config.Labels[LabelRun], p.Config.Labels[LabelParent] = s.Task, parent
 	p.Name = app + "-run-" + shortID()
 	if len(p.Networks) > 0 && p.Host.NetworkMode == "" {
 		p.Host.NetworkMode = container.NetworkMode(p.Networks[0])

@@ -1,27 +1,274 @@
 package main
 
 import (
-	"errors"
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
 
+	"github.com/docker/docker/client"
 	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
+
+	"github.com/devbox-tools/devbox/internal/hint"
+	"github.com/devbox-tools/devbox/internal/output"
+	"github.com/devbox-tools/devbox/oneoff"
 )
+
+// sigwinch is SIGWINCH (28 on Linux and macOS), spelt as a number so the
+// file builds everywhere.
+const sigwinch = syscall.Signal(0x1c)
 
 func (a *app) runCommand() *cli.Command {
 	return &cli.Command{
-		Name:  "run",
-		Usage: "(run: not built yet)",
-		Action: func(*cli.Context) error {
-			return errors.New("run is not built yet")
+		Name:      "run",
+		Usage:     "run a one-off task (migration, console, script) in a container of the app's image, then remove it",
+		ArgsUsage: "TASK [ARGS...]",
+		Description: "Flags come before TASK; everything after TASK belongs to the task.\n" +
+			"The image label devbox.task.TASK, when present, is the task's command (ARGS appended).\n" +
+			"Exit code: the task's own; 125 engine failure, 126 not executable, 127 not found, 124 --timeout.",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "from", EnvVars: []string{"DEVBOX_APP_CONTAINER"}, Usage: "inherit image, environment, mounts and networks of this container"},
+			&cli.StringFlag{Name: "image", EnvVars: []string{"DEVBOX_APP_IMAGE"}, Usage: "run this image (with --from: instead of the container's)"},
+			&cli.StringSliceFlag{Name: "network", Value: cli.NewStringSlice("party"), EnvVars: []string{"DEVBOX_NETWORK"}, Usage: "networks to join with --image (the first at create)"},
+			&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "set KEY=VALUE (KEY alone passes devbox's value)"},
+			&cli.StringSliceFlag{Name: "env-file", Usage: "read container variables from a file of KEY=VALUE lines (docker run format)"},
+			&cli.StringSliceFlag{Name: "volume", Aliases: []string{"v"}, Usage: "mount SOURCE:TARGET[:OPTIONS] or an anonymous TARGET"},
+			&cli.StringFlag{Name: "workdir", Aliases: []string{"w"}, Usage: "working directory in the container"},
+			&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "user (name|uid[:group|gid]) in the container"},
+			&cli.StringFlag{Name: "entrypoint", Usage: "override the image's entrypoint"},
+			&cli.BoolFlag{Name: "interactive", Aliases: []string{"i"}, Usage: "attach stdin"},
+			&cli.BoolFlag{Name: "no-tty", Aliases: []string{"T"}, Usage: "no TTY even when stdin and stdout are terminals"},
+			&cli.DurationFlag{Name: "timeout", Usage: "stop the task after this long (SIGTERM, then SIGKILL after --grace); exit 124"},
+			&cli.DurationFlag{Name: "grace", Value: oneoff.DefaultGrace, Usage: "time from SIGTERM to SIGKILL on --timeout or a forwarded signal"},
+			&cli.BoolFlag{Name: "init", Value: true, Usage: "run an init as PID 1 so the task honours signals (--init=false to disable)"},
+			&cli.StringFlag{Name: "pull", Value: string(oneoff.PullMissing), Usage: "pull a missing image: missing or never"},
+			&cli.StringSliceFlag{Name: "label", Aliases: []string{"l"}, Usage: "add a KEY=VALUE label to the container"},
+			&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "leave the task running and print its container's name"},
+			&cli.BoolFlag{Name: "cleanup", Usage: "remove stopped containers of earlier runs (of TASK when given) and exit"},
+			jsonFlag(),
 		},
+		Action: a.runAction,
 	}
+}
+
+func (a *app) runAction(c *cli.Context) error {
+	eng, err := a.engine()
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	if c.Bool("cleanup") {
+		return a.cleanup(c, eng)
+	}
+	if !c.Args().Present() {
+		return usageErrorf("devbox run needs a TASK; see devbox run --help")
+	}
+	if c.String("from") == "" && c.String("image") == "" {
+		return hint.Wrap(usageErrorf("devbox run needs the app: --from CONTAINER or --image IMAGE"),
+			"set DEVBOX_APP_CONTAINER to your app's container (docker ps) or DEVBOX_APP_IMAGE to its image, in .env for example")
+	}
+	pull, err := oneoff.ParsePullPolicy(c.String("pull"))
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	spec := oneoff.Spec{
+		Task: c.Args().First(), Args: c.Args().Tail(),
+		From: c.String("from"), Image: c.String("image"),
+		Env: c.StringSlice("env"), EnvFiles: c.StringSlice("env-file"), Volumes: c.StringSlice("volume"),
+		Workdir: c.String("workdir"), User: c.String("user"),
+		NoInit: !c.Bool("init"), Pull: pull, Lookup: a.lookupEnv,
+	}
+	if spec.Labels, err = labels(c.StringSlice("label")); err != nil {
+		return err
+	}
+	if spec.From == "" {
+		spec.Networks = c.StringSlice("network")
+	}
+	if c.IsSet("entrypoint") {
+		ep := c.String("entrypoint")
+		spec.Entrypoint = &ep
+	}
+	opts := a.attachOptions(c.Bool("no-tty"), c.Bool("interactive"))
+	opts.Detach, opts.Timeout, opts.Grace = c.Bool("detach"), c.Duration("timeout"), c.Duration("grace")
+	rio, stop := a.runIO(opts.TTY)
+	defer stop()
+	r := &oneoff.Runner{Engine: eng, Logger: a.logger}
+	// The first signal cancels c.Context; the runner gets signals through
+	// rio instead, so that it can forward them and still clean up.
+	res, err := r.Run(context.WithoutCancel(c.Context), spec, opts, rio)
+	return a.runResult(c, res, err, opts.Detach)
 }
 
 func (a *app) debugCommand() *cli.Command {
 	return &cli.Command{
-		Name:  "debug",
-		Usage: "(debug: not built yet)",
-		Action: func(*cli.Context) error {
-			return errors.New("debug is not built yet")
+		Name:      "debug",
+		Usage:     "start a toolbox container in a container's network and PID namespaces",
+		ArgsUsage: "CONTAINER [-- CMD...]",
+		Description: "The toolbox shares the target's network and processes (NET_ADMIN, NET_RAW, SYS_PTRACE);\n" +
+			"the target's filesystem is at /proc/1/root. It is removed on exit.",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "image", Value: oneoff.DefaultDebugImage, Usage: "toolbox image"},
+			&cli.BoolFlag{Name: "copy", Usage: "debug a copy of a stopped target, started with an idle entrypoint"},
+			&cli.StringSliceFlag{Name: "idle", Usage: "entrypoint of the --copy (default sleep infinity); repeat for each word"},
+			&cli.BoolFlag{Name: "no-tty", Aliases: []string{"T"}, Usage: "no TTY even when stdin and stdout are terminals"},
+			&cli.StringFlag{Name: "pull", Value: string(oneoff.PullMissing), Usage: "pull a missing toolbox image: missing or never"},
 		},
+		Action: a.debugAction,
 	}
+}
+
+func (a *app) debugAction(c *cli.Context) error {
+	args := c.Args().Slice()
+	if len(args) == 0 {
+		return usageErrorf("devbox debug needs a CONTAINER; see devbox debug --help")
+	}
+	cmd := args[1:]
+	if len(cmd) > 0 && cmd[0] == "--" {
+		cmd = cmd[1:]
+	}
+	pull, err := oneoff.ParsePullPolicy(c.String("pull"))
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	eng, err := a.engine()
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	spec := oneoff.DebugSpec{Target: args[0], Image: c.String("image"), Cmd: cmd, Copy: c.Bool("copy"), Idle: c.StringSlice("idle"), Pull: pull}
+	opts := a.attachOptions(c.Bool("no-tty"), true)
+	rio, stop := a.runIO(opts.TTY)
+	defer stop()
+	r := &oneoff.Runner{Engine: eng, Logger: a.logger}
+	res, err := r.Debug(context.WithoutCancel(c.Context), spec, opts, rio)
+	return a.runResult(c, res, err, false)
+}
+
+// runResult turns a run's outcome into devbox's exit code: the task's own,
+// or the one its error asks for.
+func (a *app) runResult(c *cli.Context, res oneoff.Result, err error, detached bool) error {
+	if err != nil {
+		return exitCode(oneoff.Code(err), err)
+	}
+	if detached {
+		if c.Bool("json") {
+			return output.JSON(a.streams.Out, res)
+		}
+		_, err := fmt.Fprintln(a.streams.Out, res.Name)
+		return err
+	}
+	if res.TimedOut {
+		fmt.Fprintf(a.streams.Err, "devbox: %s timed out and was stopped\n", res.Name)
+	}
+	return exitCode(res.ExitCode, nil)
+}
+
+func (a *app) cleanup(c *cli.Context, eng *client.Client) error {
+	list, err := oneoff.Cleanup(context.WithoutCancel(c.Context), eng, c.Args().First())
+	if c.Bool("json") {
+		if jerr := output.JSON(a.streams.Out, list); jerr != nil {
+			return jerr
+		}
+	} else {
+		for _, l := range list {
+			verb := "removed"
+			if !l.Removed {
+				verb = "kept (" + l.State + ")"
+			}
+			fmt.Fprintf(a.streams.Out, "%s %s\n", verb, l.Name)
+		}
+	}
+	if err != nil {
+		return exitCode(oneoff.Code(err), err)
+	}
+	return nil
+}
+
+// labels reads --label KEY=VALUE entries.
+func labels(entries []string) (map[string]string, error) {
+	m := map[string]string{}
+	for _, e := range entries {
+		k, v, _ := strings.Cut(e, "=")
+		if k == "" {
+			return nil, usageErrorf("--label %q: want KEY=VALUE", e)
+		}
+		m[k] = v
+	}
+	return m, nil
+}
+
+func (a *app) engine() (*client.Client, error) {
+	eng, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		return nil, exitCode(oneoff.ExitEngine, hint.Wrap(fmt.Errorf("docker client: %w", err), "check DOCKER_HOST"))
+	}
+	return eng, nil
+}
+
+func (a *app) lookupEnv(k string) (string, bool) {
+	if a.streams.Getenv == nil {
+		return os.LookupEnv(k)
+	}
+	v := a.streams.Getenv(k)
+	return v, v != ""
+}
+
+// attachOptions picks the TTY: on when stdin and stdout are terminals,
+// unless --no-tty.
+func (a *app) attachOptions(noTTY, interactive bool) oneoff.Options {
+	tty := !noTTY && output.IsTerminal(a.streams.In) && output.IsTerminal(a.streams.Out)
+	return oneoff.Options{TTY: tty, Interactive: interactive}
+}
+
+// runIO connects a run to the streams and to the signals devbox receives
+// (forwarded to the task) and, with a TTY, to the terminal and its size
+// changes. stop releases the signals.
+func (a *app) runIO(tty bool) (oneoff.IO, func()) {
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	rio := oneoff.IO{In: a.streams.In, Out: a.streams.Out, Err: a.streams.Err, Signals: sigs}
+	if !tty {
+		return rio, func() { signal.Stop(sigs) }
+	}
+	in, _ := a.streams.In.(*os.File)
+	out, _ := a.streams.Out.(*os.File)
+	winch := make(chan os.Signal, 1)
+	resized := make(chan struct{}, 1)
+	done := make(chan struct{})
+	signal.Notify(winch, sigwinch)
+	go func() {
+		for {
+			select {
+			case <-done:
+				return
+			case <-winch:
+				select {
+				case resized <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}()
+	rio.Terminal, rio.Resized = terminal{in: in, out: out}, resized
+	return rio, func() {
+		signal.Stop(sigs)
+		signal.Stop(winch)
+		close(done)
+	}
+}
+
+// terminal is the local terminal of a TTY run.
+type terminal struct{ in, out *os.File }
+
+func (t terminal) Size() (int, int, error) { return term.GetSize(int(t.out.Fd())) }
+
+func (t terminal) MakeRaw() (func() error, error) {
+	st, err := term.MakeRaw(int(t.in.Fd()))
+	if err != nil {
+		return nil, err
+	}
+	return func() error { return term.Restore(int(t.in.Fd()), st) }, nil
 }

@@ -1,0 +1,279 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/network"
+
+	"github.com/devbox-tools/devbox/internal/dockertest"
+	"github.com/devbox-tools/devbox/internal/imagebuild"
+)
+
+// runEnv is a busybox image, a network and a label for one test's runs.
+type runEnv struct {
+	image, network, id string
+}
+
+func newRunEnv(t *testing.T) runEnv {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("needs a Docker engine")
+	}
+	c := dockertest.Client(t)
+	e := runEnv{image: dockertest.BusyboxImage(t, c), network: dockertest.Network(t, c, "run", network.CreateOptions{}), id: dockertest.Name(t, "id")}
+	t.Cleanup(func() {
+		for _, name := range dockertest.Leftovers(t, c, "devboxtest.id="+e.id) {
+			t.Errorf("container %s left behind", name)
+			dockertest.RemoveContainer(t, c, name)
+		}
+	})
+	return e
+}
+
+// args are the flags of a run of the busybox image on the test network.
+func (e runEnv) args(extra ...string) []string {
+	return append([]string{"run", "--pull", "never", "--image", e.image, "--network", e.network, "--label", "devboxtest.id=" + e.id}, extra...)
+}
+
+func TestRunCLIUsage(t *testing.T) {
+	t.Setenv("DEVBOX_APP_CONTAINER", "")
+	t.Setenv("DEVBOX_APP_IMAGE", "")
+	tests := []struct {
+		name   string
+		args   []string
+		stderr string
+	}{
+		{name: "no app", args: []string{"run", "migrate"}, stderr: "hint: set DEVBOX_APP_CONTAINER"},
+		{name: "no task", args: []string{"run", "--image", "x"}, stderr: "needs a TASK"},
+		{name: "bad pull", args: []string{"run", "--image", "x", "--pull", "sometimes", "migrate"}, stderr: "--pull"},
+		{name: "bad label", args: []string{"run", "--image", "x", "--label", "=v", "migrate"}, stderr: "--label"},
+		{name: "debug needs a container", args: []string{"debug"}, stderr: "needs a CONTAINER"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, stderr := runCLI(t, context.Background(), tt.args...)
+			if code != exitUsage || !strings.Contains(stderr, tt.stderr) {
+				t.Errorf("exit %d, stderr %q; want %d and %q", code, stderr, exitUsage, tt.stderr)
+			}
+		})
+	}
+}
+
+func TestRunCLI(t *testing.T) {
+	e := newRunEnv(t)
+	envFile := filepath.Join(t.TempDir(), "app.env")
+	if err := os.WriteFile(envFile, []byte("# app\nFROM_FILE=\"literal\"\nA=file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stdout string
+		stderr string
+	}{
+		{name: "exit code and args after TASK unparsed", args: e.args("-e", "A=1", "sh", "-c", `echo "$A" "$@"; exit 3`, "x", "--foo", "-e", "--", "bar"), code: 3, stdout: "1 --foo -e -- bar\n"},
+		{name: "env file then -e", args: e.args("--env-file", envFile, "-e", "A=flag", "sh", "-c", `echo $FROM_FILE $A`), stdout: "\"literal\" flag\n"},
+		{name: "workdir and user", args: e.args("-w", "/bin", "-u", "42", "sh", "-c", "echo $(pwd) $(id -u)"), stdout: "/bin 42\n"},
+		{name: "entrypoint", args: e.args("--entrypoint", "echo", "hello"), stdout: "hello\n"},
+		{name: "not found", args: e.args("no-such-command"), code: 127},
+		{name: "timeout", args: e.args("--timeout", "300ms", "sleep", "30"), code: 124, stderr: "timed out"},
+		{name: "engine failure", args: e.args("--pull", "never", "--image", "devbox-test/no-such-image:none", "true"), code: 125, stderr: "hint:"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := runCLI(t, context.Background(), tt.args...)
+			if code != tt.code {
+				t.Errorf("exit %d, want %d (stderr %q)", code, tt.code, stderr)
+			}
+			if tt.stdout != "" && stdout != tt.stdout {
+				t.Errorf("stdout = %q, want %q", stdout, tt.stdout)
+			}
+			if !strings.Contains(stderr, tt.stderr) {
+				t.Errorf("stderr = %q, want %q", stderr, tt.stderr)
+			}
+		})
+	}
+}
+
+func TestRunCLIFromEnvironment(t *testing.T) {
+	e := newRunEnv(t)
+	t.Setenv("DEVBOX_APP_CONTAINER", "")
+	t.Setenv("DEVBOX_APP_IMAGE", e.image)
+	t.Setenv("DEVBOX_NETWORK", e.network)
+	code, stdout, stderr := runCLI(t, context.Background(), "run", "--label", "devboxtest.id="+e.id, "sh", "-c", "ip -o -4 addr | grep -c eth")
+	if code != 0 || strings.TrimSpace(stdout) != "1" {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+}
+
+func TestRunCLIDetachAndCleanup(t *testing.T) {
+	e := newRunEnv(t)
+	c := dockertest.Client(t)
+	task := strings.ReplaceAll(e.id, "-", "")
+	tag := "devbox-test/" + e.id + ":latest"
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := imagebuild.Build(ctx, c, imagebuild.Spec{Tag: tag, Dockerfile: "FROM " + e.image + "\nLABEL devbox.task." + task + "=\"echo detached\"\n", Labels: map[string]string{dockertest.Label: "image"}}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = c.ImageRemove(context.Background(), tag, image.RemoveOptions{Force: true}) })
+
+	code, stdout, stderr := runCLI(t, context.Background(), e.args("--image", tag, "--detach", task)...)
+	name := strings.TrimSpace(stdout)
+	if code != 0 || !strings.HasPrefix(name, e.id+"-run-") {
+		t.Fatalf("detach: exit %d, stdout %q, stderr %q; want the container's name", code, stdout, stderr)
+	}
+	t.Cleanup(func() { dockertest.RemoveContainer(t, c, name) })
+	for i := 0; ; i++ {
+		ins, err := c.ContainerInspect(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ins.State.Running {
+			break
+		}
+		if i == 600 {
+			t.Fatal("detached task still running after a minute")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	code, stdout, stderr = runCLI(t, context.Background(), "run", "--cleanup", task)
+	if code != 0 || stdout != "removed "+name+"\n" {
+		t.Fatalf("cleanup: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	code, stdout, _ = runCLI(t, context.Background(), "run", "--cleanup", "--json", task)
+	if code != 0 || strings.TrimSpace(stdout) != "[]" {
+		t.Fatalf("second cleanup: exit %d, stdout %q, want []", code, stdout)
+	}
+}
+
+func TestDebugCLI(t *testing.T) {
+	e := newRunEnv(t)
+	code, stdout, stderr := runCLI(t, context.Background(), e.args("--detach", "sh", "-c", "exec sleep 302")...)
+	if code != 0 {
+		t.Fatalf("start target: exit %d, %s", code, stderr)
+	}
+	target := strings.TrimSpace(stdout)
+	c := dockertest.Client(t)
+	t.Cleanup(func() { dockertest.RemoveContainer(t, c, target) })
+	code, stdout, stderr = runCLI(t, context.Background(), "debug", "--pull", "never", "--image", e.image, target, "--", "ps")
+	if code != 0 || !strings.Contains(stdout, "sleep 302") || !strings.Contains(stderr, "/proc/1/root") {
+		t.Fatalf("debug: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+}
+
+// buildDevbox builds the devbox binary for end-to-end runs.
+func buildDevbox(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "devbox")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func TestRunSignalsEndToEnd(t *testing.T) {
+	e := newRunEnv(t)
+	bin := buildDevbox(t)
+	c := dockertest.Client(t)
+	// Each signal is sent once the task has printed the line before it.
+	type step struct {
+		after  string
+		signal syscall.Signal
+	}
+	tests := []struct {
+		name   string
+		script string
+		steps  []step
+		code   int
+	}{
+		{name: "SIGINT", script: "echo ready; exec sleep 30", steps: []step{{"ready", syscall.SIGINT}}, code: 130},
+		{name: "SIGTERM", script: "echo ready; exec sleep 30", steps: []step{{"ready", syscall.SIGTERM}}, code: 143},
+		{name: "second Ctrl-C kills", script: `trap "echo got-int" INT; echo ready; while :; do sleep 1; done`,
+			steps: []step{{"ready", syscall.SIGINT}, {"got-int", syscall.SIGINT}}, code: 137},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			id := dockertest.Name(t, "sig")
+			cmd := exec.Command(bin, e.args("--label", "devboxtest.sig="+id, "--grace", "1m", "sh", "-c", tt.script)...)
+			cmd.Dir = t.TempDir()
+			stdout, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = cmd.Process.Kill() })
+			lines := make(chan string, 16)
+			go func() {
+				defer close(lines)
+				sc := bufio.NewScanner(stdout)
+				for sc.Scan() {
+					lines <- sc.Text()
+				}
+			}()
+			for _, st := range tt.steps {
+				waitLine(t, lines, st.after)
+				if err := cmd.Process.Signal(st.signal); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for range lines {
+				// Drain the output so that devbox can exit.
+			}
+			waitErr := make(chan error, 1)
+			go func() { waitErr <- cmd.Wait() }()
+			select {
+			case err = <-waitErr:
+			case <-time.After(time.Minute):
+				t.Fatal("devbox did not exit within a minute of the signal")
+			}
+			var ee *exec.ExitError
+			code := 0
+			if errors.As(err, &ee) {
+				code = ee.ExitCode()
+			}
+			if code != tt.code {
+				t.Errorf("exit %d (%v), want %d; stderr %q", code, err, tt.code, stderr.String())
+			}
+			if left := dockertest.Leftovers(t, c, "devboxtest.sig="+id); len(left) > 0 {
+				t.Errorf("containers left after %s: %v", tt.name, left)
+			}
+		})
+	}
+}
+
+// waitLine reads lines until want, failing after a minute.
+func waitLine(t *testing.T, lines <-chan string, want string) {
+	t.Helper()
+	deadline := time.After(time.Minute)
+	for {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("output ended before %q", want)
+			}
+			if l == want {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("no %q within a minute", want)
+		}
+	}
+}
