@@ -1,17 +1,513 @@
 package main
 
 import (
+	"bufio"
+	"context"
 	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/devbox-tools/devbox/droplet"
+	"github.com/devbox-tools/devbox/internal/hint"
+	"github.com/devbox-tools/devbox/internal/output"
 )
 
+// dropletCommand is `devbox droplet`: a DigitalOcean Docker host for the day.
 func (a *app) dropletCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "droplet",
-		Usage: "(droplet: not built yet)",
-		Action: func(*cli.Context) error {
-			return errors.New("droplet is not built yet")
+		Usage: "a DigitalOcean droplet with Docker for the day, idempotent and leak-proof",
+		Subcommands: []*cli.Command{
+			a.dropletUpCommand(),
+			a.dropletDownCommand(),
+			a.dropletStatusCommand(),
+			a.dropletListCommand(),
+			a.dropletSSHCommand(),
 		},
 	}
+}
+
+// apiFlags are the flags every droplet subcommand shares.
+func apiFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "token", EnvVars: []string{"DIGITALOCEAN_ACCESS_TOKEN", "DIGITALOCEAN_TOKEN"}, Usage: "DigitalOcean API token (never printed)"},
+		&cli.StringFlag{Name: "api-url", EnvVars: []string{"DIGITALOCEAN_API_URL"}, Value: droplet.DefaultAPIURL, Usage: "DigitalOcean API endpoint"},
+		&cli.BoolFlag{Name: "verbose", Usage: "also print the API rate limit that remains"},
+		&cli.DurationFlag{Name: "poll-interval", Value: 3 * time.Second, Usage: "time between status polls"},
+		&cli.DurationFlag{Name: "retry-wait", Value: time.Second, Usage: "first wait before retrying a GET or DELETE (doubles, at most 30s; Retry-After wins)", Hidden: true},
+	}
+}
+
+// dropletClient builds the domain client from the shared flags.
+func (a *app) dropletClient(c *cli.Context) (*droplet.Client, error) {
+	client, err := droplet.New(droplet.Options{
+		Token:     c.String("token"),
+		APIURL:    c.String("api-url"),
+		UserAgent: "devbox/" + version,
+		Retry:     droplet.RetryPolicy{Attempts: 5, Base: c.Duration("retry-wait"), Max: 30 * time.Second},
+		Poll:      c.Duration("poll-interval"),
+		Logger:    a.logger,
+		Progress:  droplet.NewProgress(a.streams.Err, output.IsTerminal(a.streams.Err)),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return client, nil
+}
+
+// reportRate prints the remaining rate limit with --verbose.
+func (a *app) reportRate(c *cli.Context, client *droplet.Client) {
+	if !c.Bool("verbose") || client == nil {
+		return
+	}
+	if r, ok := client.Rate(); ok {
+		fmt.Fprintf(a.streams.Err, "api rate limit: %d of %d requests left (resets %s)\n", r.Remaining, r.Limit, r.Reset.Local().Format(time.TimeOnly))
+	}
+}
+
+// dropletName is the NAME argument, else DEVBOX_DROPLET_NAME, else devbox.
+func (a *app) dropletName(arg string) string {
+	if arg != "" {
+		return arg
+	}
+	if v := a.getenv("DEVBOX_DROPLET_NAME"); v != "" {
+		return v
+	}
+	return droplet.DefaultName
+}
+
+func (a *app) getenv(k string) string {
+	if a.streams.Getenv != nil {
+		return a.streams.Getenv(k)
+	}
+	return os.Getenv(k)
+}
+
+// positional returns the command's positional arguments, applying flags
+// that follow them (`devbox droplet up dev --wait-ssh`): the flag parser
+// stops at the first positional argument. A "--" and what follows are
+// kept as they are.
+func positional(c *cli.Context) ([]string, error) {
+	args := c.Args().Slice()
+	var out []string
+	for i := 0; i < len(args); i++ {
+		arg := args[i]
+		if arg == "--" {
+			return append(out, args[i:]...), nil
+		}
+		if !strings.HasPrefix(arg, "-") || arg == "-" {
+			out = append(out, arg)
+			continue
+		}
+		name, value, hasValue := strings.Cut(strings.TrimLeft(arg, "-"), "=")
+		f := lookupFlag(c.Command.Flags, name)
+		if f == nil {
+			return nil, usageErrorf("flag provided but not defined: %s", arg)
+		}
+		if _, isBool := f.(*cli.BoolFlag); isBool && !hasValue {
+			value, hasValue = "true", true
+		}
+		if !hasValue {
+			if i+1 >= len(args) {
+				return nil, usageErrorf("flag needs an argument: %s", arg)
+			}
+			i++
+			value = args[i]
+		}
+		if err := c.Set(f.Names()[0], value); err != nil {
+			return nil, usageErrorf("invalid value %q for flag %s: %v", value, arg, err)
+		}
+	}
+	return out, nil
+}
+
+func lookupFlag(flags []cli.Flag, name string) cli.Flag {
+	for _, f := range flags {
+		for _, n := range f.Names() {
+			if n == name {
+				return f
+			}
+		}
+	}
+	return nil
+}
+
+// invalid turns the domain's bad-input errors into usage errors (exit 2).
+func invalid(err error) error {
+	if errors.Is(err, droplet.ErrInvalid) {
+		return exitCode(exitUsage, err)
+	}
+	return err
+}
+
+func (a *app) dropletUpCommand() *cli.Command {
+	flags := append(apiFlags(),
+		&cli.StringFlag{Name: "region", EnvVars: []string{"DIGITALOCEAN_REGION"}, Value: droplet.DefaultRegion, Usage: "region slug"},
+		&cli.StringFlag{Name: "size", EnvVars: []string{"DIGITALOCEAN_SIZE"}, Value: droplet.DefaultSize, Usage: "size slug"},
+		&cli.StringFlag{Name: "image", EnvVars: []string{"DIGITALOCEAN_IMAGE"}, Value: droplet.DefaultImage, Usage: "image slug (default: the Docker one-click image)"},
+		&cli.StringFlag{Name: "ssh-key", Usage: "public key file or MD5 fingerprint (default: ~/.ssh/id_ed25519.pub, id_ecdsa.pub or id_rsa.pub if present)"},
+		&cli.StringFlag{Name: "user-data-file", Usage: "cloud-init user data (default: set up Docker's party network)"},
+		&cli.StringSliceFlag{Name: "tag", Usage: "extra tag (repeatable); the devbox tag is always set"},
+		&cli.DurationFlag{Name: "timeout", Value: droplet.DefaultTimeout, Usage: "give up (and delete what was created) after this long"},
+		&cli.BoolFlag{Name: "wait-ssh", Usage: "also wait until SSH accepts connections and cloud-init is done"},
+		&cli.IntFlag{Name: "ssh-port", Value: droplet.DefaultSSHPort, Usage: "SSH port of the droplet"},
+		&cli.Float64Flag{Name: "max-price", Usage: "refuse sizes above this price in US dollars per hour"},
+		&cli.BoolFlag{Name: "keep-on-failure", Usage: "keep the droplet when the wait fails (default: delete it)"},
+		jsonFlag(),
+	)
+	return &cli.Command{
+		Name:      "up",
+		Usage:     "find the devbox droplet NAME or create it and wait until it is ready",
+		ArgsUsage: "[NAME]",
+		Flags:     flags,
+		Action: func(c *cli.Context) error {
+			args, err := positional(c)
+			if err != nil {
+				return err
+			}
+			if len(args) > 1 {
+				return usageErrorf("up takes at most one NAME, got %d arguments", len(args))
+			}
+			cfg, err := a.upConfig(c, args)
+			if err != nil {
+				return err
+			}
+			if err := cfg.Validate(); err != nil {
+				return invalid(err)
+			}
+			if cfg.SSHKey == "" {
+				cfg.SSHKey = a.defaultSSHKey()
+				if cfg.SSHKey == "" {
+					fmt.Fprintln(a.streams.Err, "warning: no ssh key found (~/.ssh/id_ed25519.pub, id_ecdsa.pub, id_rsa.pub); pass --ssh-key")
+				}
+			}
+			client, err := a.dropletClient(c)
+			if err != nil {
+				return err
+			}
+			defer a.reportRate(c, client)
+			res, err := client.Up(c.Context, cfg)
+			if err != nil {
+				return invalid(err)
+			}
+			if c.Bool("json") {
+				return output.JSON(a.streams.Out, res.Droplet)
+			}
+			verb := "exists"
+			if res.Created {
+				verb = "created"
+			}
+			return a.printDroplet(res.Droplet, verb, cfg.SSHPort)
+		},
+	}
+}
+
+// upConfig turns the flags into the domain's config.
+func (a *app) upConfig(c *cli.Context, args []string) (droplet.UpConfig, error) {
+	cfg := droplet.UpConfig{
+		Name: a.dropletName(first(args)), Region: c.String("region"), Size: c.String("size"),
+		Image: c.String("image"), SSHKey: c.String("ssh-key"), Tags: c.StringSlice("tag"),
+		Timeout: c.Duration("timeout"), WaitSSH: c.Bool("wait-ssh"), SSHPort: c.Int("ssh-port"),
+		MaxPrice: c.Float64("max-price"), KeepOnFailure: c.Bool("keep-on-failure"), UserData: droplet.DefaultUserData,
+	}
+	if p := c.String("user-data-file"); p != "" {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return cfg, exitCode(exitUsage, hint.Wrap(fmt.Errorf("read user data: %w", err), "--user-data-file takes a cloud-init file"))
+		}
+		cfg.UserData = string(data)
+	}
+	return cfg, nil
+}
+
+func first(args []string) string {
+	if len(args) == 0 {
+		return ""
+	}
+	return args[0]
+}
+
+func (a *app) defaultSSHKey() string {
+	home := a.getenv("HOME")
+	if home == "" {
+		return ""
+	}
+	for _, name := range []string{"id_ed25519.pub", "id_ecdsa.pub", "id_rsa.pub"} {
+		p := filepath.Join(home, ".ssh", name)
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// printDroplet writes the human summary of one droplet.
+func (a *app) printDroplet(d droplet.Info, verb string, port int) error {
+	tw := tabwriter.NewWriter(a.streams.Out, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "droplet %s (ID %d) %s, status %s\n", d.Name, d.ID, verb, d.Status)
+	fmt.Fprintf(tw, "  ipv4\t%s\n", orDash(d.PublicIPv4))
+	if d.PrivateIPv4 != "" {
+		fmt.Fprintf(tw, "  private ipv4\t%s\n", d.PrivateIPv4)
+	}
+	if d.PublicIPv6 != "" {
+		fmt.Fprintf(tw, "  ipv6\t%s\n", d.PublicIPv6)
+	}
+	fmt.Fprintf(tw, "  region\t%s\n", d.Region)
+	fmt.Fprintf(tw, "  size\t%s ($%.5f/hour, $%.2f/month)\n", d.Size, d.PriceHourly, d.PriceMonthly)
+	fmt.Fprintf(tw, "  age\t%s (about $%.2f so far)\n", d.Age().Truncate(time.Minute), d.CostSoFar)
+	if d.PublicIPv4 != "" {
+		ssh := "ssh root@" + d.PublicIPv4
+		if port != 0 && port != droplet.DefaultSSHPort {
+			ssh = fmt.Sprintf("ssh -p %d root@%s", port, d.PublicIPv4)
+		}
+		fmt.Fprintf(tw, "  ssh\t%s   (or: devbox droplet ssh %s)\n", ssh, d.Name)
+	}
+	return tw.Flush()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func (a *app) dropletDownCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "down",
+		Usage:     "delete the devbox droplet NAME and wait until it is gone",
+		ArgsUsage: "[NAME]",
+		Flags:     append(apiFlags(), &cli.BoolFlag{Name: "force", Usage: "delete without asking (needed when not on a terminal)"}, jsonFlag()),
+		Action: func(c *cli.Context) error {
+			args, err := positional(c)
+			if err != nil {
+				return err
+			}
+			if len(args) > 1 {
+				return usageErrorf("down takes at most one NAME, got %d arguments", len(args))
+			}
+			name := a.dropletName(first(args))
+			if err := droplet.ValidateName(name); err != nil {
+				return invalid(err)
+			}
+			client, err := a.dropletClient(c)
+			if err != nil {
+				return err
+			}
+			defer a.reportRate(c, client)
+			gone, err := client.Down(c.Context, name, a.confirmDelete(c.Bool("force")))
+			switch {
+			case errors.Is(err, errNeedsForce):
+				return exitCode(exitUsage, hint.Wrap(err, "pass --force to delete without asking"))
+			case errors.Is(err, droplet.ErrDeclined):
+				fmt.Fprintln(a.streams.Err, "nothing deleted")
+				return exitCode(exitFailure, nil)
+			case err != nil:
+				return invalid(err)
+			}
+			if c.Bool("json") {
+				return output.JSON(a.streams.Out, gone)
+			}
+			if len(gone) == 0 {
+				_, err := fmt.Fprintf(a.streams.Out, "no devbox droplet named %s; nothing to delete\n", name)
+				return err
+			}
+			for _, d := range gone {
+				fmt.Fprintf(a.streams.Out, "deleted droplet %s (ID %d, about $%.2f over %s)\n", d.Name, d.ID, d.CostSoFar, d.Age().Truncate(time.Minute))
+			}
+			return nil
+		},
+	}
+}
+
+var errNeedsForce = errors.New("refusing to delete without confirmation: not a terminal")
+
+// confirmDelete asks on a terminal; elsewhere only --force deletes.
+func (a *app) confirmDelete(force bool) droplet.Confirm {
+	return func(_ context.Context, ds []droplet.Info) (bool, error) {
+		if force {
+			return true, nil
+		}
+		if !output.IsTerminal(a.streams.In) {
+			return false, errNeedsForce
+		}
+		for _, d := range ds {
+			fmt.Fprintf(a.streams.Err, "droplet %s (ID %d, %s, %s, up %s)\n", d.Name, d.ID, orDash(d.PublicIPv4), d.Region, d.Age().Truncate(time.Minute))
+		}
+		fmt.Fprintf(a.streams.Err, "delete %d droplet(s)? [y/N] ", len(ds))
+		line, err := bufio.NewReader(a.streams.In).ReadString('\n')
+		if err != nil && line == "" {
+			return false, nil
+		}
+		answer := strings.ToLower(strings.TrimSpace(line))
+		return answer == "y" || answer == "yes", nil
+	}
+}
+
+func (a *app) dropletStatusCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "status",
+		Usage:     "show the devbox droplet NAME (exit 1 when it does not exist)",
+		ArgsUsage: "[NAME]",
+		Flags:     append(apiFlags(), jsonFlag()),
+		Action: func(c *cli.Context) error {
+			args, err := positional(c)
+			if err != nil {
+				return err
+			}
+			if len(args) > 1 {
+				return usageErrorf("status takes at most one NAME, got %d arguments", len(args))
+			}
+			name := a.dropletName(first(args))
+			if err := droplet.ValidateName(name); err != nil {
+				return invalid(err)
+			}
+			client, err := a.dropletClient(c)
+			if err != nil {
+				return err
+			}
+			defer a.reportRate(c, client)
+			ds, err := client.Status(c.Context, name)
+			if err != nil {
+				return err
+			}
+			if c.Bool("json") {
+				if err := output.JSON(a.streams.Out, ds); err != nil {
+					return err
+				}
+				if len(ds) == 0 {
+					return exitCode(exitFailure, nil)
+				}
+				return nil
+			}
+			if len(ds) == 0 {
+				return hint.Wrap(fmt.Errorf("no devbox droplet named %s", name), "`devbox droplet up "+name+"` creates it")
+			}
+			for _, d := range ds {
+				if err := a.printDroplet(d, "exists", droplet.DefaultSSHPort); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}
+}
+
+func (a *app) dropletListCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "list",
+		Usage: "list every devbox droplet with its age and cost so far",
+		Flags: append(apiFlags(), jsonFlag()),
+		Action: func(c *cli.Context) error {
+			args, err := positional(c)
+			if err != nil {
+				return err
+			}
+			if len(args) > 0 {
+				return usageErrorf("list takes no arguments")
+			}
+			client, err := a.dropletClient(c)
+			if err != nil {
+				return err
+			}
+			defer a.reportRate(c, client)
+			ds, err := client.List(c.Context)
+			if err != nil {
+				return err
+			}
+			if c.Bool("json") {
+				return output.JSON(a.streams.Out, ds)
+			}
+			if len(ds) == 0 {
+				_, err := fmt.Fprintln(a.streams.Out, "no devbox droplets")
+				return err
+			}
+			tw := tabwriter.NewWriter(a.streams.Out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tID\tSTATUS\tIPV4\tREGION\tSIZE\tAGE\tCOST SO FAR")
+			total := 0.0
+			for _, d := range ds {
+				fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t$%.2f\n", d.Name, d.ID, d.Status, orDash(d.PublicIPv4), d.Region, d.Size, d.Age().Truncate(time.Minute), d.CostSoFar)
+				total += d.CostSoFar
+			}
+			fmt.Fprintf(tw, "\t\t\t\t\t\t\t$%.2f total\n", total)
+			return tw.Flush()
+		},
+	}
+}
+
+func (a *app) dropletSSHCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "ssh",
+		Usage:     "run the system ssh to the devbox droplet NAME, optionally running CMD",
+		ArgsUsage: "[NAME] [-- CMD...]",
+		Flags:     append(apiFlags(), &cli.IntFlag{Name: "ssh-port", Value: droplet.DefaultSSHPort, Usage: "SSH port of the droplet"}),
+		Action: func(c *cli.Context) error {
+			args, err := positional(c)
+			if err != nil {
+				return err
+			}
+			nameArg, command, err := sshArgs(args)
+			if err != nil {
+				return err
+			}
+			name := a.dropletName(nameArg)
+			if err := droplet.ValidateName(name); err != nil {
+				return invalid(err)
+			}
+			client, err := a.dropletClient(c)
+			if err != nil {
+				return err
+			}
+			ds, err := client.Status(c.Context, name)
+			a.reportRate(c, client)
+			if err != nil {
+				return err
+			}
+			if len(ds) == 0 || ds[0].PublicIPv4 == "" {
+				return hint.Wrap(fmt.Errorf("no devbox droplet named %s with a public address", name), "`devbox droplet up "+name+"` creates it")
+			}
+			return a.runSSH(c.Context, droplet.SSHArgs(ds[0], c.Int("ssh-port"), false, command))
+		},
+	}
+}
+
+// sshArgs splits `[NAME] [-- CMD...]`. The flag parser drops a "--" that
+// comes first, so a command needs a NAME before the "--".
+func sshArgs(args []string) (string, []string, error) {
+	switch {
+	case len(args) == 0:
+		return "", nil, nil
+	case len(args) == 1:
+		return args[0], nil, nil
+	case args[1] == "--":
+		return args[0], args[2:], nil
+	}
+	return "", nil, usageErrorf("put -- between NAME and the remote command: devbox droplet ssh NAME -- CMD...")
+}
+
+// runSSH runs the system ssh on the app's streams and exits with its code.
+func (a *app) runSSH(ctx context.Context, args []string) error {
+	path, err := exec.LookPath("ssh")
+	if err != nil {
+		return hint.Wrap(fmt.Errorf("ssh not found: %w", err), "install the OpenSSH client (Debian: apt-get install openssh-client)")
+	}
+	a.logger.Debug("running ssh", "component", "droplet", "args", strings.Join(args, " "))
+	cmd := exec.CommandContext(ctx, path, args...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = a.streams.In, a.streams.Out, a.streams.Err
+	err = cmd.Run()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) && ee.ExitCode() > 0 {
+		return exitCode(ee.ExitCode(), nil)
+	}
+	if err != nil {
+		return fmt.Errorf("run ssh: %w", err)
+	}
+	return nil
 }
