@@ -1,0 +1,212 @@
+package sendmail
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/mail"
+	"strings"
+	"time"
+)
+
+// Defaults fill in what the command line and the message leave out.
+type Defaults struct {
+	User     string // login name, for the default sender
+	Hostname string
+	Now      time.Time
+}
+
+// Message is a message ready to send.
+type Message struct {
+	From string
+	To   []string
+	Data []byte // CRLF line ends
+}
+
+// ErrNoRecipients is returned when neither the arguments nor (with -t) the
+// headers name a recipient.
+var ErrNoRecipients = errors.New("no recipients given (arguments, or To/Cc/Bcc with -t)")
+
+// Prepare reads the message from in and builds the envelope: recipients
+// from the arguments plus, with -t, To/Cc/Bcc (Bcc lines removed); the
+// sender from -f, else the From header, else user@hostname. It adds From,
+// Date and Message-ID headers when they are missing.
+func Prepare(o Options, in io.Reader, d Defaults) (*Message, error) {
+	raw, err := readInput(in, o.IgnoreDots)
+	if err != nil {
+		return nil, err
+	}
+	head, body := splitHeader(raw)
+	fields := parseFields(head)
+	m := &Message{To: append([]string(nil), o.Recipients...)}
+	var kept []string
+	for _, f := range fields {
+		name := strings.ToLower(f.name)
+		if o.ExtractRecipients && (name == "to" || name == "cc" || name == "bcc") {
+			list, err := mail.ParseAddressList(strings.TrimSpace(f.value()))
+			if err == nil {
+				for _, a := range list {
+					m.To = append(m.To, a.Address)
+				}
+			}
+		}
+		if o.ExtractRecipients && (name == "bcc" || name == "resent-bcc") {
+			continue
+		}
+		kept = append(kept, f.raw)
+	}
+	m.To = dedupe(m.To)
+	if len(m.To) == 0 {
+		return nil, ErrNoRecipients
+	}
+	m.From = o.From
+	headerFrom := fieldValue(fields, "from")
+	if m.From == "" && headerFrom != "" {
+		m.From = headerAddress(headerFrom)
+	}
+	if m.From == "" {
+		m.From = d.User
+	}
+	if d.Hostname != "" && m.From != "" && !strings.Contains(m.From, "@") {
+		m.From += "@" + d.Hostname
+	}
+	var extra []string
+	if headerFrom == "" {
+		a := &mail.Address{Name: o.FullName, Address: m.From}
+		extra = append(extra, "From: "+a.String()+"\r\n")
+	}
+	if fieldValue(fields, "date") == "" {
+		extra = append(extra, "Date: "+d.Now.Format(time.RFC1123Z)+"\r\n")
+	}
+	if fieldValue(fields, "message-id") == "" {
+		var b [12]byte
+		_, _ = rand.Read(b[:])
+		host := d.Hostname
+		if host == "" {
+			host = "localhost"
+		}
+		extra = append(extra, "Message-ID: <"+hex.EncodeToString(b[:])+"@"+host+">\r\n")
+	}
+	var out bytes.Buffer
+	for _, h := range append(kept, extra...) {
+		out.WriteString(h)
+	}
+	out.WriteString("\r\n")
+	out.Write(body)
+	m.Data = out.Bytes()
+	return m, nil
+}
+
+// readInput reads stdin with CRLF line ends; without ignoreDots a line
+// holding only "." ends it.
+func readInput(in io.Reader, ignoreDots bool) ([]byte, error) {
+	br := bufio.NewReader(in)
+	var out bytes.Buffer
+	for {
+		line, err := br.ReadString('\n')
+		if line != "" {
+			text := strings.TrimRight(line, "\r\n")
+			if !ignoreDots && text == "." {
+				break
+			}
+			out.WriteString(text)
+			if strings.HasSuffix(line, "\n") {
+				out.WriteString("\r\n")
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read message: %w", err)
+		}
+	}
+	return out.Bytes(), nil
+}
+
+// splitHeader splits at the first empty line. A message that starts with
+// a body (no header) has an empty header.
+func splitHeader(raw []byte) (head, body []byte) {
+	if i := bytes.Index(raw, []byte("\r\n\r\n")); i >= 0 {
+		head, body = raw[:i+2], raw[i+4:]
+	} else {
+		head, body = raw, nil
+	}
+	if len(head) > 0 {
+		first, _, _ := bytes.Cut(head, []byte("\r\n"))
+		if !bytes.Contains(first, []byte(":")) || bytes.HasPrefix(first, []byte(" ")) || bytes.HasPrefix(first, []byte("\t")) {
+			return nil, raw
+		}
+	}
+	return head, body
+}
+
+type field struct{ name, raw string }
+
+func (f field) value() string {
+	_, v, _ := strings.Cut(f.raw, ":")
+	return strings.NewReplacer("\r\n", "", "\n", "").Replace(v)
+}
+
+// parseFields splits a header into fields, continuation lines included.
+func parseFields(head []byte) []field {
+	var out []field
+	for _, line := range strings.SplitAfter(string(head), "\r\n") {
+		if line == "" {
+			continue
+		}
+		if (line[0] == ' ' || line[0] == '\t') && len(out) > 0 {
+			out[len(out)-1].raw += line
+			continue
+		}
+		name, _, _ := strings.Cut(line, ":")
+		out = append(out, field{name: strings.TrimSpace(name), raw: line})
+	}
+	return out
+}
+
+func fieldValue(fields []field, name string) string {
+	for _, f := range fields {
+		if strings.EqualFold(f.name, name) {
+			v := strings.TrimSpace(f.value())
+			if d, err := new(mime.WordDecoder).DecodeHeader(v); err == nil {
+				return d
+			}
+			return v
+		}
+	}
+	return ""
+}
+
+func dedupe(list []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, a := range list {
+		k := strings.ToLower(a)
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// headerAddress returns the address of a From header, accepting the bare
+// user names cron writes ("root (Cron Daemon)").
+func headerAddress(v string) string {
+	if a, err := mail.ParseAddress(v); err == nil {
+		return a.Address
+	}
+	if i := strings.IndexByte(v, '('); i >= 0 {
+		v = v[:i]
+	}
+	if f := strings.Fields(strings.Trim(strings.TrimSpace(v), "<>")); len(f) == 1 && !strings.ContainsAny(f[0], "<>\"") {
+		return f[0]
+	}
+	return ""
+}
