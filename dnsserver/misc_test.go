@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/miekg/dns"
+
 	"github.com/devbox-tools/devbox/internal/hint"
 )
 
@@ -23,4 +25,8 @@ func unwrapAll(err error) error {
 		}
 		err = u
 	}
+}
+
+func dnsQuestion(name string) dns.Question {
+	return dns.Question{Name: name, Qtype: dns.TypeA, Qclass: dns.ClassINET}
 }

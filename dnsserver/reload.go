@@ -191,25 +191,34 @@ func (s *Server) load(initial bool) error {
 	return nil
 }
 
-// watch reloads on file changes and on Reload until ctx ends.
-func (s *Server) watch(ctx context.Context) error {
+// startWatch sets up the file watcher (in Listen, so no change made after
+// Listen returns is missed).
+func (s *Server) startWatch() {
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
 		s.log.Warn("cannot watch files; reload with SIGHUP", "err", err)
-	} else {
+		return
+	}
+	dirs := map[string]bool{}
+	for _, f := range s.data.files {
+		dirs[filepath.Dir(f)] = true
+	}
+	if s.data.dir != "" {
+		dirs[s.data.dir] = true
+	}
+	for d := range dirs {
+		if err := w.Add(d); err != nil {
+			s.log.Warn("cannot watch directory; reload with SIGHUP", "dir", d, "err", err)
+		}
+	}
+	s.watcher = w
+}
+
+// watch reloads on file changes and on Reload until ctx ends.
+func (s *Server) watch(ctx context.Context) error {
+	w := s.watcher
+	if w != nil {
 		defer w.Close()
-		dirs := map[string]bool{}
-		for _, f := range s.data.files {
-			dirs[filepath.Dir(f)] = true
-		}
-		if s.data.dir != "" {
-			dirs[s.data.dir] = true
-		}
-		for d := range dirs {
-			if err := w.Add(d); err != nil {
-				s.log.Warn("cannot watch directory; reload with SIGHUP", "dir", d, "err", err)
-			}
-		}
 	}
 	var events chan fsnotify.Event
 	var errs chan error

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/fsnotify/fsnotify"
 	"github.com/miekg/dns"
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/sys/unix"
@@ -55,6 +56,7 @@ type Server struct {
 	addrs   []string
 	reload  chan struct{}
 	slow    chan struct{} // bounds in-flight slow-path UDP queries
+	watcher *fsnotify.Watcher
 }
 
 // New loads the local data; a missing or broken file is an error here.
@@ -126,6 +128,7 @@ func (s *Server) Listen(ctx context.Context) error {
 		})
 	}
 	s.handler = NewHandler(&s.zone, s.fwd, s.metrics, s.log)
+	s.startWatch()
 	return nil
 }
 
@@ -182,6 +185,9 @@ func listenError(addr string, err error) error {
 }
 
 func (s *Server) closeAll() {
+	if s.watcher != nil {
+		_ = s.watcher.Close()
+	}
 	for _, c := range s.udp {
 		_ = c.Close()
 	}

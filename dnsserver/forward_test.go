@@ -1,0 +1,236 @@
+package dnsserver
+
+import (
+	"net"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// fakeUpstream is a real DNS server on 127.0.0.1:0 (UDP and TCP) answering
+// with answer; it counts the queries it gets.
+type fakeUpstream struct {
+	addr    string
+	queries atomic.Int64
+}
+
+func startUpstream(t *testing.T, answer func(w dns.ResponseWriter, r *dns.Msg) *dns.Msg) *fakeUpstream {
+	t.Helper()
+	u := &fakeUpstream{}
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", pc.LocalAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.addr = pc.LocalAddr().String()
+	h := dns.HandlerFunc(func(w dns.ResponseWriter, r *dns.Msg) {
+		u.queries.Add(1)
+		if m := answer(w, r); m != nil {
+			_ = w.WriteMsg(m)
+		}
+	})
+	for _, srv := range []*dns.Server{{PacketConn: pc, Handler: h}, {Listener: ln, Handler: h}} {
+		go func() { _ = srv.ActivateAndServe() }()
+		t.Cleanup(func() { _ = srv.Shutdown() })
+	}
+	return u
+}
+
+// answerA answers every A question with ip and the given TTL; other
+// types get NXDOMAIN with an SOA.
+func answerA(ip string, ttl uint32) func(dns.ResponseWriter, *dns.Msg) *dns.Msg {
+	return func(_ dns.ResponseWriter, r *dns.Msg) *dns.Msg {
+		m := new(dns.Msg)
+		m.SetReply(r)
+		q := r.Question[0]
+		if q.Qtype == dns.TypeA {
+			rr, _ := dns.NewRR(q.Name + " " + itoa(int(ttl)) + " IN A " + ip)
+			m.Answer = append(m.Answer, rr)
+		} else {
+			m.Rcode = dns.RcodeNameError
+			soa, _ := dns.NewRR("example. 300 IN SOA ns.example. h.example. 1 2 3 4 " + itoa(int(ttl)))
+			m.Ns = append(m.Ns, soa)
+		}
+		return m
+	}
+}
+
+func TestForwarding(t *testing.T) {
+	up := startUpstream(t, answerA("192.0.2.1", 60))
+	s := hostsServer(t, Config{Upstreams: []string{up.addr}})
+	addr := s.Addrs()[0]
+
+	r := query(t, "udp", addr, "www.example.com.", dns.TypeA)
+	if len(r.Answer) != 1 || r.Answer[0].(*dns.A).A.String() != "192.0.2.1" || r.Authoritative || !r.RecursionAvailable {
+		t.Fatalf("forwarded answer = %v", r)
+	}
+	// The sibling of an overridden name is forwarded; the override is not.
+	r = query(t, "udp", addr, "api.example.com.", dns.TypeA)
+	if !r.Authoritative || r.Answer[0].(*dns.A).A.String() != "10.0.0.2" {
+		t.Errorf("override = %v", r)
+	}
+	// An owned name lacking the type: NODATA, never the upstream's answer.
+	before := up.queries.Load()
+	r = query(t, "udp", addr, "web.myapp.test.", dns.TypeAAAA)
+	if r.Rcode != dns.RcodeSuccess || len(r.Answer) != 0 || len(r.Ns) != 1 || up.queries.Load() != before {
+		t.Errorf("NODATA = %v (upstream asked %d times)", r, up.queries.Load()-before)
+	}
+	// Unknown names under local zones never leave.
+	r = query(t, "udp", addr, "leak.test.", dns.TypeA)
+	if r.Rcode != dns.RcodeNameError || up.queries.Load() != before {
+		t.Errorf("local zone: %v", r)
+	}
+	// Through a Go resolver too.
+	ips, err := resolver(addr).LookupHost(t.Context(), "www.example.com")
+	if err != nil || len(ips) != 1 || ips[0] != "192.0.2.1" {
+		t.Errorf("Go resolver: %v %v", ips, err)
+	}
+}
+
+func TestForwardCache(t *testing.T) {
+	up := startUpstream(t, answerA("192.0.2.1", 60))
+	now := time.Unix(1000, 0)
+	f := NewForwarder(ForwarderConfig{Upstreams: []string{up.addr}, CacheSize: 100})
+	f.cache.now = func() time.Time { return now }
+	ctx := t.Context()
+	q := dns.Question{Name: "a.example.", Qtype: dns.TypeA, Qclass: dns.ClassINET}
+	if _, err := f.Exchange(ctx, q, false, false); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(10 * time.Second)
+	m, err := f.Exchange(ctx, dns.Question{Name: "A.EXAMPLE.", Qtype: dns.TypeA, Qclass: dns.ClassINET}, false, false)
+	if err != nil || up.queries.Load() != 1 {
+		t.Fatalf("second query reached upstream (%d queries, %v)", up.queries.Load(), err)
+	}
+	if ttl := m.Answer[0].Header().Ttl; ttl != 50 {
+		t.Errorf("cached TTL = %d, want 60-10 = 50", ttl)
+	}
+	now = now.Add(51 * time.Second)
+	_, _ = f.Exchange(ctx, q, false, false)
+	if up.queries.Load() != 2 {
+		t.Errorf("expired entry served from cache")
+	}
+	// Negative caching: min(SOA TTL 300, minimum 60) = 60 s.
+	nq := dns.Question{Name: "a.example.", Qtype: dns.TypeTXT, Qclass: dns.ClassINET}
+	_, _ = f.Exchange(ctx, nq, false, false)
+	now = now.Add(59 * time.Second)
+	m, _ = f.Exchange(ctx, nq, false, false)
+	if up.queries.Load() != 3 || m.Rcode != dns.RcodeNameError {
+		t.Errorf("negative answer not cached: %d queries", up.queries.Load())
+	}
+	now = now.Add(2 * time.Second)
+	_, _ = f.Exchange(ctx, nq, false, false)
+	if up.queries.Load() != 4 {
+		t.Errorf("negative answer cached too long")
+	}
+}
+
+func TestForwardTruncatedRetriesTCP(t *testing.T) {
+	up := startUpstream(t, func(w dns.ResponseWriter, r *dns.Msg) *dns.Msg {
+		m := new(dns.Msg)
+		m.SetReply(r)
+		if w.LocalAddr().Network() == "udp" {
+			m.Truncated = true
+			return m
+		}
+		rr, _ := dns.NewRR(r.Question[0].Name + " 60 IN A 192.0.2.7")
+		m.Answer = append(m.Answer, rr)
+		return m
+	})
+	f := NewForwarder(ForwarderConfig{Upstreams: []string{up.addr}})
+	m, err := f.Exchange(t.Context(), dns.Question{Name: "big.example.", Qtype: dns.TypeA, Qclass: dns.ClassINET}, false, false)
+	if err != nil || len(m.Answer) != 1 || m.Truncated {
+		t.Fatalf("after TC: %v %v", m, err)
+	}
+}
+
+func TestForwardFailover(t *testing.T) {
+	// A black hole: reads and never answers.
+	hole, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = hole.Close() })
+	failing := startUpstream(t, func(_ dns.ResponseWriter, r *dns.Msg) *dns.Msg {
+		m := new(dns.Msg)
+		m.SetRcode(r, dns.RcodeServerFailure)
+		return m
+	})
+	good := startUpstream(t, answerA("192.0.2.9", 60))
+	f := NewForwarder(ForwarderConfig{Upstreams: []string{hole.LocalAddr().String(), failing.addr, good.addr}, Timeout: 200 * time.Millisecond})
+	m, err := f.Exchange(t.Context(), dns.Question{Name: "x.example.", Qtype: dns.TypeA, Qclass: dns.ClassINET}, false, false)
+	if err != nil || len(m.Answer) != 1 || failing.queries.Load() != 1 {
+		t.Fatalf("failover: %v %v", m, err)
+	}
+	// All failing: the last SERVFAIL is passed on.
+	f = NewForwarder(ForwarderConfig{Upstreams: []string{hole.LocalAddr().String(), failing.addr}, Timeout: 200 * time.Millisecond})
+	m, err = f.Exchange(t.Context(), dns.Question{Name: "x.example.", Qtype: dns.TypeA, Qclass: dns.ClassINET}, false, false)
+	if err != nil || m.Rcode != dns.RcodeServerFailure {
+		t.Fatalf("all failing: %v %v", m, err)
+	}
+}
+
+func TestPerDomainUpstream(t *testing.T) {
+	def := startUpstream(t, answerA("192.0.2.1", 60))
+	corp := startUpstream(t, answerA("10.9.9.9", 60))
+	s := startServer(t, Config{Upstreams: []string{def.addr}, Servers: []DomainServer{{Domain: "corp.example.", Addr: corp.addr}}})
+	r := query(t, "udp", s.Addrs()[0], "git.Corp.example.", dns.TypeA)
+	if len(r.Answer) != 1 || r.Answer[0].(*dns.A).A.String() != "10.9.9.9" || def.queries.Load() != 0 {
+		t.Errorf("per-domain: %v", r)
+	}
+	r = query(t, "udp", s.Addrs()[0], "www.example.", dns.TypeA)
+	if len(r.Answer) != 1 || r.Answer[0].(*dns.A).A.String() != "192.0.2.1" {
+		t.Errorf("default: %v", r)
+	}
+}
+
+// A reflecting upstream sends our own queries back to us: the loop is
+// detected, answered SERVFAIL, and that upstream is dropped.
+func TestLoopDetection(t *testing.T) {
+	var target atomic.Value
+	mirror := startUpstream(t, func(_ dns.ResponseWriter, r *dns.Msg) *dns.Msg {
+		c := &dns.Client{Timeout: 2 * time.Second}
+		m, _, err := c.Exchange(r, target.Load().(string))
+		if err != nil {
+			return nil
+		}
+		return m
+	})
+	s := startServer(t, Config{Upstreams: []string{mirror.addr}})
+	target.Store(s.Addrs()[0])
+	r := query(t, "udp", s.Addrs()[0], "loop.example.", dns.TypeA)
+	if r.Rcode != dns.RcodeServerFailure {
+		t.Errorf("rcode %s, want SERVFAIL", dns.RcodeToString[r.Rcode])
+	}
+	if s.metrics.loops.Load() != 1 || len(s.Upstreams()) != 0 {
+		t.Errorf("loops %d, upstreams %v: want the mirror dropped", s.metrics.loops.Load(), s.Upstreams())
+	}
+}
+
+func TestNeverItselfAsUpstream(t *testing.T) {
+	dir := t.TempDir()
+	s := startServer(t, Config{Listen: []string{"127.0.0.1:0"}, NoForward: true})
+	_ = dir
+	// A second server whose configured upstream is its own address.
+	s2, err := New(t.Context(), Config{Listen: []string{"127.0.0.1:0"}, Upstreams: []string{s.Addrs()[0]}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s2.Listen(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	defer s2.closeAll()
+	if !s2.isSelf(s2.Addrs()[0]) || s2.isSelf(s.Addrs()[0]) {
+		t.Errorf("isSelf wrong")
+	}
+	s2.cfg.Upstreams = []string{s2.Addrs()[0], s.Addrs()[0]}
+	ups, _ := s2.upstreams()
+	if len(ups) != 1 || ups[0] != s.Addrs()[0] {
+		t.Errorf("upstreams = %v, want only the other server", ups)
+	}
+}
