@@ -72,12 +72,18 @@ func (a *app) reportRate(c *cli.Context, client *droplet.Client) {
 	}
 }
 
-// dropletName is the NAME argument, else DEVBOX_DROPLET_NAME, else devbox.
-func (a *app) dropletName(arg string) string {
-	if arg != "" {
-		return arg
+// nameFlag is --name (DEVBOX_DROPLET_NAME), used when NAME is not given.
+func nameFlag() cli.Flag {
+	return &cli.StringFlag{Name: "name", Value: droplet.DefaultName, Usage: "droplet name when the NAME argument is not given"}
+}
+
+// dropletName is the NAME argument, else --name / DEVBOX_DROPLET_NAME,
+// else devbox.
+func dropletName(c *cli.Context, args []string) string {
+	if len(args) > 0 && args[0] != "" {
+		return args[0]
 	}
-	if v := a.getenv("DEVBOX_DROPLET_NAME"); v != "" {
+	if v := c.String("name"); v != "" {
 		return v
 	}
 	return droplet.DefaultName
@@ -148,18 +154,18 @@ func invalid(err error) error {
 }
 
 func (a *app) dropletUpCommand() *cli.Command {
-	flags := append(apiFlags(),
+	flags := append(apiFlags(), nameFlag(),
 		&cli.StringFlag{Name: "region", EnvVars: []string{"DIGITALOCEAN_REGION"}, Value: droplet.DefaultRegion, Usage: "region slug"},
 		&cli.StringFlag{Name: "size", EnvVars: []string{"DIGITALOCEAN_SIZE"}, Value: droplet.DefaultSize, Usage: "size slug"},
-		&cli.StringFlag{Name: "image", EnvVars: []string{"DIGITALOCEAN_IMAGE"}, Value: droplet.DefaultImage, Usage: "image slug (default: the Docker one-click image)"},
-		&cli.StringFlag{Name: "ssh-key", Usage: "public key file or MD5 fingerprint (default: ~/.ssh/id_ed25519.pub, id_ecdsa.pub or id_rsa.pub if present)"},
-		&cli.StringFlag{Name: "user-data-file", Usage: "cloud-init user data (default: set up Docker's party network)"},
+		&cli.StringFlag{Name: "image", EnvVars: []string{"DIGITALOCEAN_IMAGE"}, Value: droplet.DefaultImage, Usage: "image slug; the default is the Docker one-click image"},
+		&cli.StringFlag{Name: "ssh-key", Usage: "public key file or MD5 fingerprint; without it ~/.ssh/id_ed25519.pub, id_ecdsa.pub or id_rsa.pub is used if present"},
+		&cli.StringFlag{Name: "user-data-file", Usage: "cloud-init user data; the default sets up Docker's party network"},
 		&cli.StringSliceFlag{Name: "tag", Usage: "extra tag (repeatable); the devbox tag is always set"},
 		&cli.DurationFlag{Name: "timeout", Value: droplet.DefaultTimeout, Usage: "give up (and delete what was created) after this long"},
 		&cli.BoolFlag{Name: "wait-ssh", Usage: "also wait until SSH accepts connections and cloud-init is done"},
 		&cli.IntFlag{Name: "ssh-port", Value: droplet.DefaultSSHPort, Usage: "SSH port of the droplet"},
 		&cli.Float64Flag{Name: "max-price", Usage: "refuse sizes above this price in US dollars per hour"},
-		&cli.BoolFlag{Name: "keep-on-failure", Usage: "keep the droplet when the wait fails (default: delete it)"},
+		&cli.BoolFlag{Name: "keep-on-failure", Usage: "keep the droplet when the wait fails instead of deleting it"},
 		jsonFlag(),
 	)
 	return &cli.Command{
@@ -212,7 +218,7 @@ func (a *app) dropletUpCommand() *cli.Command {
 // upConfig turns the flags into the domain's config.
 func (a *app) upConfig(c *cli.Context, args []string) (droplet.UpConfig, error) {
 	cfg := droplet.UpConfig{
-		Name: a.dropletName(first(args)), Region: c.String("region"), Size: c.String("size"),
+		Name: dropletName(c, args), Region: c.String("region"), Size: c.String("size"),
 		Image: c.String("image"), SSHKey: c.String("ssh-key"), Tags: c.StringSlice("tag"),
 		Timeout: c.Duration("timeout"), WaitSSH: c.Bool("wait-ssh"), SSHPort: c.Int("ssh-port"),
 		MaxPrice: c.Float64("max-price"), KeepOnFailure: c.Bool("keep-on-failure"), UserData: droplet.DefaultUserData,
@@ -225,13 +231,6 @@ func (a *app) upConfig(c *cli.Context, args []string) (droplet.UpConfig, error) 
 		cfg.UserData = string(data)
 	}
 	return cfg, nil
-}
-
-func first(args []string) string {
-	if len(args) == 0 {
-		return ""
-	}
-	return args[0]
 }
 
 func (a *app) defaultSSHKey() string {
@@ -284,7 +283,7 @@ func (a *app) dropletDownCommand() *cli.Command {
 		Name:      "down",
 		Usage:     "delete the devbox droplet NAME and wait until it is gone",
 		ArgsUsage: "[NAME]",
-		Flags:     append(apiFlags(), &cli.BoolFlag{Name: "force", Usage: "delete without asking (needed when not on a terminal)"}, jsonFlag()),
+		Flags:     append(apiFlags(), nameFlag(), &cli.BoolFlag{Name: "force", Usage: "delete without asking (needed when not on a terminal)"}, jsonFlag()),
 		Action: func(c *cli.Context) error {
 			args, err := positional(c)
 			if err != nil {
@@ -293,7 +292,7 @@ func (a *app) dropletDownCommand() *cli.Command {
 			if len(args) > 1 {
 				return usageErrorf("down takes at most one NAME, got %d arguments", len(args))
 			}
-			name := a.dropletName(first(args))
+			name := dropletName(c, args)
 			if err := droplet.ValidateName(name); err != nil {
 				return invalid(err)
 			}
@@ -356,7 +355,7 @@ func (a *app) dropletStatusCommand() *cli.Command {
 		Name:      "status",
 		Usage:     "show the devbox droplet NAME (exit 1 when it does not exist)",
 		ArgsUsage: "[NAME]",
-		Flags:     append(apiFlags(), jsonFlag()),
+		Flags:     append(apiFlags(), nameFlag(), jsonFlag()),
 		Action: func(c *cli.Context) error {
 			args, err := positional(c)
 			if err != nil {
@@ -365,7 +364,7 @@ func (a *app) dropletStatusCommand() *cli.Command {
 			if len(args) > 1 {
 				return usageErrorf("status takes at most one NAME, got %d arguments", len(args))
 			}
-			name := a.dropletName(first(args))
+			name := dropletName(c, args)
 			if err := droplet.ValidateName(name); err != nil {
 				return invalid(err)
 			}
@@ -447,7 +446,7 @@ func (a *app) dropletSSHCommand() *cli.Command {
 		Name:      "ssh",
 		Usage:     "run the system ssh to the devbox droplet NAME, optionally running CMD",
 		ArgsUsage: "[NAME] [-- CMD...]",
-		Flags:     append(apiFlags(), &cli.IntFlag{Name: "ssh-port", Value: droplet.DefaultSSHPort, Usage: "SSH port of the droplet"}),
+		Flags:     append(apiFlags(), nameFlag(), &cli.IntFlag{Name: "ssh-port", Value: droplet.DefaultSSHPort, Usage: "SSH port of the droplet"}),
 		Action: func(c *cli.Context) error {
 			args, err := positional(c)
 			if err != nil {
@@ -457,7 +456,7 @@ func (a *app) dropletSSHCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			name := a.dropletName(nameArg)
+			name := dropletName(c, []string{nameArg})
 			if err := droplet.ValidateName(name); err != nil {
 				return invalid(err)
 			}

@@ -357,3 +357,23 @@ func TestDropletWaitTimeoutCLI(t *testing.T) {
 		t.Fatalf("down after keep: code %d", code)
 	}
 }
+
+func TestDropletRacingUpsCLI(t *testing.T) {
+	f := dropletEnv(t)
+	f.HoldCreates(2)
+	codes := make(chan int, 2)
+	for range 2 {
+		go func() {
+			code, _, _ := runCLI(t, context.Background(), "droplet", "up", "dev")
+			codes <- code
+		}()
+	}
+	for range 2 {
+		if code := <-codes; code != 0 {
+			t.Errorf("an up exited %d", code)
+		}
+	}
+	if n, creates := len(f.Droplets()), f.Count("POST", "/v2/droplets"); n != 1 || creates != 2 {
+		t.Fatalf("droplets %d after %d creates, want 1 after 2", n, creates)
+	}
+}
