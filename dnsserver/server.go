@@ -184,6 +184,9 @@ func listenError(addr string, err error) error {
 	return err
 }
 
+// Close releases a server that was bound but will not Serve.
+func (s *Server) Close() { s.closeAll() }
+
 func (s *Server) closeAll() {
 	if s.watcher != nil {
 		_ = s.watcher.Close()

@@ -1,17 +1,189 @@
 package main
 
 import (
-	"errors"
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
 
+	"github.com/docker/docker/client"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/urfave/cli/v2"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/devbox-tools/devbox/dnsserver"
+	"github.com/devbox-tools/devbox/internal/hint"
+	"github.com/devbox-tools/devbox/internal/metricsserver"
 )
 
 func (a *app) dnsCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "dns",
-		Usage: "(dns: not built yet)",
-		Action: func(*cli.Context) error {
-			return errors.New("dns is not built yet")
-		},
+		Usage: "DNS server for development names",
+		Subcommands: []*cli.Command{{
+			Name:  "serve",
+			Usage: "answer from hosts files and wildcard rules, forward the rest",
+			Description: "Local names (hosts files, --wildcard) are answered authoritatively, with automatic PTR.\n" +
+				"An exact name beats a wildcard; the longest wildcard suffix wins; '*.d' matches any depth below d, not d.\n" +
+				"Unknown names under local zones (test, localhost, invalid, --local) get NXDOMAIN; others are forwarded.\n" +
+				"Files are reloaded on change and on SIGHUP.",
+			Flags:  dnsFlags(dnsDefaults{listen: []string{"127.0.0.1:53"}}, ""),
+			Action: func(c *cli.Context) error { return a.runDNS(c, "") },
+		}},
 	}
+}
+
+// dnsDefaults are the flag defaults of `dns serve` and `serve`.
+type dnsDefaults struct {
+	listen, hosts, wildcard []string
+}
+
+// dnsFlags are the DNS server flags; serve prefixes them with "dns-".
+func dnsFlags(d dnsDefaults, prefix string) []cli.Flag {
+	return []cli.Flag{
+		&cli.StringSliceFlag{Name: prefix + "listen", Value: cli.NewStringSlice(d.listen...), Usage: "listen on `ADDR` (host:port), UDP and TCP; repeatable"},
+		&cli.StringSliceFlag{Name: prefix + "hosts", Value: cli.NewStringSlice(d.hosts...), Usage: "serve this hosts `FILE` (/etc/hosts format, '*.' wildcards allowed); repeatable"},
+		&cli.StringFlag{Name: prefix + "hosts-dir", Usage: "serve every file in `DIR` (not dotfiles or names ending in ~)"},
+		&cli.StringSliceFlag{Name: prefix + "wildcard", Value: cli.NewStringSlice(d.wildcard...), Usage: "answer `PATTERN=IP` ('*.myapp.test=127.0.0.1', or an exact name); repeatable"},
+		&cli.StringSliceFlag{Name: prefix + "upstream", Usage: "forward to `ADDR[:PORT]` (default: the nameservers of /etc/resolv.conf, never devbox itself); repeatable"},
+		&cli.StringSliceFlag{Name: prefix + "server", Usage: "forward names under DOMAIN to ADDR first: `/DOMAIN/ADDR[:PORT]`; repeatable"},
+		&cli.StringSliceFlag{Name: prefix + "local", Usage: "also never forward names under `/DOMAIN/` (NXDOMAIN when unknown); repeatable"},
+		&cli.UintFlag{Name: prefix + "ttl", Value: 10, Usage: "TTL in `SECONDS` of local answers (and of their negative answers)"},
+		&cli.BoolFlag{Name: prefix + "no-forward", Usage: "authoritative only: refuse names that are not local"},
+		&cli.IntFlag{Name: prefix + "cache-size", Value: 10000, Usage: "forwarding cache `ENTRIES` (0 disables)"},
+		&cli.BoolFlag{Name: prefix + "docker", Usage: "answer <container>.<network>.docker and <container>.docker from the Docker engine"},
+		&cli.StringFlag{Name: prefix + "docker-domain", Value: "docker", Usage: "`DOMAIN` of the container names"},
+		&cli.StringFlag{Name: "metrics-addr", Usage: "serve /healthz and Prometheus /metrics on `ADDR` (host:port)"},
+	}
+}
+
+// dnsConfig turns the flags into a server configuration.
+func (a *app) dnsConfig(c *cli.Context, prefix string) (dnsserver.Config, error) {
+	cfg := dnsserver.Config{
+		Listen:     c.StringSlice(prefix + "listen"),
+		HostsFiles: c.StringSlice(prefix + "hosts"),
+		HostsDir:   c.String(prefix + "hosts-dir"),
+		NoForward:  c.Bool(prefix + "no-forward"),
+		Logger:     a.logger,
+		CacheSize:  c.Int(prefix + "cache-size"),
+		Local:      dnsserver.DefaultLocalZones(),
+	}
+	if len(cfg.Listen) == 0 {
+		return cfg, usageErrorf("--%slisten: give at least one address", prefix)
+	}
+	if cfg.CacheSize == 0 {
+		cfg.CacheSize = -1
+	}
+	ttl := c.Uint(prefix + "ttl")
+	if ttl > 1<<31-1 {
+		return cfg, usageErrorf("--%sttl %d: too large", prefix, ttl)
+	}
+	cfg.TTL = uint32(ttl)
+	for _, w := range c.StringSlice(prefix + "wildcard") {
+		e, err := dnsserver.ParseRule(w)
+		if err != nil {
+			return cfg, usageErrorf("--%swildcard: %v", prefix, err)
+		}
+		cfg.Rules = append(cfg.Rules, e)
+	}
+	for _, u := range c.StringSlice(prefix + "upstream") {
+		addr, err := dnsserver.NormalizeAddr(u, "53")
+		if err != nil {
+			return cfg, usageErrorf("--%supstream: %v", prefix, err)
+		}
+		cfg.Upstreams = append(cfg.Upstreams, addr)
+	}
+	for _, s := range c.StringSlice(prefix + "server") {
+		ds, err := dnsserver.ParseServer(s)
+		if err != nil {
+			return cfg, usageErrorf("--%sserver: %v", prefix, err)
+		}
+		cfg.Servers = append(cfg.Servers, ds...)
+	}
+	for _, l := range c.StringSlice(prefix + "local") {
+		d, err := dnsserver.ParseDomain(l)
+		if err != nil {
+			return cfg, usageErrorf("--%slocal: %v", prefix, err)
+		}
+		cfg.Local = append(cfg.Local, d)
+	}
+	if c.Bool(prefix + "docker") {
+		d, err := dnsserver.ParseDomain(c.String(prefix + "docker-domain"))
+		if err != nil {
+			return cfg, usageErrorf("--%sdocker-domain: %v", prefix, err)
+		}
+		cfg.DockerDomain = d
+	}
+	return cfg, nil
+}
+
+func (a *app) runDNS(c *cli.Context, prefix string) error {
+	if c.Args().Present() {
+		return usageErrorf("unexpected argument %q", c.Args().First())
+	}
+	run, err := a.prepareDNS(c, prefix)
+	if err != nil {
+		return err
+	}
+	return run(c.Context)
+}
+
+// prepareDNS builds, loads and binds the DNS server (and its metrics
+// endpoint), so every start-up error surfaces before anything serves; the
+// returned function serves until ctx ends.
+func (a *app) prepareDNS(c *cli.Context, prefix string) (func(context.Context) error, error) {
+	cfg, err := a.dnsConfig(c, prefix)
+	if err != nil {
+		return nil, err
+	}
+	ctx := c.Context
+	reg := prometheus.NewRegistry()
+	cfg.Metrics = dnsserver.NewMetrics(reg)
+	if c.Bool(prefix + "docker") {
+		dc, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+		if err != nil {
+			return nil, hint.Wrap(fmt.Errorf("docker client: %w", err), "check DOCKER_HOST")
+		}
+		cfg.Docker = dc
+	}
+	srv, err := dnsserver.New(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := srv.Listen(ctx); err != nil {
+		return nil, err
+	}
+	var ms *metricsserver.Server
+	if addr := c.String("metrics-addr"); addr != "" {
+		ms, err = metricsserver.Listen(addr, reg, srv.Healthy)
+		if err != nil {
+			srv.Close()
+			return nil, hint.Wrap(err, "pick another --metrics-addr")
+		}
+		a.logger.Info("metrics listening", "component", "dns", "addr", ms.Addr().String())
+	}
+	// SIGHUP reloads; registered now so no hangup after start-up is lost.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	return func(ctx context.Context) error {
+		defer signal.Stop(hup)
+		g, ctx := errgroup.WithContext(ctx)
+		g.Go(func() error { return srv.Serve(ctx) })
+		if ms != nil {
+			g.Go(func() error { return ms.Serve(ctx) })
+		}
+		g.Go(func() error {
+			for {
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-hup:
+					a.logger.Info("SIGHUP: reloading", "component", "dns")
+					srv.Reload()
+				}
+			}
+		})
+		return g.Wait()
+	}, nil
 }

@@ -1,0 +1,242 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/devbox-tools/devbox/internal/output"
+)
+
+// syncBuffer is a bytes buffer safe to read while a server writes to it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// runningCLI is devbox running in-process in the background.
+type runningCLI struct {
+	cancel context.CancelFunc
+	done   chan int
+	stderr *syncBuffer
+}
+
+func startCLI(t *testing.T, args ...string) *runningCLI {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &runningCLI{cancel: cancel, done: make(chan int, 1), stderr: &syncBuffer{}}
+	go func() {
+		r.done <- run(ctx, append([]string{"devbox"}, args...), output.Streams{
+			In: strings.NewReader(""), Out: io.Discard, Err: r.stderr, Getenv: os.Getenv,
+		})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-r.done:
+		case <-time.After(10 * time.Second):
+			t.Errorf("devbox did not stop")
+		}
+	})
+	return r
+}
+
+var logValue = regexp.MustCompile(`(addrs=\[[^\]]*\]|addr=\S+)`)
+
+// waitLog waits for a log line containing what and returns the value of
+// key (addrs or addr) on it, or the line when key is empty.
+func (r *runningCLI) waitLog(t *testing.T, what, key string) string {
+	t.Helper()
+	for range 250 {
+		select {
+		case code := <-r.done:
+			t.Fatalf("devbox exited %d: %s", code, r.stderr.String())
+		default:
+		}
+		for _, line := range strings.Split(r.stderr.String(), "\n") {
+			if !strings.Contains(line, what) {
+				continue
+			}
+			if key == "" {
+				return line
+			}
+			for _, m := range logValue.FindAllString(line, -1) {
+				if v, ok := strings.CutPrefix(m, key+"="); ok {
+					return strings.Trim(strings.Fields(strings.Trim(v, "[]"))[0], `"`)
+				}
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("no %q in the log: %s", what, r.stderr.String())
+	return ""
+}
+
+// stop interrupts devbox and returns its exit code.
+func (r *runningCLI) stop(t *testing.T) int {
+	t.Helper()
+	r.cancel()
+	select {
+	case code := <-r.done:
+		r.done <- code
+		return code
+	case <-time.After(10 * time.Second):
+		t.Fatal("devbox did not stop")
+	}
+	return -1
+}
+
+func dnsQuery(t *testing.T, addr, name string, qtype uint16) *dns.Msg {
+	t.Helper()
+	m := new(dns.Msg)
+	m.SetQuestion(name, qtype)
+	r, _, err := (&dns.Client{Timeout: 5 * time.Second}).Exchange(m, addr)
+	if err != nil {
+		t.Fatalf("query %s: %v", name, err)
+	}
+	return r
+}
+
+func firstAddr(r *dns.Msg) string {
+	for _, rr := range r.Answer {
+		if a, ok := rr.(*dns.A); ok {
+			return a.A.String()
+		}
+	}
+	return dns.RcodeToString[r.Rcode]
+}
+
+// fakeUpstream answers every A question with 192.0.2.1.
+func fakeUpstream(t *testing.T) string {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(func(w dns.ResponseWriter, r *dns.Msg) {
+		m := new(dns.Msg)
+		m.SetReply(r)
+		rr, _ := dns.NewRR(r.Question[0].Name + " 60 IN A 192.0.2.1")
+		m.Answer = append(m.Answer, rr)
+		_ = w.WriteMsg(m)
+	})}
+	go func() { _ = srv.ActivateAndServe() }()
+	t.Cleanup(func() { _ = srv.Shutdown() })
+	return pc.LocalAddr().String()
+}
+
+func TestDNSServe(t *testing.T) {
+	dir := t.TempDir()
+	hosts := filepath.Join(dir, "hosts")
+	if err := os.WriteFile(hosts, []byte("10.0.0.1 web.myapp.test\n10.0.0.2 api.example.com\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	up := fakeUpstream(t)
+	r := startCLI(t, "dns", "serve", "--listen", "127.0.0.1:0", "--hosts", hosts,
+		"--wildcard", "*.w.test=10.1.1.1", "--upstream", up, "--metrics-addr", "127.0.0.1:0", "--local", "/corp.example/")
+	addr := r.waitLog(t, "dns server listening", "addrs")
+	metrics := r.waitLog(t, "metrics listening", "addr")
+
+	for name, want := range map[string]string{
+		"web.myapp.test.":  "10.0.0.1",
+		"a.b.w.test.":      "10.1.1.1",
+		"api.example.com.": "10.0.0.2",
+		"www.example.com.": "192.0.2.1",
+		"nope.test.":       "NXDOMAIN",
+		"x.corp.example.":  "NXDOMAIN",
+	} {
+		if got := firstAddr(dnsQuery(t, addr, name, dns.TypeA)); got != want {
+			t.Errorf("%s = %s, want %s", name, got, want)
+		}
+	}
+
+	// SIGHUP reloads (the handler is registered before the server logs it listens).
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	r.waitLog(t, "local data reloaded", "")
+
+	for path, want := range map[string]string{"/healthz": "ok", "/metrics": `devbox_dns_queries_total{rcode="NOERROR",type="A"}`} {
+		resp, err := http.Get("http://" + metrics + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(body), want) {
+			t.Errorf("%s: %q does not contain %q", path, body, want)
+		}
+	}
+	if code := r.stop(t); code != exitInterrupted {
+		t.Errorf("exit code after interrupt = %d, want %d", code, exitInterrupted)
+	}
+}
+
+func TestDNSServeFromEnvironment(t *testing.T) {
+	t.Setenv("DEVBOX_DNS_LISTEN", "127.0.0.1:0")
+	t.Setenv("DEVBOX_DNS_WILDCARD", "*.env.test=10.2.2.2")
+	t.Setenv("DEVBOX_DNS_NO_FORWARD", "true")
+	r := startCLI(t, "dns", "serve")
+	addr := r.waitLog(t, "dns server listening", "addrs")
+	if got := firstAddr(dnsQuery(t, addr, "x.env.test.", dns.TypeA)); got != "10.2.2.2" {
+		t.Errorf("x.env.test = %s", got)
+	}
+	if got := firstAddr(dnsQuery(t, addr, "www.example.com.", dns.TypeA)); got != "REFUSED" {
+		t.Errorf("--no-forward: www.example.com = %s, want REFUSED", got)
+	}
+}
+
+func TestDNSServeErrors(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stderr string
+	}{
+		{"bad wildcard", []string{"--wildcard", "*.x.test"}, exitUsage, "want PATTERN=IP"},
+		{"bad wildcard ip", []string{"--wildcard", "*.x.test=1.2.3"}, exitUsage, "bad address"},
+		{"bad server", []string{"--server", "corp/1.2.3.4"}, exitUsage, "/DOMAIN/ADDR"},
+		{"bad upstream", []string{"--upstream", "resolver.example"}, exitUsage, "bad address"},
+		{"bad local", []string{"--local", "/a..b/"}, exitUsage, "bad name"},
+		{"extra argument", []string{"now"}, exitUsage, "unexpected argument"},
+		{"missing hosts file", []string{"--hosts", "/nonexistent/hosts"}, exitFailure, "hint: create the file"},
+		{"address in use", []string{"--listen", busy.Addr().String()}, exitFailure, "hint: another program already uses"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"dns", "serve", "--listen", "127.0.0.1:0", "--no-forward"}, tt.args...)
+			code, _, stderr := runCLI(t, context.Background(), args...)
+			if code != tt.code || !strings.Contains(stderr, tt.stderr) {
+				t.Errorf("exit %d, stderr %q; want %d and %q", code, stderr, tt.code, tt.stderr)
+			}
+		})
+	}
+}

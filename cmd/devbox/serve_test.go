@@ -1,0 +1,37 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/miekg/dns"
+)
+
+// The built-in default answers devbox.test and below with 127.0.0.1 and
+// serves /etc/hosts; only the port and the upstream are changed here.
+func TestServeDefaults(t *testing.T) {
+	up := fakeUpstream(t)
+	r := startCLI(t, "serve", "--dns-listen", "127.0.0.1:0", "--dns-upstream", up)
+	addr := r.waitLog(t, "dns server listening", "addrs")
+	for name, want := range map[string]string{
+		"devbox.test.":         "127.0.0.1",
+		"app.devbox.test.":     "127.0.0.1",
+		"a.b.c.devbox.test.":   "127.0.0.1",
+		"localhost.":           "127.0.0.1", // from /etc/hosts
+		"www.example.com.":     "192.0.2.1",
+		"unknown.test.":        "NXDOMAIN",
+		"something.localhost.": "NXDOMAIN",
+	} {
+		if got := firstAddr(dnsQuery(t, addr, name, dns.TypeA)); got != want {
+			t.Errorf("%s = %s, want %s", name, got, want)
+		}
+	}
+	if code := r.stop(t); code != exitInterrupted {
+		t.Errorf("exit code = %d, want %d", code, exitInterrupted)
+	}
+}
+
+func TestServeDefaultPort(t *testing.T) {
+	if got := serveDNSDefaults.listen[0]; got != "127.0.0.1:5300" {
+		t.Errorf("default listen = %s", got)
+	}
+}
