@@ -24,8 +24,12 @@ import (
 	"github.com/devbox-tools/devbox/internal/imagebuild"
 )
 
-// probeLabel marks probe images and containers.
-const probeLabel = "devbox.netprobe"
+// probeLabel marks probe images and containers; probeNetworkLabel names the
+// network a probe container runs on.
+const (
+	probeLabel        = "devbox.netprobe"
+	probeNetworkLabel = "devbox.netprobe.network"
+)
 
 // ProbeReport is what the probe program prints inside a container.
 type ProbeReport struct {
@@ -172,7 +176,7 @@ func (s *state) runProbe(ctx context.Context, networkMode string, args ...string
 	_, _ = rand.Read(rnd)
 	name := "devbox-netprobe-" + hex.EncodeToString(rnd)
 	_, err = s.eng.ContainerCreate(ctx,
-		&container.Config{Image: tag, Cmd: withSelf(args, name), Labels: map[string]string{probeLabel: "probe"}},
+		&container.Config{Image: tag, Cmd: withSelf(args, name), Labels: map[string]string{probeLabel: "probe", probeNetworkLabel: networkMode}},
 		&container.HostConfig{NetworkMode: container.NetworkMode(networkMode)}, nil, nil, name)
 	if err != nil {
 		return nil, fmt.Errorf("create probe container: %w", err)

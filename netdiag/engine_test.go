@@ -1,0 +1,376 @@
+package netdiag
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/client"
+
+	"github.com/devbox-tools/devbox/internal/dockertest"
+	"github.com/devbox-tools/devbox/internal/hint"
+)
+
+var probeBin struct {
+	once sync.Once
+	dir  string
+	path string
+	err  error
+	out  []byte
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if probeBin.dir != "" {
+		_ = os.RemoveAll(probeBin.dir)
+	}
+	os.Exit(code)
+}
+
+// probeBinary builds devbox statically once per test process: the probe
+// image is made from it.
+func probeBinary(t testing.TB) string {
+	t.Helper()
+	probeBin.once.Do(func() {
+		probeBin.dir, probeBin.err = os.MkdirTemp("", "netdiag-probe-")
+		if probeBin.err != nil {
+			return
+		}
+		probeBin.path = filepath.Join(probeBin.dir, "devbox")
+		cmd := exec.Command("go", "build", "-trimpath", "-o", probeBin.path, "github.com/devbox-tools/devbox/cmd/devbox")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		probeBin.out, probeBin.err = cmd.CombinedOutput()
+	})
+	if probeBin.err != nil {
+		t.Fatalf("build static devbox for the probe: %v\n%s", probeBin.err, probeBin.out)
+	}
+	return probeBin.path
+}
+
+// doctor runs the doctor against the real engine with host files from f.
+func doctor(t *testing.T, c *client.Client, f *fixture, cfg Config) Report {
+	t.Helper()
+	cfg.Root = f.root
+	cfg.ProbeBinary = probeBinary(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	rep, err := New(cfg, c).Run(ctx)
+	if err != nil {
+		t.Fatalf("doctor: %v", err)
+	}
+	if len(rep.Checks) != len(allChecks()) {
+		t.Fatalf("%d results, want %d", len(rep.Checks), len(allChecks()))
+	}
+	if left := dockertest.Leftovers(t, c, probeNetworkLabel+"="+cfg.Network); len(left) > 0 {
+		t.Errorf("probe containers left behind: %v", left)
+	}
+	return rep
+}
+
+func find(t *testing.T, rep Report, id string) Result {
+	t.Helper()
+	for _, r := range rep.Checks {
+		if r.ID == id {
+			return r
+		}
+	}
+	t.Fatalf("no result %s", id)
+	return Result{}
+}
+
+func allChanges(rep Report) []string {
+	var out []string
+	for _, r := range rep.Checks {
+		for _, c := range r.Changes {
+			out = append(out, r.ID+": "+c)
+		}
+	}
+	return out
+}
+
+func sleeper(img string) *container.Config {
+	return &container.Config{Image: img, Cmd: []string{"sleep", "300"}}
+}
+
+func onNetwork(name string) *container.HostConfig {
+	return &container.HostConfig{NetworkMode: container.NetworkMode(name)}
+}
+
+func ipOn(t *testing.T, c *client.Client, ctr, net string) string {
+	t.Helper()
+	ins, err := c.ContainerInspect(context.Background(), ctr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep, ok := ins.NetworkSettings.Networks[net]
+	if !ok {
+		t.Fatalf("%s is not on %s", ctr, net)
+	}
+	return ep.IPAddress
+}
+
+func subnetOf(t *testing.T, c *client.Client, net string) string {
+	t.Helper()
+	n, err := c.NetworkInspect(context.Background(), net, network.InspectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(n.IPAM.Config) == 0 {
+		t.Fatalf("network %s has no subnet", net)
+	}
+	return n.IPAM.Config[0].Subnet
+}
+
+func notMentioned(t *testing.T, r Result, names ...string) {
+	t.Helper()
+	for _, n := range names {
+		if strings.Contains(evidence(r), n) {
+			t.Errorf("%s mentions %s:\n%s", r.ID, n, evidence(r))
+		}
+	}
+}
+
+func TestDoctorAppNetwork(t *testing.T) {
+	c := dockertest.Client(t)
+	img := dockertest.BusyboxImage(t, c)
+	net := dockertest.Network(t, c, "app", network.CreateOptions{})
+	web := dockertest.Run(t, c, "a-web", sleeper(img), onNetwork(net), nil)
+	worker := &container.Config{Image: img, Cmd: []string{"sleep", "300"},
+		Healthcheck: &container.HealthConfig{Test: []string{"CMD", "true"}, Interval: time.Minute}}
+	wk := dockertest.Run(t, c, "b-worker", worker, &container.HostConfig{NetworkMode: container.NetworkMode(net),
+		RestartPolicy: container.RestartPolicy{Name: "unless-stopped"}}, nil)
+	f := newFixture(t)
+	rep := doctor(t, c, f, Config{Network: net})
+
+	for _, id := range []string{"engine.reachable", "host.resolver", "daemon.dns", "appnet.exists", "forward.ipv4",
+		"forward.policy", "forward.br-netfilter", "neigh.conntrack", "sysctl.tunables"} {
+		wantResult(t, find(t, rep, id), Pass)
+	}
+	wantResult(t, find(t, rep, "engine.reachable"), Pass, "API 1.", "kind local")
+	wantResult(t, find(t, rep, "appnet.dns-peer"), Pass, "peer container "+web+" resolved to "+ipOn(t, c, web, net)+" through 127.0.0.11")
+	outside := find(t, rep, "appnet.dns-outside")
+	if outside.Status != Pass && !strings.Contains(evidence(outside), "the embedded DNS works") && !strings.Contains(evidence(outside), "so the embedded DNS works") {
+		t.Errorf("outside failure not told apart from the embedded DNS:\n%s", evidence(outside))
+	}
+	wantResult(t, find(t, rep, "mtu.app"), Pass, "network "+net+" MTU 1500; host egress eth0 MTU 1500", "a probe container on "+net+" sees MTU 1500")
+	wantResult(t, find(t, rep, "forward.masquerade"), Skip, "no nat table")
+	wantResult(t, find(t, rep, "policy.restart"), Warn, "no restart policy: "+web, "--restart unless-stopped")
+	wantResult(t, find(t, rep, "policy.healthcheck"), Warn, "no health check: "+web, "--health-cmd")
+	notMentioned(t, find(t, rep, "policy.restart"), wk)
+	notMentioned(t, find(t, rep, "policy.healthcheck"), wk)
+	notMentioned(t, find(t, rep, "dns.stale"), web, wk)
+	notMentioned(t, find(t, rep, "bridge.default"), web, wk)
+	notMentioned(t, find(t, rep, "subnet.overlap"), net)
+	if ch := allChanges(rep); len(ch) != 0 {
+		t.Errorf("changes without --fix: %v", ch)
+	}
+}
+
+func TestDoctorPeerIsSelfWithoutContainers(t *testing.T) {
+	c := dockertest.Client(t)
+	net := dockertest.Network(t, c, "lonely", network.CreateOptions{})
+	rep := doctor(t, c, newFixture(t), Config{Network: net})
+	wantResult(t, find(t, rep, "appnet.dns-peer"), Pass, "the probe's own name (no other container runs on "+net+") resolved to")
+	wantResult(t, find(t, rep, "policy.restart"), Pass, "0 containers on "+net)
+}
+
+func TestDoctorStaleDNS(t *testing.T) {
+	c := dockertest.Client(t)
+	img := dockertest.BusyboxImage(t, c)
+	net := dockertest.Network(t, c, "stale", network.CreateOptions{})
+	stale := dockertest.Run(t, c, "stale-search", sleeper(img),
+		&container.HostConfig{NetworkMode: container.NetworkMode(net), DNSSearch: []string{"stale-vpn.example"}}, nil)
+	staleNS := dockertest.Run(t, c, "stale-ns", sleeper(img), &container.HostConfig{DNS: []string{"10.99.0.53"}}, nil)
+	corp := dockertest.Run(t, c, "corp", sleeper(img),
+		&container.HostConfig{NetworkMode: container.NetworkMode(net), DNSSearch: []string{"corp.example"}}, nil)
+	clean := dockertest.Run(t, c, "clean", sleeper(img), onNetwork(net), nil)
+
+	f := newFixture(t)
+	rc := f.read("/etc/resolv.conf")
+	f.write("/etc/resolv.conf", rc+"search corp.example\n")
+	asked := 0
+	rep := doctor(t, c, f, Config{Network: net, Fix: true, Confirm: func(string) bool { asked++; return true }})
+	r := find(t, rep, "dns.stale")
+	wantResult(t, r, Warn,
+		stale+": search stale-vpn.example no longer on the host (set by its own --dns/--dns-search)",
+		staleNS+": nameserver 10.99.0.53 no longer on the host (set by its own --dns/--dns-search)",
+		"recreate ", "a new container gets nameservers")
+	notMentioned(t, r, clean, corp)
+	for _, ch := range r.Changes {
+		if strings.Contains(ch, stale) || strings.Contains(ch, staleNS) {
+			t.Errorf("restarted a container whose own settings are stale: %s", ch)
+		}
+	}
+}
+
+func TestDoctorDefaultBridgeConnectFix(t *testing.T) {
+	c := dockertest.Client(t)
+	img := dockertest.BusyboxImage(t, c)
+	net := dockertest.Network(t, c, "connect", network.CreateOptions{})
+	lone := dockertest.Run(t, c, "on-bridge", sleeper(img), nil, nil)
+	f := newFixture(t)
+	rep := doctor(t, c, f, Config{Network: net})
+	wantResult(t, find(t, rep, "bridge.default"), Warn, lone, "docker network connect "+net+" NAME")
+
+	rep = doctor(t, c, f, Config{Network: net, Fix: true, Connect: []string{lone}})
+	r := find(t, rep, "bridge.default")
+	if want := "connected container " + lone + " to network " + net; len(r.Changes) != 1 || r.Changes[0] != want {
+		t.Fatalf("changes %v, want [%s]", r.Changes, want)
+	}
+	ipOn(t, c, lone, net)
+
+	rep = doctor(t, c, f, Config{Network: net, Fix: true, Connect: []string{lone}})
+	notMentioned(t, find(t, rep, "bridge.default"), lone)
+	if ch := allChanges(rep); len(ch) != 0 {
+		t.Errorf("second --fix changed %v", ch)
+	}
+	wantResult(t, find(t, rep, "appnet.dns-peer"), Pass, "peer container "+lone)
+}
+
+func TestDoctorMissingNetworkFix(t *testing.T) {
+	c := dockertest.Client(t)
+	for _, mtu := range []int{1500, 1400} {
+		name := dockertest.Name(t, "missing")
+		t.Cleanup(func() { dockertest.RemoveNetwork(t, c, name) })
+		f := newFixture(t)
+		f.iface("eth0", mtu, 1)
+		rep := doctor(t, c, f, Config{Network: name})
+		r := find(t, rep, "appnet.exists")
+		wantResult(t, r, Fail, "network "+name+" does not exist", "docker network create "+name)
+		if !r.Fixable || ExitCode(rep.Checks, false) != 1 {
+			t.Errorf("fixable %t, exit %d", r.Fixable, ExitCode(rep.Checks, false))
+		}
+		for _, id := range []string{"appnet.dns-peer", "appnet.dns-outside", "mtu.app", "policy.restart", "policy.healthcheck"} {
+			wantResult(t, find(t, rep, id), Skip, "skipped because appnet.exists did not pass")
+		}
+
+		rep = doctor(t, c, f, Config{Network: name, Fix: true})
+		want := "created bridge network " + name
+		if mtu < 1500 {
+			want += " with MTU 1400"
+		}
+		if ch := allChanges(rep); len(ch) != 1 || ch[0] != "appnet.exists: "+want {
+			t.Fatalf("changes %v, want [%s]", ch, want)
+		}
+		r = find(t, rep, "appnet.exists")
+		if !r.Fixed {
+			t.Error("not marked fixed")
+		}
+		wantResult(t, find(t, rep, "mtu.app"), Pass)
+		wantResult(t, find(t, rep, "appnet.dns-peer"), Pass)
+
+		rep = doctor(t, c, f, Config{Network: name, Fix: true})
+		wantResult(t, find(t, rep, "appnet.exists"), Pass)
+		if ch := allChanges(rep); len(ch) != 0 {
+			t.Errorf("second --fix changed %v", ch)
+		}
+	}
+}
+
+func TestDoctorSubnetOverlapFix(t *testing.T) {
+	c := dockertest.Client(t)
+	net := dockertest.Network(t, c, "overlap", network.CreateOptions{})
+	subnet := subnetOf(t, c, net)
+	f := newFixture(t)
+	f.routes("eth0 0.0.0.0/0 192.0.2.1", "eth0 192.0.2.0/24", "tun0 "+subnet)
+	f.iface("tun0", 1500, 65534)
+	rep := doctor(t, c, f, Config{Network: net})
+	r := find(t, rep, "subnet.overlap")
+	wantResult(t, r, Fail, "network "+net+" subnet "+subnet+" overlaps host route "+subnet+" on tun0 (VPN)")
+	if !r.Fixable {
+		t.Error("overlap of the app network not fixable")
+	}
+
+	rep = doctor(t, c, f, Config{Network: net, Fix: true})
+	r = find(t, rep, "subnet.overlap")
+	if !r.Fixed || len(r.Changes) != 1 || !strings.HasPrefix(r.Changes[0], "recreated network "+net+" with subnet 172.16.") {
+		t.Fatalf("fix: fixed %t, changes %v, evidence %v", r.Fixed, r.Changes, r.Evidence)
+	}
+	if got := subnetOf(t, c, net); got == subnet || !strings.HasPrefix(got, "172.16.") {
+		t.Errorf("subnet after fix %s (was %s)", got, subnet)
+	}
+	rep = doctor(t, c, f, Config{Network: net, Fix: true})
+	notMentioned(t, find(t, rep, "subnet.overlap"), net)
+	if ch := allChanges(rep); len(ch) != 0 {
+		t.Errorf("second --fix changed %v", ch)
+	}
+}
+
+func TestDoctorMTUFix(t *testing.T) {
+	c := dockertest.Client(t)
+	img := dockertest.BusyboxImage(t, c)
+	net := dockertest.Network(t, c, "mtu", network.CreateOptions{})
+	ctr := dockertest.Run(t, c, "attached", sleeper(img), onNetwork(net), nil)
+	f := newFixture(t)
+	f.iface("eth0", 1400, 1)
+	rep := doctor(t, c, f, Config{Network: net, Fix: true})
+	r := find(t, rep, "mtu.app")
+	wantResult(t, r, Fail, "network "+net+" MTU 1500; host egress eth0 MTU 1400", "not recreated: 1 containers are attached to "+net,
+		"com.docker.network.driver.mtu=1400")
+	if r.Fixed {
+		t.Error("recreated a network with a container attached")
+	}
+
+	dockertest.RemoveContainer(t, c, ctr)
+	rep = doctor(t, c, f, Config{Network: net, Fix: true})
+	r = find(t, rep, "mtu.app")
+	if !r.Fixed || len(r.Changes) != 1 || r.Changes[0] != "recreated network "+net+" with MTU 1400" {
+		t.Fatalf("fix: %+v", r)
+	}
+	rep = doctor(t, c, f, Config{Network: net, Fix: true})
+	wantResult(t, find(t, rep, "mtu.app"), Pass, "network "+net+" MTU 1400", "sees MTU 1400")
+	if ch := allChanges(rep); len(ch) != 0 {
+		t.Errorf("second --fix changed %v", ch)
+	}
+}
+
+func TestDoctorEngineUnreachable(t *testing.T) {
+	c, err := client.NewClientWithOpts(client.WithHost("unix://"+filepath.Join(t.TempDir(), "none.sock")), client.WithAPIVersionNegotiation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, err = New(Config{Root: newFixture(t).root}, c).Run(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "docker engine unreachable") || !strings.Contains(hint.Of(err), "DOCKER_HOST") {
+		t.Fatalf("err = %v (hint %q)", err, hint.Of(err))
+	}
+}
+
+func TestStaticBinary(t *testing.T) {
+	if err := StaticBinary(probeBinary(t)); err != nil {
+		t.Errorf("static build rejected: %v", err)
+	}
+	dyn, err := exec.LookPath("ls")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := StaticBinary(dyn); err == nil || !strings.Contains(err.Error(), "dynamically linked") || !strings.Contains(hint.Of(err), "make build") {
+		t.Errorf("dynamic %s: %v (hint %q)", dyn, err, hint.Of(err))
+	}
+	txt := filepath.Join(t.TempDir(), "script")
+	if err := os.WriteFile(txt, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := StaticBinary(txt); err == nil || !strings.Contains(err.Error(), "not a Linux executable") {
+		t.Errorf("script: %v", err)
+	}
+}
+
+func TestProbeProblemIsSkip(t *testing.T) {
+	c := dockertest.Client(t)
+	net := dockertest.Network(t, c, "noprobe", network.CreateOptions{})
+	dyn, _ := exec.LookPath("ls")
+	ctx := context.Background()
+	rep, err := New(Config{Network: net, Root: newFixture(t).root, ProbeBinary: dyn}, c).Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantResult(t, find(t, rep, "appnet.dns-peer"), Skip, "dynamically linked", "make build")
+}
