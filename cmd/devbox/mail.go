@@ -1,27 +1,501 @@
 package main
 
 import (
+	"crypto/tls"
 	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/user"
+	"strings"
+	"text/tabwriter"
+	"time"
 
 	"github.com/urfave/cli/v2"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/devbox-tools/devbox/internal/hint"
+	"github.com/devbox-tools/devbox/internal/metricsserver"
+	"github.com/devbox-tools/devbox/internal/output"
+	"github.com/devbox-tools/devbox/mailrelay"
+	"github.com/devbox-tools/devbox/mailrelay/sendmail"
 )
+
+func (a *app) mailGetenv(k string) string {
+	if a.streams.Getenv != nil {
+		return a.streams.Getenv(k)
+	}
+	return os.Getenv(k)
+}
+
+// mailSpoolFlag is --spool on every mail command, all reading
+// DEVBOX_MAIL_SPOOL.
+func (a *app) mailSpoolFlag() cli.Flag {
+	return &cli.StringFlag{Name: "spool", EnvVars: []string{"DEVBOX_MAIL_SPOOL"},
+		Usage: "spool folder (default $XDG_DATA_HOME/devbox/mail or ~/.local/share/devbox/mail)"}
+}
+
+func (a *app) mailSpool(c *cli.Context) string {
+	if s := c.String("spool"); s != "" {
+		return s
+	}
+	return mailrelay.DefaultSpoolDir(a.mailGetenv)
+}
+
+// mailUpstreamFlags set the upstream; each reads the native variable, and
+// the ssmtp names are read behind it (see docs/mail.md for precedence).
+func mailUpstreamFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "relay-host", EnvVars: []string{"DEVBOX_MAIL_RELAY_HOST"}, Usage: "upstream host:port (also SSMTP_MAILHUB, SSMTP_SERVER + SSMTP_PORT)"},
+		&cli.StringFlag{Name: "relay-user", EnvVars: []string{"DEVBOX_MAIL_RELAY_USER"}, Usage: "upstream AUTH user (also SSMTP_AUTHUSER, SSMTP_USER); the password comes from DEVBOX_MAIL_RELAY_PASSWORD"},
+		&cli.StringFlag{Name: "relay-password-file", EnvVars: []string{"DEVBOX_MAIL_RELAY_PASSWORD_FILE"}, Usage: "file holding the upstream password"},
+		&cli.StringFlag{Name: "relay-tls", EnvVars: []string{"DEVBOX_MAIL_RELAY_TLS"}, Usage: "starttls, tls, none or auto (default auto: tls on 465, else STARTTLS when offered)"},
+		&cli.StringFlag{Name: "relay-tls-skip-verify", EnvVars: []string{"DEVBOX_MAIL_RELAY_TLS_SKIP_VERIFY"}, Usage: "true to skip upstream certificate verification"},
+		&cli.StringFlag{Name: "rewrite-domain", EnvVars: []string{"DEVBOX_MAIL_REWRITE_DOMAIN"}, Usage: "replace the sender's domain (also SSMTP_REWRITEDOMAIN)"},
+		&cli.StringFlag{Name: "rewrite-header-from", EnvVars: []string{"DEVBOX_MAIL_REWRITE_HEADER_FROM"}, Usage: "apply the rewrite to the From header too (default true; SSMTP_FROMLINEOVERRIDE=YES turns it off)"},
+		&cli.StringFlag{Name: "from", EnvVars: []string{"DEVBOX_MAIL_FROM"}, Usage: "forced sender address (envelope and From header)"},
+		&cli.StringFlag{Name: "hostname", EnvVars: []string{"DEVBOX_MAIL_HOSTNAME"}, Usage: "name used in EHLO and Received (also SSMTP_HOSTNAME)"},
+	}
+}
+
+var mailUpstreamEnv = map[string]string{
+	"relay-host": "DEVBOX_MAIL_RELAY_HOST", "relay-user": "DEVBOX_MAIL_RELAY_USER",
+	"relay-password-file": "DEVBOX_MAIL_RELAY_PASSWORD_FILE", "relay-tls": "DEVBOX_MAIL_RELAY_TLS",
+	"relay-tls-skip-verify": "DEVBOX_MAIL_RELAY_TLS_SKIP_VERIFY", "rewrite-domain": "DEVBOX_MAIL_REWRITE_DOMAIN",
+	"rewrite-header-from": "DEVBOX_MAIL_REWRITE_HEADER_FROM", "from": "DEVBOX_MAIL_FROM", "hostname": "DEVBOX_MAIL_HOSTNAME",
+}
+
+// mailUpstream reads the upstream settings: command-line flags first, then
+// the environment in the documented order.
+func (a *app) mailUpstream(c *cli.Context) (mailrelay.Upstream, mailrelay.Rewrite, error) {
+	byEnv := map[string]string{}
+	for flag, env := range mailUpstreamEnv {
+		if c != nil && c.IsSet(flag) {
+			byEnv[env] = c.String(flag)
+		}
+	}
+	up, rw, err := mailrelay.FromEnv(func(k string) string {
+		if v, ok := byEnv[k]; ok {
+			return v
+		}
+		return a.mailGetenv(k)
+	})
+	if err != nil {
+		return up, rw, hint.Wrap(err, "see devbox environment and docs/mail.md for the mail variables")
+	}
+	return up, rw, nil
+}
 
 func (a *app) mailCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "mail",
-		Usage: "(mail: not built yet)",
-		Action: func(*cli.Context) error {
-			return errors.New("mail is not built yet")
+		Usage: "durable SMTP relay and catcher configured from the environment",
+		Subcommands: []*cli.Command{
+			a.mailServeCommand(),
+			a.mailQueueCommand(),
 		},
 	}
 }
 
-func (a *app) sendmailCommand() *cli.Command {
+func (a *app) mailServeCommand() *cli.Command {
+	flags := []cli.Flag{
+		a.mailSpoolFlag(),
+		&cli.StringFlag{Name: "listen", Value: "127.0.0.1:2525", Usage: "SMTP listen address"},
+		&cli.StringFlag{Name: "mode", Value: "relay", Usage: "relay (deliver upstream), catch (keep as .eml) or both"},
+		&cli.StringFlag{Name: "http-listen", Usage: "address of the caught-mail HTTP API and page (empty: off)"},
+		&cli.StringFlag{Name: "allow-networks", Value: strings.Join(mailrelay.DefaultAllowNetworks, ","), Usage: "client networks allowed to send (comma-separated CIDR)"},
+		&cli.StringSliceFlag{Name: "allow-recipients", Usage: "only accept recipients matching one of these regular expressions (whole address, case-insensitive)"},
+		&cli.Int64Flag{Name: "max-size", Value: mailrelay.DefaultMaxMessageBytes, Usage: "largest message accepted, in bytes (advertised with SIZE)"},
+		&cli.StringFlag{Name: "auth-user", Usage: "require inbound AUTH with this user (password from DEVBOX_MAIL_AUTH_PASSWORD or --auth-password-file)"},
+		&cli.StringFlag{Name: "auth-password-file", Usage: "file holding the inbound AUTH password"},
+		&cli.StringFlag{Name: "tls-cert", Usage: "certificate file (PEM) to offer STARTTLS to clients"},
+		&cli.StringFlag{Name: "tls-key", Usage: "key file (PEM) for --tls-cert"},
+		&cli.IntFlag{Name: "workers", Value: mailrelay.DefaultWorkers, Usage: "concurrent upstream deliveries"},
+		&cli.DurationFlag{Name: "retry-initial", Value: mailrelay.DefaultRetryInitial, Usage: "first retry delay after a temporary failure (doubles each time)"},
+		&cli.DurationFlag{Name: "retry-max", Value: mailrelay.DefaultRetryMax, Usage: "longest retry delay"},
+		&cli.DurationFlag{Name: "lifetime", Value: mailrelay.DefaultLifetime, Usage: "give up (failed queue) after a message has waited this long"},
+		&cli.DurationFlag{Name: "upstream-timeout", Value: mailrelay.DefaultUpstreamTimeout, Usage: "timeout per upstream command"},
+		&cli.StringFlag{Name: "metrics-addr", Usage: "serve /healthz and /metrics on this address (empty: off)"},
+	}
 	return &cli.Command{
-		Name:  "sendmail",
-		Usage: "(sendmail: not built yet)",
-		Action: func(*cli.Context) error {
-			return errors.New("sendmail is not built yet")
+		Name:   "serve",
+		Usage:  "run the SMTP relay (queue to disk, deliver upstream with retries) or catcher",
+		Flags:  append(flags, mailUpstreamFlags()...),
+		Action: a.mailServe,
+	}
+}
+
+func (a *app) mailServeConfig(c *cli.Context) (mailrelay.Config, error) {
+	var cfg mailrelay.Config
+	mode, err := mailrelay.ParseMode(c.String("mode"))
+	if err != nil {
+		return cfg, usageErrorf("--mode: %v", err)
+	}
+	nets, err := mailrelay.ParseNetworks(strings.Split(c.String("allow-networks"), ","))
+	if err != nil {
+		return cfg, usageErrorf("--allow-networks: %v", err)
+	}
+	pats, err := mailrelay.ParseRecipientPatterns(c.StringSlice("allow-recipients"))
+	if err != nil {
+		return cfg, usageErrorf("--allow-recipients: %v", err)
+	}
+	up, rw, err := a.mailUpstream(c)
+	if err != nil {
+		return cfg, err
+	}
+	up.Timeout = c.Duration("upstream-timeout")
+	cfg = mailrelay.Config{
+		Listen: c.String("listen"), HTTPListen: c.String("http-listen"), Spool: a.mailSpool(c), Mode: mode,
+		Hostname: up.Hostname, AllowNetworks: nets, AllowRecipients: pats, MaxMessageBytes: c.Int64("max-size"),
+		Upstream: up, Rewrite: rw, Workers: c.Int("workers"),
+		RetryInitial: c.Duration("retry-initial"), RetryMax: c.Duration("retry-max"), Lifetime: c.Duration("lifetime"),
+	}
+	if cfg.AuthUser = c.String("auth-user"); cfg.AuthUser != "" {
+		cfg.AuthPassword = a.mailGetenv("DEVBOX_MAIL_AUTH_PASSWORD")
+		if f := c.String("auth-password-file"); f != "" {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				return cfg, fmt.Errorf("--auth-password-file: %w", err)
+			}
+			cfg.AuthPassword = strings.TrimRight(string(b), "\r\n")
+		}
+		if cfg.AuthPassword == "" {
+			return cfg, usageErrorf("--auth-user needs a password: DEVBOX_MAIL_AUTH_PASSWORD or --auth-password-file")
+		}
+	}
+	if cert, key := c.String("tls-cert"), c.String("tls-key"); cert != "" || key != "" {
+		pair, err := tls.LoadX509KeyPair(cert, key)
+		if err != nil {
+			return cfg, hint.Wrap(fmt.Errorf("load --tls-cert/--tls-key: %w", err), "give both files, PEM encoded")
+		}
+		cfg.TLS = &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
+	}
+	return cfg, nil
+}
+
+func (a *app) mailServe(c *cli.Context) error {
+	cfg, err := a.mailServeConfig(c)
+	if err != nil {
+		return err
+	}
+	relay, err := mailrelay.New(cfg, a.logger)
+	if err != nil {
+		return err
+	}
+	if _, err := relay.Listen(); err != nil {
+		return err
+	}
+	g, ctx := errgroup.WithContext(c.Context)
+	if addr := c.String("metrics-addr"); addr != "" {
+		ms, err := metricsserver.Listen(addr, relay.Registry(), relay.Healthy)
+		if err != nil {
+			return err
+		}
+		g.Go(func() error { return ms.Serve(ctx) })
+	}
+	g.Go(func() error { return relay.Serve(ctx) })
+	return g.Wait()
+}
+
+// devServeMailConfig is the relay `devbox serve` runs: catch mode on
+// loopback port 2525, the caught-mail page on 127.0.0.1:8025, the default
+// spool, and the upstream from the environment (for releasing caught
+// mail). Pass it to mailrelay.New.
+func devServeMailConfig(getenv func(string) string) (mailrelay.Config, error) {
+	up, rw, err := mailrelay.FromEnv(getenv)
+	if err != nil {
+		return mailrelay.Config{}, err
+	}
+	spool := getenv("DEVBOX_MAIL_SPOOL")
+	if spool == "" {
+		spool = mailrelay.DefaultSpoolDir(getenv)
+	}
+	return mailrelay.Config{Listen: "127.0.0.1:2525", HTTPListen: "127.0.0.1:8025", Spool: spool,
+		Mode: mailrelay.ModeCatch, Upstream: up, Rewrite: rw, Hostname: up.Hostname}, nil
+}
+
+// mailArgs returns the positional arguments and whether --json came after
+// them (urfave stops parsing flags at the first argument).
+func mailArgs(c *cli.Context) ([]string, bool) {
+	var args []string
+	asJSON := c.Bool("json")
+	for _, s := range c.Args().Slice() {
+		if s == "--json" || s == "-json" {
+			asJSON = true
+			continue
+		}
+		args = append(args, s)
+	}
+	return args, asJSON
+}
+
+func mailID(c *cli.Context) (string, bool, error) {
+	args, asJSON := mailArgs(c)
+	if len(args) != 1 {
+		return "", false, usageErrorf("want one message ID; see devbox mail queue list")
+	}
+	if !mailrelay.ValidID(args[0]) {
+		return "", false, usageErrorf("%q is not a message ID", args[0])
+	}
+	return args[0], asJSON, nil
+}
+
+func (a *app) openMailSpool(c *cli.Context) (*mailrelay.Spool, error) {
+	return mailrelay.OpenSpool(a.mailSpool(c))
+}
+
+func mailNotFound(err error) error {
+	if errors.Is(err, mailrelay.ErrNotFound) {
+		return hint.Wrap(err, "see devbox mail queue list (--caught for caught mail)")
+	}
+	return err
+}
+
+func ago(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return time.Since(t).Round(time.Second).String()
+}
+
+func (a *app) mailQueueCommand() *cli.Command {
+	spool := a.mailSpoolFlag()
+	return &cli.Command{
+		Name:  "queue",
+		Usage: "look at and act on the spool (works with or without a running relay)",
+		Subcommands: []*cli.Command{
+			{Name: "list", Usage: "list waiting and failed messages (--caught: caught mail)",
+				Flags: []cli.Flag{spool, jsonFlag(), &cli.BoolFlag{Name: "caught", Usage: "list caught mail instead"}}, Action: a.mailQueueList},
+			{Name: "show", Usage: "print one message's envelope, state and content", ArgsUsage: "ID",
+				Flags: []cli.Flag{spool, jsonFlag()}, Action: a.mailQueueShow},
+			{Name: "flush", Usage: "try every waiting message now",
+				Flags: append([]cli.Flag{spool, jsonFlag()}, mailUpstreamFlags()...), Action: a.mailQueueFlush},
+			{Name: "retry", Usage: "put a failed message back in the queue, or try a waiting one now", ArgsUsage: "ID",
+				Flags: []cli.Flag{spool}, Action: a.mailQueueRetry},
+			{Name: "delete", Usage: "delete a message (waiting, failed or caught)", ArgsUsage: "ID",
+				Flags: []cli.Flag{spool}, Action: a.mailQueueDelete},
+			{Name: "release", Usage: "queue a caught message for delivery upstream", ArgsUsage: "ID",
+				Flags: []cli.Flag{spool}, Action: a.mailQueueRelease},
 		},
 	}
+}
+
+// queueEntry is one line of `devbox mail queue list --json`.
+type queueEntry struct {
+	Queue string `json:"queue"`
+	*mailrelay.Record
+}
+
+func (a *app) mailQueueList(c *cli.Context) error {
+	s, err := a.openMailSpool(c)
+	if err != nil {
+		return err
+	}
+	_, asJSON := mailArgs(c)
+	if c.Bool("caught") {
+		msgs, err := s.Caught()
+		if err != nil {
+			return err
+		}
+		if asJSON {
+			return output.JSON(a.streams.Out, msgs)
+		}
+		tw := tabwriter.NewWriter(a.streams.Out, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tAGE\tFROM\tTO\tSUBJECT")
+		for _, m := range msgs {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", m.ID, ago(m.Received), m.From, strings.Join(m.To, ","), m.Subject)
+		}
+		return tw.Flush()
+	}
+	entries := []queueEntry{}
+	for _, q := range []string{mailrelay.QueueActive, mailrelay.QueueFailed} {
+		recs, err := s.List(q)
+		if err != nil {
+			return err
+		}
+		for _, r := range recs {
+			entries = append(entries, queueEntry{Queue: q, Record: r})
+		}
+	}
+	if asJSON {
+		return output.JSON(a.streams.Out, entries)
+	}
+	tw := tabwriter.NewWriter(a.streams.Out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tQUEUE\tAGE\tATTEMPTS\tFROM\tTO\tLAST ERROR")
+	for _, e := range entries {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", e.ID, e.Queue, ago(e.Received), e.Attempts, e.From, strings.Join(e.To, ","), e.LastError)
+	}
+	return tw.Flush()
+}
+
+func (a *app) mailQueueShow(c *cli.Context) error {
+	id, asJSON, err := mailID(c)
+	if err != nil {
+		return err
+	}
+	s, err := a.openMailSpool(c)
+	if err != nil {
+		return err
+	}
+	rec, queue, err := s.Find(id)
+	if err != nil {
+		return mailNotFound(err)
+	}
+	var msg []byte
+	if queue == mailrelay.QueueCaught {
+		f, err := s.OpenCaught(id)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if msg, err = io.ReadAll(f); err != nil {
+			return err
+		}
+	} else if _, msg, err = s.Load(queue, id); err != nil {
+		return err
+	}
+	if asJSON {
+		return output.JSON(a.streams.Out, struct {
+			queueEntry
+			Message string `json:"message"`
+		}{queueEntry{Queue: queue, Record: rec}, string(msg)})
+	}
+	fmt.Fprintf(a.streams.Out, "ID:        %s\nQueue:     %s\nFrom:      <%s>\nTo:        %s\nReceived:  %s\nAttempts:  %d\n",
+		rec.ID, queue, rec.From, strings.Join(rec.To, ", "), rec.Received.Format(time.RFC3339), rec.Attempts)
+	if rec.LastError != "" {
+		fmt.Fprintf(a.streams.Out, "Last error: %s\n", rec.LastError)
+	}
+	if !rec.NextAttempt.IsZero() {
+		fmt.Fprintf(a.streams.Out, "Next try:  %s\n", rec.NextAttempt.Format(time.RFC3339))
+	}
+	fmt.Fprintln(a.streams.Out)
+	_, err = a.streams.Out.Write(msg)
+	return err
+}
+
+func (a *app) mailQueueFlush(c *cli.Context) error {
+	up, rw, err := a.mailUpstream(c)
+	if err != nil {
+		return err
+	}
+	cfg := mailrelay.Config{Spool: a.mailSpool(c), Upstream: up, Rewrite: rw, Hostname: up.Hostname}
+	sum, err := mailrelay.DeliverNow(c.Context, cfg, a.logger)
+	if errors.Is(err, mailrelay.ErrLocked) {
+		s, err := a.openMailSpool(c)
+		if err != nil {
+			return err
+		}
+		if err := s.Request("flush"); err != nil {
+			return err
+		}
+		_, err = fmt.Fprintln(a.streams.Err, "flush requested from the running relay")
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	if _, asJSON := mailArgs(c); asJSON {
+		return output.JSON(a.streams.Out, sum)
+	}
+	_, err = fmt.Fprintf(a.streams.Out, "delivered %d, deferred %d, failed %d\n", sum.Delivered, sum.Deferred, sum.Failed)
+	return err
+}
+
+func (a *app) mailQueueRetry(c *cli.Context) error {
+	id, _, err := mailID(c)
+	if err != nil {
+		return err
+	}
+	s, err := a.openMailSpool(c)
+	if err != nil {
+		return err
+	}
+	if err := s.Retry(id); err != nil {
+		return mailNotFound(err)
+	}
+	_, err = fmt.Fprintf(a.streams.Err, "%s queued for a new attempt\n", id)
+	return err
+}
+
+func (a *app) mailQueueDelete(c *cli.Context) error {
+	id, _, err := mailID(c)
+	if err != nil {
+		return err
+	}
+	s, err := a.openMailSpool(c)
+	if err != nil {
+		return err
+	}
+	q, err := s.Delete(id)
+	if err != nil {
+		return mailNotFound(err)
+	}
+	_, err = fmt.Fprintf(a.streams.Err, "%s deleted from %s\n", id, q)
+	return err
+}
+
+func (a *app) mailQueueRelease(c *cli.Context) error {
+	id, _, err := mailID(c)
+	if err != nil {
+		return err
+	}
+	s, err := a.openMailSpool(c)
+	if err != nil {
+		return err
+	}
+	rec, err := s.Release(id)
+	if err != nil {
+		return mailNotFound(err)
+	}
+	if err := s.Request("rescan"); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(a.streams.Out, "%s\n", rec.ID)
+	return err
+}
+
+// sendmailCommand is `devbox sendmail` and /usr/sbin/sendmail through a
+// link: ssmtp-style arguments, message on stdin, sysexits exit codes.
+func (a *app) sendmailCommand() *cli.Command {
+	return &cli.Command{
+		Name:            "sendmail",
+		Usage:           "sendmail drop-in: read a message on stdin and hand it to the relay (-t -i -f -F -oi ...)",
+		ArgsUsage:       "[-t] [-i] [-f sender] [-F name] [recipient ...]",
+		SkipFlagParsing: true,
+		Action:          a.sendmail,
+	}
+}
+
+func (a *app) sendmail(c *cli.Context) error {
+	opts, err := sendmail.Parse(c.Args().Slice())
+	if err != nil {
+		return exitCode(sendmail.ExitUsage, fmt.Errorf("sendmail: %w", err))
+	}
+	up, rw, err := a.mailUpstream(nil)
+	if err != nil {
+		return exitCode(sendmail.ExitConfig, err)
+	}
+	d := sendmail.Defaults{User: a.mailGetenv("USER"), Hostname: up.Hostname, Now: time.Now()}
+	if d.User == "" {
+		if u, err := user.Current(); err == nil {
+			d.User = u.Username
+		}
+	}
+	if d.Hostname == "" {
+		d.Hostname, _ = os.Hostname()
+	}
+	if rw.Hostname == "" {
+		rw.Hostname = d.Hostname
+	}
+	m, err := sendmail.Prepare(opts, a.streams.In, d)
+	if err != nil {
+		return exitCode(sendmail.ExitCode(err), fmt.Errorf("sendmail: %w", err))
+	}
+	if err := sendmail.Send(c.Context, up, rw, m); err != nil {
+		return exitCode(sendmail.ExitCode(err), fmt.Errorf("sendmail: %w", err))
+	}
+	if opts.Verbose {
+		fmt.Fprintf(a.streams.Err, "sent to %s for %s\n", up.Addr, strings.Join(m.To, ", "))
+	}
+	return nil
 }

@@ -1,0 +1,330 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"github.com/devbox-tools/devbox/internal/output"
+	"github.com/devbox-tools/devbox/mailrelay"
+)
+
+// runMailCLI runs devbox in-process with stdin and an explicit argv[0].
+func runMailCLI(t *testing.T, ctx context.Context, stdin io.Reader, argv ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(ctx, argv, output.Streams{In: stdin, Out: &out, Err: &errOut, Getenv: os.Getenv})
+	return code, out.String(), errOut.String()
+}
+
+// catchRelay runs a real relay in catch mode on loopback.
+func catchRelay(t *testing.T) (*mailrelay.Relay, string) {
+	t.Helper()
+	r, err := mailrelay.New(mailrelay.Config{Listen: "127.0.0.1:0", Spool: t.TempDir(), Mode: mailrelay.ModeCatch},
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, err := r.Listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Serve(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return r, addr.String()
+}
+
+func clearMailEnv(t *testing.T) {
+	for _, k := range []string{"DEVBOX_MAIL_RELAY_HOST", "DEVBOX_MAIL_RELAY_TLS", "DEVBOX_MAIL_RELAY_USER", "DEVBOX_MAIL_RELAY_PASSWORD",
+		"DEVBOX_MAIL_FROM", "DEVBOX_MAIL_REWRITE_DOMAIN", "DEVBOX_MAIL_SPOOL", "SSMTP_MAILHUB", "SSMTP_SERVER", "SSMTP_PORT"} {
+		t.Setenv(k, "")
+		os.Unsetenv(k)
+	}
+}
+
+const phpMessage = "To: dev@example.test\nCc: ops@example.test\nBcc: audit@example.test\nSubject: reset\nFrom: Shop <shop@example.test>\n\nline\n.\nafter the dot\n"
+
+func TestSendmailThroughLinkName(t *testing.T) {
+	clearMailEnv(t)
+	r, addr := catchRelay(t)
+	t.Setenv("SSMTP_MAILHUB", addr) // an ssmtp setup moves over unchanged
+	t.Setenv("SSMTP_USESTARTTLS", "NO")
+	t.Setenv("SSMTP_USETLS", "NO")
+	code, _, stderr := runMailCLI(t, context.Background(), strings.NewReader(phpMessage), "/usr/sbin/sendmail", "-t", "-i", "-f", "bounce@example.test")
+	if code != 0 {
+		t.Fatalf("sendmail -t -i: exit %d, stderr %q", code, stderr)
+	}
+	caught, _ := r.Spool().Caught()
+	if len(caught) != 1 || caught[0].From != "bounce@example.test" || strings.Join(caught[0].To, ",") != "dev@example.test,ops@example.test,audit@example.test" {
+		t.Fatalf("caught = %+v", caught)
+	}
+	f, _ := r.Spool().OpenCaught(caught[0].ID)
+	raw, _ := io.ReadAll(f)
+	f.Close()
+	if strings.Contains(string(raw), "Bcc:") || !strings.Contains(string(raw), "after the dot") {
+		t.Errorf("message = %q", raw)
+	}
+	// Without -i the lone dot ends the input.
+	code, _, _ = runMailCLI(t, context.Background(), strings.NewReader(phpMessage), "devbox", "sendmail", "-oi", "x@example.test")
+	code2, _, _ := runMailCLI(t, context.Background(), strings.NewReader(phpMessage), "devbox", "sendmail", "y@example.test")
+	if code != 0 || code2 != 0 {
+		t.Fatalf("exit %d %d", code, code2)
+	}
+	caught, _ = r.Spool().Caught()
+	f, _ = r.Spool().OpenCaught(caught[2].ID)
+	raw, _ = io.ReadAll(f)
+	f.Close()
+	if strings.Contains(string(raw), "after the dot") {
+		t.Errorf("input did not end at the lone dot: %q", raw)
+	}
+}
+
+func TestSendmailExitCodes(t *testing.T) {
+	clearMailEnv(t)
+	_, addr := catchRelay(t)
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+		code int
+	}{
+		{name: "no relay configured", args: []string{"a@example.test"}, code: 78},
+		{name: "relay down", env: map[string]string{"DEVBOX_MAIL_RELAY_HOST": "127.0.0.1:1", "DEVBOX_MAIL_RELAY_TLS": "none"}, args: []string{"a@example.test"}, code: 75},
+		{name: "no recipients", env: map[string]string{"DEVBOX_MAIL_RELAY_HOST": addr}, args: []string{"-i"}, code: 64},
+		{name: "bad option", env: map[string]string{"DEVBOX_MAIL_RELAY_HOST": addr}, args: []string{"-f"}, code: 64},
+		{name: "ok", env: map[string]string{"DEVBOX_MAIL_RELAY_HOST": addr}, args: []string{"-oem", "-bm", "a@example.test"}, code: 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			code, _, stderr := runMailCLI(t, context.Background(), strings.NewReader("Subject: x\n\nbody\n"), append([]string{"devbox", "sendmail"}, tt.args...)...)
+			if code != tt.code {
+				t.Errorf("exit %d, want %d (stderr %q)", code, tt.code, stderr)
+			}
+		})
+	}
+}
+
+func TestSendmailNeverPrintsPassword(t *testing.T) {
+	clearMailEnv(t)
+	t.Setenv("DEVBOX_MAIL_RELAY_HOST", "127.0.0.1:1")
+	t.Setenv("DEVBOX_MAIL_RELAY_USER", "user")
+	t.Setenv("DEVBOX_MAIL_RELAY_PASSWORD", "hunter2-secret")
+	code, stdout, stderr := runMailCLI(t, context.Background(), strings.NewReader("Subject: x\n\nb\n"), "devbox", "--log-level", "debug", "sendmail", "-v", "a@example.test")
+	if code != 75 || strings.Contains(stdout+stderr, "hunter2") {
+		t.Errorf("exit %d, output %q", code, stdout+stderr)
+	}
+}
+
+// spoolWith writes one waiting and one failed message into a spool.
+func spoolWith(t *testing.T) (string, string, string) {
+	t.Helper()
+	dir := t.TempDir()
+	s, err := mailrelay.OpenSpool(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	waiting := &mailrelay.Record{ID: mailrelay.NewID(now), Envelope: mailrelay.Envelope{From: "a@example.test", To: []string{"b@example.test"}},
+		Received: now, Attempts: 1, NextAttempt: now.Add(time.Hour), LastError: "451 4.3.0 later"}
+	failed := &mailrelay.Record{ID: mailrelay.NewID(now.Add(time.Millisecond)), Envelope: mailrelay.Envelope{From: "a@example.test", To: []string{"c@example.test"}},
+		Received: now, Attempts: 3, LastError: "550 5.1.1 no such user", FailedAt: now}
+	if err := s.Put(mailrelay.QueueActive, waiting, strings.NewReader("Subject: waiting\r\n\r\nw\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Put(mailrelay.QueueFailed, failed, strings.NewReader("Subject: failed\r\n\r\nf\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	return dir, waiting.ID, failed.ID
+}
+
+func TestMailQueueCommands(t *testing.T) {
+	clearMailEnv(t)
+	dir, waiting, failed := spoolWith(t)
+	t.Setenv("DEVBOX_MAIL_SPOOL", dir) // shared by every mail subcommand
+	ctx := context.Background()
+
+	code, stdout, stderr := runCLI(t, ctx, "mail", "queue", "list", "--json")
+	var list []map[string]any
+	if code != 0 || json.Unmarshal([]byte(stdout), &list) != nil || len(list) != 2 {
+		t.Fatalf("list: %d %q %q", code, stdout, stderr)
+	}
+	if list[0]["id"] != waiting || list[0]["queue"] != "queue" || list[1]["queue"] != "failed" || list[1]["last_error"] != "550 5.1.1 no such user" {
+		t.Errorf("list = %v", list)
+	}
+	if code, stdout, _ := runCLI(t, ctx, "mail", "queue", "list"); code != 0 || !strings.Contains(stdout, "LAST ERROR") || !strings.Contains(stdout, failed) {
+		t.Errorf("list text: %q", stdout)
+	}
+	if code, stdout, _ := runCLI(t, ctx, "mail", "queue", "list", "--caught", "--json"); code != 0 || strings.TrimSpace(stdout) != "[]" {
+		t.Errorf("empty caught list: %d %q", code, stdout)
+	}
+	code, stdout, _ = runCLI(t, ctx, "mail", "queue", "show", failed, "--json")
+	var shown map[string]any
+	if code != 0 || json.Unmarshal([]byte(stdout), &shown) != nil || shown["queue"] != "failed" || !strings.Contains(shown["message"].(string), "Subject: failed") {
+		t.Errorf("show --json: %d %q", code, stdout)
+	}
+	if code, stdout, _ := runCLI(t, ctx, "mail", "queue", "show", waiting); code != 0 || !strings.Contains(stdout, "Subject: waiting") || !strings.Contains(stdout, "Last error: 451") {
+		t.Errorf("show: %q", stdout)
+	}
+	if code, _, stderr := runCLI(t, ctx, "mail", "queue", "show", "0123456789abcdef"); code != 1 || !strings.Contains(stderr, "hint:") {
+		t.Errorf("show missing: %d %q", code, stderr)
+	}
+	if code, _, _ := runCLI(t, ctx, "mail", "queue", "show", "../etc/passwd"); code != 2 {
+		t.Errorf("show bad id: %d, want 2", code)
+	}
+
+	// retry moves the failed message back; flush (no relay running)
+	// delivers both to a real SMTP server.
+	if code, _, stderr := runCLI(t, ctx, "mail", "queue", "retry", failed); code != 0 {
+		t.Fatalf("retry: %d %q", code, stderr)
+	}
+	r, addr := catchRelay(t)
+	t.Setenv("DEVBOX_MAIL_RELAY_HOST", addr)
+	code, stdout, stderr = runCLI(t, ctx, "mail", "queue", "flush", "--json")
+	if code != 0 || !strings.Contains(stdout, `"delivered": 2`) {
+		t.Fatalf("flush: %d %q %q", code, stdout, stderr)
+	}
+	if caught, _ := r.Spool().Caught(); len(caught) != 2 {
+		t.Errorf("upstream got %d", len(caught))
+	}
+	if code, stdout, _ := runCLI(t, ctx, "mail", "queue", "list", "--json"); code != 0 || strings.TrimSpace(stdout) != "[]" {
+		t.Errorf("list after flush: %q", stdout)
+	}
+
+	// delete and release work on caught mail too.
+	caughtDir := r.Spool().Dir()
+	caught, _ := r.Spool().Caught()
+	if code, stdout, _ := runCLI(t, ctx, "mail", "queue", "list", "--caught", "--spool", caughtDir); code != 0 || !strings.Contains(stdout, "waiting") {
+		t.Errorf("caught list: %q", stdout)
+	}
+	if code, stdout, stderr := runCLI(t, ctx, "mail", "queue", "release", "--spool", caughtDir, caught[0].ID); code != 0 || !mailrelay.ValidID(strings.TrimSpace(stdout)) {
+		t.Errorf("release: %d %q %q", code, stdout, stderr)
+	}
+	if code, _, stderr := runCLI(t, ctx, "mail", "queue", "delete", "--spool", caughtDir, caught[1].ID); code != 0 || !strings.Contains(stderr, "deleted from caught") {
+		t.Errorf("delete: %d %q", code, stderr)
+	}
+	if code, _, _ := runCLI(t, ctx, "mail", "queue", "delete", caught[1].ID); code != 1 {
+		t.Errorf("delete twice: %d, want 1", code)
+	}
+}
+
+func TestMailServeUsageErrors(t *testing.T) {
+	clearMailEnv(t)
+	for _, args := range [][]string{
+		{"mail", "serve", "--mode", "bogus"},
+		{"mail", "serve", "--mode", "catch", "--allow-networks", "10.0.0.0/99"},
+		{"mail", "serve", "--mode", "catch", "--allow-recipients", "(["},
+		{"mail", "serve", "--mode", "catch", "--auth-user", "u"},
+	} {
+		args = append(args, "--spool", t.TempDir())
+		if code, _, stderr := runCLI(t, context.Background(), args...); code != 2 {
+			t.Errorf("%v: exit %d, want 2 (%q)", args, code, stderr)
+		}
+	}
+	if code, _, stderr := runCLI(t, context.Background(), "mail", "serve", "--spool", t.TempDir()); code != 1 || !strings.Contains(stderr, "DEVBOX_MAIL_RELAY_HOST") {
+		t.Errorf("relay without upstream: %d %q", code, stderr)
+	}
+}
+
+func freePort(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func waitSMTP(t *testing.T, addr string, alive func() bool) {
+	t.Helper()
+	for range 500 {
+		if !alive() {
+			t.Fatal("relay exited")
+		}
+		if err := probeSMTP(context.Background(), addr); err == nil {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("relay did not start on %s", addr)
+}
+
+func TestMailServeInProcess(t *testing.T) {
+	clearMailEnv(t)
+	addr, maddr := freePort(t), freePort(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	var code int
+	done := make(chan struct{})
+	var mu sync.Mutex
+	go func() {
+		c, _, _ := runMailCLI(t, ctx, strings.NewReader(""), "devbox", "mail", "serve", "--mode", "catch", "--listen", addr, "--metrics-addr", maddr, "--spool", t.TempDir())
+		mu.Lock()
+		code = c
+		mu.Unlock()
+		close(done)
+	}()
+	alive := func() bool {
+		select {
+		case <-done:
+			return false
+		default:
+			return true
+		}
+	}
+	waitSMTP(t, addr, alive)
+	c, err := smtp.Dial(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SendMail("a@example.test", []string{"b@example.test"}, strings.NewReader("Subject: hi\r\n\r\nx\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	resp, err := httpGet("http://" + maddr + "/metrics")
+	if err != nil || !strings.Contains(resp, "devbox_mail_accepted_total 1") || !strings.Contains(resp, "devbox_mail_queue_depth") {
+		t.Errorf("metrics: %v %q", err, resp)
+	}
+	cancel()
+	<-done
+	mu.Lock()
+	defer mu.Unlock()
+	if code != exitInterrupted {
+		t.Errorf("exit %d, want %d", code, exitInterrupted)
+	}
+}
+
+func httpGet(url string) (string, error) {
+	conn, err := net.Dial("tcp", strings.TrimPrefix(strings.Split(url, "/")[2], ""))
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close()
+	path := "/" + strings.SplitN(url, "/", 4)[3]
+	fmt.Fprintf(conn, "GET %s HTTP/1.0\r\nHost: x\r\n\r\n", path)
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	b, err := io.ReadAll(bufio.NewReader(conn))
+	return string(b), err
+}
+
+var _ = exec.Command
+var _ = filepath.Join
+var _ = syscall.SIGKILL
