@@ -35,17 +35,18 @@ type Engine interface {
 	ImageRemove(ctx context.Context, image string, opts image.RemoveOptions) ([]image.DeleteResponse, error)
 }
 
-// ensureImage pulls image when it is missing and the policy allows it.
-func ensureImage(ctx context.Context, eng Engine, ref string, policy PullPolicy) error {
-	_, err := eng.ImageInspect(ctx, ref)
+// ensureImage inspects an image, pulling it first when it is missing and
+// the policy allows it.
+func ensureImage(ctx context.Context, eng Engine, ref string, policy PullPolicy) (image.InspectResponse, error) {
+	img, err := eng.ImageInspect(ctx, ref)
 	if err == nil {
-		return nil
+		return img, nil
 	}
 	if !errdefs.IsNotFound(err) {
-		return engineError(fmt.Errorf("inspect image %s: %w", ref, err))
+		return img, engineError(fmt.Errorf("inspect image %s: %w", ref, err))
 	}
 	if policy == PullNever {
-		return engineError(hint.Wrap(fmt.Errorf("image %s not found", ref), "build or pull it first (docker pull "+ref+"), or drop --pull never"))
+		return img, engineError(hint.Wrap(fmt.Errorf("image %s not found", ref), "build or pull it first (docker pull "+ref+"), or drop --pull never"))
 	}
 	rc, err := eng.ImagePull(ctx, ref, image.PullOptions{})
 	if err == nil {
@@ -53,12 +54,13 @@ func ensureImage(ctx context.Context, eng Engine, ref string, policy PullPolicy)
 		rc.Close()
 	}
 	if err != nil {
-		return engineError(hint.Wrap(fmt.Errorf("pull image %s: %w", ref, err), "check the image name, or pull it yourself (docker pull "+ref+")"))
+		return img, engineError(hint.Wrap(fmt.Errorf("pull image %s: %w", ref, err), "check the image name, or pull it yourself (docker pull "+ref+")"))
 	}
-	if _, err := eng.ImageInspect(ctx, ref); err != nil {
-		return engineError(hint.Wrap(fmt.Errorf("pull image %s: %w", ref, err), "check the image name"))
+	img, err = eng.ImageInspect(ctx, ref)
+	if err != nil {
+		return img, engineError(hint.Wrap(fmt.Errorf("pull image %s: %w", ref, err), "check the image name"))
 	}
-	return nil
+	return img, nil
 }
 
 // create creates the container of a plan on its first network and connects

@@ -67,7 +67,7 @@ func (r *Runner) Debug(ctx context.Context, s DebugSpec, o Options, rio IO) (Res
 	if toolbox == "" {
 		toolbox = DefaultDebugImage
 	}
-	if err := ensureImage(ectx, r.Engine, toolbox, s.Pull); err != nil {
+	if _, err := ensureImage(ectx, r.Engine, toolbox, s.Pull); err != nil {
 		return Result{}, err
 	}
 	p := Plan{

@@ -70,7 +70,11 @@ func (r *Runner) Execute(ctx context.Context, p Plan, o Options, rio IO) (Result
 		}
 		return res, nil
 	}
+	removed := false // the wait for removal has returned
 	defer func() {
+		if removed {
+			return
+		}
 		if err := remove(ectx, r.Engine, id); err != nil {
 			log.Warn("remove container", "err", err)
 		}
@@ -106,6 +110,7 @@ func (r *Runner) Execute(ctx context.Context, p Plan, o Options, rio IO) (Result
 	sup := &supervisor{eng: r.Engine, id: id, timeout: o.Timeout, grace: grace, log: log}
 	out, err := sup.wait(ctx, waitC, errC, rio.Signals)
 	st.drain(drainLimit, log)
+	removed = err == nil
 	if err != nil {
 		return res, err
 	}

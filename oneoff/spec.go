@@ -78,27 +78,33 @@ func Resolve(ctx context.Context, eng Engine, s Spec) (Plan, error) {
 	case s.From != "":
 		app, err = inherit(ctx, eng, s.From, &p)
 		parent = app
+		if s.Image != "" {
+			// The container's environment with another image (a new build).
+			p.Config.Image = s.Image
+		}
 	case s.Image != "":
 		p.Config.Image = s.Image
 		app, parent = imageApp(s.Image), s.Image
 		p.Networks = append(p.Networks, s.Networks...)
-		err = ensureImage(ctx, eng, s.Image, s.Pull)
 	default:
 		err = hint.Wrap(errNoSource, "set DEVBOX_APP_CONTAINER to your app's container (see docker ps) or DEVBOX_APP_IMAGE to its image")
 	}
-	if err == nil && s.From != "" && s.Image != "" {
-		// The container's environment with another image (a new build).
-		p.Config.Image = s.Image
-		err = ensureImage(ctx, eng, s.Image, s.Pull)
-	}
 	if err != nil {
 		return Plan{}, err
+	}
+	img, err := ensureImage(ctx, eng, p.Config.Image, s.Pull)
+	if err != nil {
+		return Plan{}, err
+	}
+	var imageLabels map[string]string
+	if img.Config != nil {
+		imageLabels = img.Config.Labels
 	}
 	if s.From != "" && len(s.Networks) > 0 {
 		p.Host.NetworkMode = ""
 		p.Networks = append([]string(nil), s.Networks...)
 	}
-	if err := s.apply(ctx, eng, &p); err != nil {
+	if err := s.apply(imageLabels, &p); err != nil {
 		return Plan{}, err
 	}
 	p.Config.Labels = map[string]string{}
@@ -114,8 +120,8 @@ func Resolve(ctx context.Context, eng Engine, s Spec) (Plan, error) {
 }
 
 // apply adds what the user set on the command line to a plan.
-func (s Spec) apply(ctx context.Context, eng Engine, p *Plan) error {
-	cmd, err := taskCommand(ctx, eng, p.Config.Image, s.Task, s.Args)
+func (s Spec) apply(imageLabels map[string]string, p *Plan) error {
+	cmd, err := taskCommand(imageLabels, s.Task, s.Args)
 	if err != nil {
 		return err
 	}
@@ -198,22 +204,16 @@ func readEnvFile(path string, lookup func(string) (string, bool)) ([]string, err
 // taskCommand returns the command of TASK: the image label
 // devbox.task.TASK (split like a shell would) with args appended, or TASK
 // and args themselves.
-func taskCommand(ctx context.Context, eng Engine, image, task string, args []string) ([]string, error) {
+func taskCommand(imageLabels map[string]string, task string, args []string) ([]string, error) {
 	if task == "" {
 		return nil, nil // the image's default command
 	}
-	img, err := eng.ImageInspect(ctx, image)
-	if err != nil {
-		return nil, engineError(fmt.Errorf("inspect image %s: %w", image, err))
-	}
-	if img.Config != nil {
-		if v, ok := img.Config.Labels[TaskLabel+task]; ok {
-			words, err := SplitCommand(v)
-			if err != nil {
-				return nil, engineError(fmt.Errorf("image label %s%s: %w", TaskLabel, task, err))
-			}
-			return append(words, args...), nil
+	if v, ok := imageLabels[TaskLabel+task]; ok {
+		words, err := SplitCommand(v)
+		if err != nil {
+			return nil, engineError(fmt.Errorf("image label %s%s: %w", TaskLabel, task, err))
 		}
+		return append(words, args...), nil
 	}
 	return append([]string{task}, args...), nil
 }
