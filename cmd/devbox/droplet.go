@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bufio"
-	"context"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
@@ -34,8 +31,8 @@ func (a *app) dropletCommand() *cli.Command {
 	}
 }
 
-// apiFlags are the flags every droplet subcommand shares.
-func apiFlags() []cli.Flag {
+// dropletAPIFlags are the flags every droplet subcommand shares.
+func dropletAPIFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "token", EnvVars: []string{"DIGITALOCEAN_ACCESS_TOKEN", "DIGITALOCEAN_TOKEN"}, Usage: "DigitalOcean API token (never printed)"},
 		&cli.StringFlag{Name: "api-url", EnvVars: []string{"DIGITALOCEAN_API_URL"}, Value: droplet.DefaultAPIURL, Usage: "DigitalOcean API endpoint"},
@@ -62,8 +59,8 @@ func (a *app) dropletClient(c *cli.Context) (*droplet.Client, error) {
 	return client, nil
 }
 
-// reportRate prints the remaining rate limit with --verbose.
-func (a *app) reportRate(c *cli.Context, client *droplet.Client) {
+// dropletRate prints the remaining rate limit with --verbose.
+func (a *app) dropletRate(c *cli.Context, client *droplet.Client) {
 	if !c.Bool("verbose") || client == nil {
 		return
 	}
@@ -72,8 +69,8 @@ func (a *app) reportRate(c *cli.Context, client *droplet.Client) {
 	}
 }
 
-// nameFlag is --name (DEVBOX_DROPLET_NAME), used when NAME is not given.
-func nameFlag() cli.Flag {
+// dropletNameFlag is --name (DEVBOX_DROPLET_NAME), used when NAME is not given.
+func dropletNameFlag() cli.Flag {
 	return &cli.StringFlag{Name: "name", Value: droplet.DefaultName, Usage: "droplet name when the NAME argument is not given"}
 }
 
@@ -89,18 +86,18 @@ func dropletName(c *cli.Context, args []string) string {
 	return droplet.DefaultName
 }
 
-func (a *app) getenv(k string) string {
+func (a *app) dropletGetenv(k string) string {
 	if a.streams.Getenv != nil {
 		return a.streams.Getenv(k)
 	}
 	return os.Getenv(k)
 }
 
-// positional returns the command's positional arguments, applying flags
+// dropletArgs returns the command's positional arguments, applying flags
 // that follow them (`devbox droplet up dev --wait-ssh`): the flag parser
 // stops at the first positional argument. A "--" and what follows are
 // kept as they are.
-func positional(c *cli.Context) ([]string, error) {
+func dropletArgs(c *cli.Context) ([]string, error) {
 	args := c.Args().Slice()
 	var out []string
 	for i := 0; i < len(args); i++ {
@@ -113,7 +110,7 @@ func positional(c *cli.Context) ([]string, error) {
 			continue
 		}
 		name, value, hasValue := strings.Cut(strings.TrimLeft(arg, "-"), "=")
-		f := lookupFlag(c.Command.Flags, name)
+		f := dropletFlag(c.Command.Flags, name)
 		if f == nil {
 			return nil, usageErrorf("flag provided but not defined: %s", arg)
 		}
@@ -134,7 +131,7 @@ func positional(c *cli.Context) ([]string, error) {
 	return out, nil
 }
 
-func lookupFlag(flags []cli.Flag, name string) cli.Flag {
+func dropletFlag(flags []cli.Flag, name string) cli.Flag {
 	for _, f := range flags {
 		for _, n := range f.Names() {
 			if n == name {
@@ -145,8 +142,8 @@ func lookupFlag(flags []cli.Flag, name string) cli.Flag {
 	return nil
 }
 
-// invalid turns the domain's bad-input errors into usage errors (exit 2).
-func invalid(err error) error {
+// dropletInvalid turns the domain's bad-input errors into usage errors (exit 2).
+func dropletInvalid(err error) error {
 	if errors.Is(err, droplet.ErrInvalid) {
 		return exitCode(exitUsage, err)
 	}
@@ -154,7 +151,7 @@ func invalid(err error) error {
 }
 
 func (a *app) dropletUpCommand() *cli.Command {
-	flags := append(apiFlags(), nameFlag(),
+	flags := append(dropletAPIFlags(), dropletNameFlag(),
 		&cli.StringFlag{Name: "region", EnvVars: []string{"DIGITALOCEAN_REGION"}, Value: droplet.DefaultRegion, Usage: "region slug"},
 		&cli.StringFlag{Name: "size", EnvVars: []string{"DIGITALOCEAN_SIZE"}, Value: droplet.DefaultSize, Usage: "size slug"},
 		&cli.StringFlag{Name: "image", EnvVars: []string{"DIGITALOCEAN_IMAGE"}, Value: droplet.DefaultImage, Usage: "image slug; the default is the Docker one-click image"},
@@ -174,22 +171,22 @@ func (a *app) dropletUpCommand() *cli.Command {
 		ArgsUsage: "[NAME]",
 		Flags:     flags,
 		Action: func(c *cli.Context) error {
-			args, err := positional(c)
+			args, err := dropletArgs(c)
 			if err != nil {
 				return err
 			}
 			if len(args) > 1 {
 				return usageErrorf("up takes at most one NAME, got %d arguments", len(args))
 			}
-			cfg, err := a.upConfig(c, args)
+			cfg, err := a.dropletUpConfig(c, args)
 			if err != nil {
 				return err
 			}
 			if err := cfg.Validate(); err != nil {
-				return invalid(err)
+				return dropletInvalid(err)
 			}
 			if cfg.SSHKey == "" {
-				cfg.SSHKey = a.defaultSSHKey()
+				cfg.SSHKey = a.dropletDefaultKey()
 				if cfg.SSHKey == "" {
 					fmt.Fprintln(a.streams.Err, "warning: no ssh key found (~/.ssh/id_ed25519.pub, id_ecdsa.pub, id_rsa.pub); pass --ssh-key")
 				}
@@ -198,10 +195,10 @@ func (a *app) dropletUpCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			defer a.reportRate(c, client)
+			defer a.dropletRate(c, client)
 			res, err := client.Up(c.Context, cfg)
 			if err != nil {
-				return invalid(err)
+				return dropletInvalid(err)
 			}
 			if c.Bool("json") {
 				return output.JSON(a.streams.Out, res.Droplet)
@@ -210,13 +207,13 @@ func (a *app) dropletUpCommand() *cli.Command {
 			if res.Created {
 				verb = "created"
 			}
-			return a.printDroplet(res.Droplet, verb, cfg.SSHPort)
+			return a.dropletPrint(res.Droplet, verb, cfg.SSHPort)
 		},
 	}
 }
 
-// upConfig turns the flags into the domain's config.
-func (a *app) upConfig(c *cli.Context, args []string) (droplet.UpConfig, error) {
+// dropletUpConfig turns the flags into the domain's config.
+func (a *app) dropletUpConfig(c *cli.Context, args []string) (droplet.UpConfig, error) {
 	cfg := droplet.UpConfig{
 		Name: dropletName(c, args), Region: c.String("region"), Size: c.String("size"),
 		Image: c.String("image"), SSHKey: c.String("ssh-key"), Tags: c.StringSlice("tag"),
@@ -233,8 +230,8 @@ func (a *app) upConfig(c *cli.Context, args []string) (droplet.UpConfig, error) 
 	return cfg, nil
 }
 
-func (a *app) defaultSSHKey() string {
-	home := a.getenv("HOME")
+func (a *app) dropletDefaultKey() string {
+	home := a.dropletGetenv("HOME")
 	if home == "" {
 		return ""
 	}
@@ -247,11 +244,11 @@ func (a *app) defaultSSHKey() string {
 	return ""
 }
 
-// printDroplet writes the human summary of one droplet.
-func (a *app) printDroplet(d droplet.Info, verb string, port int) error {
+// dropletPrint writes the human summary of one droplet.
+func (a *app) dropletPrint(d droplet.Info, verb string, port int) error {
 	tw := tabwriter.NewWriter(a.streams.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "droplet %s (ID %d) %s, status %s\n", d.Name, d.ID, verb, d.Status)
-	fmt.Fprintf(tw, "  ipv4\t%s\n", orDash(d.PublicIPv4))
+	fmt.Fprintf(tw, "  ipv4\t%s\n", dropletDash(d.PublicIPv4))
 	if d.PrivateIPv4 != "" {
 		fmt.Fprintf(tw, "  private ipv4\t%s\n", d.PrivateIPv4)
 	}
@@ -271,242 +268,9 @@ func (a *app) printDroplet(d droplet.Info, verb string, port int) error {
 	return tw.Flush()
 }
 
-func orDash(s string) string {
+func dropletDash(s string) string {
 	if s == "" {
 		return "-"
 	}
 	return s
-}
-
-func (a *app) dropletDownCommand() *cli.Command {
-	return &cli.Command{
-		Name:      "down",
-		Usage:     "delete the devbox droplet NAME and wait until it is gone",
-		ArgsUsage: "[NAME]",
-		Flags:     append(apiFlags(), nameFlag(), &cli.BoolFlag{Name: "force", Usage: "delete without asking (needed when not on a terminal)"}, jsonFlag()),
-		Action: func(c *cli.Context) error {
-			args, err := positional(c)
-			if err != nil {
-				return err
-			}
-			if len(args) > 1 {
-				return usageErrorf("down takes at most one NAME, got %d arguments", len(args))
-			}
-			name := dropletName(c, args)
-			if err := droplet.ValidateName(name); err != nil {
-				return invalid(err)
-			}
-			client, err := a.dropletClient(c)
-			if err != nil {
-				return err
-			}
-			defer a.reportRate(c, client)
-			gone, err := client.Down(c.Context, name, a.confirmDelete(c.Bool("force")))
-			switch {
-			case errors.Is(err, errNeedsForce):
-				return exitCode(exitUsage, hint.Wrap(err, "pass --force to delete without asking"))
-			case errors.Is(err, droplet.ErrDeclined):
-				fmt.Fprintln(a.streams.Err, "nothing deleted")
-				return exitCode(exitFailure, nil)
-			case err != nil:
-				return invalid(err)
-			}
-			if c.Bool("json") {
-				return output.JSON(a.streams.Out, gone)
-			}
-			if len(gone) == 0 {
-				_, err := fmt.Fprintf(a.streams.Out, "no devbox droplet named %s; nothing to delete\n", name)
-				return err
-			}
-			for _, d := range gone {
-				fmt.Fprintf(a.streams.Out, "deleted droplet %s (ID %d, about $%.2f over %s)\n", d.Name, d.ID, d.CostSoFar, d.Age().Truncate(time.Minute))
-			}
-			return nil
-		},
-	}
-}
-
-var errNeedsForce = errors.New("refusing to delete without confirmation: not a terminal")
-
-// confirmDelete asks on a terminal; elsewhere only --force deletes.
-func (a *app) confirmDelete(force bool) droplet.Confirm {
-	return func(_ context.Context, ds []droplet.Info) (bool, error) {
-		if force {
-			return true, nil
-		}
-		if !output.IsTerminal(a.streams.In) {
-			return false, errNeedsForce
-		}
-		for _, d := range ds {
-			fmt.Fprintf(a.streams.Err, "droplet %s (ID %d, %s, %s, up %s)\n", d.Name, d.ID, orDash(d.PublicIPv4), d.Region, d.Age().Truncate(time.Minute))
-		}
-		fmt.Fprintf(a.streams.Err, "delete %d droplet(s)? [y/N] ", len(ds))
-		line, err := bufio.NewReader(a.streams.In).ReadString('\n')
-		if err != nil && line == "" {
-			return false, nil
-		}
-		answer := strings.ToLower(strings.TrimSpace(line))
-		return answer == "y" || answer == "yes", nil
-	}
-}
-
-func (a *app) dropletStatusCommand() *cli.Command {
-	return &cli.Command{
-		Name:      "status",
-		Usage:     "show the devbox droplet NAME (exit 1 when it does not exist)",
-		ArgsUsage: "[NAME]",
-		Flags:     append(apiFlags(), nameFlag(), jsonFlag()),
-		Action: func(c *cli.Context) error {
-			args, err := positional(c)
-			if err != nil {
-				return err
-			}
-			if len(args) > 1 {
-				return usageErrorf("status takes at most one NAME, got %d arguments", len(args))
-			}
-			name := dropletName(c, args)
-			if err := droplet.ValidateName(name); err != nil {
-				return invalid(err)
-			}
-			client, err := a.dropletClient(c)
-			if err != nil {
-				return err
-			}
-			defer a.reportRate(c, client)
-			ds, err := client.Status(c.Context, name)
-			if err != nil {
-				return err
-			}
-			if c.Bool("json") {
-				if err := output.JSON(a.streams.Out, ds); err != nil {
-					return err
-				}
-				if len(ds) == 0 {
-					return exitCode(exitFailure, nil)
-				}
-				return nil
-			}
-			if len(ds) == 0 {
-				return hint.Wrap(fmt.Errorf("no devbox droplet named %s", name), "`devbox droplet up "+name+"` creates it")
-			}
-			for _, d := range ds {
-				if err := a.printDroplet(d, "exists", droplet.DefaultSSHPort); err != nil {
-					return err
-				}
-			}
-			return nil
-		},
-	}
-}
-
-func (a *app) dropletListCommand() *cli.Command {
-	return &cli.Command{
-		Name:  "list",
-		Usage: "list every devbox droplet with its age and cost so far",
-		Flags: append(apiFlags(), jsonFlag()),
-		Action: func(c *cli.Context) error {
-			args, err := positional(c)
-			if err != nil {
-				return err
-			}
-			if len(args) > 0 {
-				return usageErrorf("list takes no arguments")
-			}
-			client, err := a.dropletClient(c)
-			if err != nil {
-				return err
-			}
-			defer a.reportRate(c, client)
-			ds, err := client.List(c.Context)
-			if err != nil {
-				return err
-			}
-			if c.Bool("json") {
-				return output.JSON(a.streams.Out, ds)
-			}
-			if len(ds) == 0 {
-				_, err := fmt.Fprintln(a.streams.Out, "no devbox droplets")
-				return err
-			}
-			tw := tabwriter.NewWriter(a.streams.Out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tID\tSTATUS\tIPV4\tREGION\tSIZE\tAGE\tCOST SO FAR")
-			total := 0.0
-			for _, d := range ds {
-				fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t$%.2f\n", d.Name, d.ID, d.Status, orDash(d.PublicIPv4), d.Region, d.Size, d.Age().Truncate(time.Minute), d.CostSoFar)
-				total += d.CostSoFar
-			}
-			fmt.Fprintf(tw, "\t\t\t\t\t\t\t$%.2f total\n", total)
-			return tw.Flush()
-		},
-	}
-}
-
-func (a *app) dropletSSHCommand() *cli.Command {
-	return &cli.Command{
-		Name:      "ssh",
-		Usage:     "run the system ssh to the devbox droplet NAME, optionally running CMD",
-		ArgsUsage: "[NAME] [-- CMD...]",
-		Flags:     append(apiFlags(), nameFlag(), &cli.IntFlag{Name: "ssh-port", Value: droplet.DefaultSSHPort, Usage: "SSH port of the droplet"}),
-		Action: func(c *cli.Context) error {
-			args, err := positional(c)
-			if err != nil {
-				return err
-			}
-			nameArg, command, err := sshArgs(args)
-			if err != nil {
-				return err
-			}
-			name := dropletName(c, []string{nameArg})
-			if err := droplet.ValidateName(name); err != nil {
-				return invalid(err)
-			}
-			client, err := a.dropletClient(c)
-			if err != nil {
-				return err
-			}
-			ds, err := client.Status(c.Context, name)
-			a.reportRate(c, client)
-			if err != nil {
-				return err
-			}
-			if len(ds) == 0 || ds[0].PublicIPv4 == "" {
-				return hint.Wrap(fmt.Errorf("no devbox droplet named %s with a public address", name), "`devbox droplet up "+name+"` creates it")
-			}
-			return a.runSSH(c.Context, droplet.SSHArgs(ds[0], c.Int("ssh-port"), false, command))
-		},
-	}
-}
-
-// sshArgs splits `[NAME] [-- CMD...]`. The flag parser drops a "--" that
-// comes first, so a command needs a NAME before the "--".
-func sshArgs(args []string) (string, []string, error) {
-	switch {
-	case len(args) == 0:
-		return "", nil, nil
-	case len(args) == 1:
-		return args[0], nil, nil
-	case args[1] == "--":
-		return args[0], args[2:], nil
-	}
-	return "", nil, usageErrorf("put -- between NAME and the remote command: devbox droplet ssh NAME -- CMD...")
-}
-
-// runSSH runs the system ssh on the app's streams and exits with its code.
-func (a *app) runSSH(ctx context.Context, args []string) error {
-	path, err := exec.LookPath("ssh")
-	if err != nil {
-		return hint.Wrap(fmt.Errorf("ssh not found: %w", err), "install the OpenSSH client (Debian: apt-get install openssh-client)")
-	}
-	a.logger.Debug("running ssh", "component", "droplet", "args", strings.Join(args, " "))
-	cmd := exec.CommandContext(ctx, path, args...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = a.streams.In, a.streams.Out, a.streams.Err
-	err = cmd.Run()
-	var ee *exec.ExitError
-	if errors.As(err, &ee) && ee.ExitCode() > 0 {
-		return exitCode(ee.ExitCode(), nil)
-	}
-	if err != nil {
-		return fmt.Errorf("run ssh: %w", err)
-	}
-	return nil
 }

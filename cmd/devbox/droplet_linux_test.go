@@ -15,8 +15,8 @@ import (
 	"github.com/devbox-tools/devbox/internal/output"
 )
 
-// openPTY returns both ends of a new pseudo-terminal.
-func openPTY(t *testing.T) (master, tty *os.File) {
+// dropletPTY returns both ends of a new pseudo-terminal.
+func dropletPTY(t *testing.T) (master, tty *os.File) {
 	t.Helper()
 	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0)
 	if err != nil {
@@ -49,7 +49,7 @@ func TestDropletDownAsksOnTerminal(t *testing.T) {
 		code   int
 		left   int
 	}{{"n\n", 1, 1}, {"y\n", 0, 0}} {
-		master, tty := openPTY(t)
+		master, tty := dropletPTY(t)
 		if _, err := master.WriteString(tt.answer); err != nil {
 			t.Fatal(err)
 		}

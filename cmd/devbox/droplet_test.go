@@ -43,7 +43,7 @@ func dropletEnv(t *testing.T) *dofake.Server {
 	return f
 }
 
-func decodeInfos(t *testing.T, s string) []droplet.Info {
+func dropletDecode(t *testing.T, s string) []droplet.Info {
 	t.Helper()
 	var ds []droplet.Info
 	if err := json.Unmarshal([]byte(s), &ds); err != nil {
@@ -85,7 +85,7 @@ func TestDropletLifecycle(t *testing.T) {
 		t.Fatalf("second up: code %d stdout %q creates %d", code, stdout, f.Count("POST", "/v2/droplets"))
 	}
 	code, stdout, _ = runCLI(t, ctx, "droplet", "status", "dev", "--json")
-	if got := decodeInfos(t, stdout); code != 0 || len(got) != 1 || got[0].ID != ds[0].ID || got[0].PriceHourly != 0.03571 {
+	if got := dropletDecode(t, stdout); code != 0 || len(got) != 1 || got[0].ID != ds[0].ID || got[0].PriceHourly != 0.03571 {
 		t.Fatalf("status: code %d %+v", code, got)
 	}
 	code, stdout, _ = runCLI(t, ctx, "droplet", "list")
@@ -239,9 +239,9 @@ func TestDropletInvalidInputsNoRequest(t *testing.T) {
 	}
 }
 
-// fakeSSH puts an ssh in PATH that records its arguments and exits with
+// dropletFakeSSH puts an ssh in PATH that records its arguments and exits with
 // $FAKE_SSH_EXIT.
-func fakeSSH(t *testing.T) string {
+func dropletFakeSSH(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
 	log := filepath.Join(dir, "ssh.log")
@@ -255,7 +255,7 @@ func fakeSSH(t *testing.T) string {
 
 func TestDropletSSH(t *testing.T) {
 	f := dropletEnv(t)
-	log := fakeSSH(t)
+	log := dropletFakeSSH(t)
 	id := f.AddDroplet("dev", []string{"devbox"}, time.Now())
 	t.Setenv("FAKE_SSH_EXIT", "7")
 	code, _, stderr := runCLI(t, context.Background(), "droplet", "ssh", "dev", "--", "docker", "ps", "-a")
@@ -278,7 +278,7 @@ func TestDropletSSH(t *testing.T) {
 
 func TestDropletUpWaitSSH(t *testing.T) {
 	f := dropletEnv(t)
-	log := fakeSSH(t)
+	log := dropletFakeSSH(t)
 	f.SetPublicIPv4("127.0.0.1")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
