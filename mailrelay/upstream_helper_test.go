@@ -38,6 +38,7 @@ type testUpstream struct {
 	rcptErr func(to string) error
 	drop    func(n int) bool
 	stall   time.Duration
+	delay   time.Duration // every DATA
 	user    string
 	pass    string
 }
@@ -132,8 +133,9 @@ func (s *upSession) Data(r io.Reader) error {
 	s.u.mu.Lock()
 	s.u.datas++
 	n := s.u.datas
-	dataErr, drop, stall := s.u.dataErr, s.u.drop, s.u.stall
+	dataErr, drop, stall, delay := s.u.dataErr, s.u.drop, s.u.stall, s.u.delay
 	s.u.mu.Unlock()
+	time.Sleep(delay)
 	if drop != nil && drop(n) {
 		buf := make([]byte, 10)
 		_, _ = io.ReadFull(r, buf)
