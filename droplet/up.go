@@ -48,7 +48,7 @@ func (c *Client) Up(ctx context.Context, cfg UpConfig) (Result, error) {
 		if len(existing) > 1 {
 			c.prog.Printf("%d droplets are named %s; using the oldest (ID %d)", len(existing), cfg.Name, existing[0].ID)
 		}
-		return Result{Droplet: c.info(existing[0])}, nil
+		return c.ready(ctx, cfg, existing[0])
 	}
 	if err := c.checkPlacement(ctx, cfg); err != nil {
 		return Result{}, err
@@ -65,12 +65,8 @@ func (c *Client) Up(ctx context.Context, cfg UpConfig) (Result, error) {
 		return Result{}, c.failed(ctx, cfg, ours, err)
 	}
 	if winner.ID != ours.ID {
-		// A racing run created the older droplet: ours is gone, wait for theirs.
-		d, err := c.waitActive(ctx, winner.ID, 0)
-		if err != nil {
-			return Result{}, fmt.Errorf("wait for droplet %s (ID %d, created by another run): %w", cfg.Name, winner.ID, err)
-		}
-		return Result{Droplet: c.info(*d)}, nil
+		// A racing run created the older droplet: ours is gone, use theirs.
+		return c.ready(ctx, cfg, winner)
 	}
 	d, err := c.waitActive(ctx, ours.ID, actionID)
 	if err == nil && cfg.WaitSSH {
@@ -80,6 +76,25 @@ func (c *Client) Up(ctx context.Context, cfg UpConfig) (Result, error) {
 		return Result{}, c.failed(ctx, cfg, ours, err)
 	}
 	return Result{Droplet: c.info(*d), Created: true}, nil
+}
+
+// ready returns a droplet that already existed, first waiting (without
+// deleting anything on failure: it is not this run's) until it is active,
+// and with WaitSSH until SSH and cloud-init are done.
+func (c *Client) ready(ctx context.Context, cfg UpConfig, d godo.Droplet) (Result, error) {
+	if ip, _ := d.PublicIPv4(); d.Status != "active" || ip == "" {
+		got, err := c.waitActive(ctx, d.ID, 0)
+		if err != nil {
+			return Result{}, fmt.Errorf("droplet %s (ID %d) exists but is not ready: %w", d.Name, d.ID, err)
+		}
+		d = *got
+	}
+	if cfg.WaitSSH {
+		if err := c.waitSSH(ctx, c.info(d), cfg.SSHPort); err != nil {
+			return Result{}, fmt.Errorf("droplet %s (ID %d): %w", d.Name, d.ID, err)
+		}
+	}
+	return Result{Droplet: c.info(d)}, nil
 }
 
 // create sends the create once. When it fails (an error, a timeout, a

@@ -210,3 +210,27 @@ func TestRacingUpsEndWithOne(t *testing.T) {
 		t.Errorf("created flags = %v, %v; want one creator and one adopter", results[0].Created, results[1].Created)
 	}
 }
+
+// TestUpWaitsForExistingNotReady: a droplet kept from an interrupted run is
+// waited for (not recreated, not deleted).
+func TestUpWaitsForExistingNotReady(t *testing.T) {
+	c := newTestClient(t)
+	c.fake.SetActionPolls(1 << 30)
+	cfg := upConfig("dev")
+	cfg.Timeout, cfg.KeepOnFailure = 100*time.Millisecond, true
+	if _, err := c.Up(ctxT(t), cfg); err == nil {
+		t.Fatal("up with a stuck action succeeded")
+	}
+	c.fake.SetActionPolls(2)
+	cfg.Timeout = 10 * time.Second
+	res, err := c.Up(ctxT(t), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Created || res.Droplet.Status != "active" || res.Droplet.PublicIPv4 == "" {
+		t.Errorf("result %+v, want the existing droplet, now active", res)
+	}
+	if n := c.fake.Count("POST", "/v2/droplets"); n != 1 || len(c.fake.Droplets()) != 1 {
+		t.Errorf("creates %d, droplets %d; want 1 and 1", n, len(c.fake.Droplets()))
+	}
+}
