@@ -374,3 +374,44 @@ func TestProbeProblemIsSkip(t *testing.T) {
 	}
 	wantResult(t, find(t, rep, "appnet.dns-peer"), Skip, "dynamically linked", "make build")
 }
+
+func TestDoctorRestartsStaleContainersWithYes(t *testing.T) {
+	c := dockertest.Client(t)
+	img := dockertest.BusyboxImage(t, c)
+	net := dockertest.Network(t, c, "restart", network.CreateOptions{})
+	ctr := dockertest.Run(t, c, "copied-vpn", sleeper(img), onNetwork(net), nil)
+	ins, err := c.ContainerInspect(context.Background(), ctr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Simulate a search domain the engine copied from a VPN that is gone:
+	// the container's resolv.conf (a file of the local engine) gets it.
+	old, err := os.ReadFile(ins.ResolvConfPath)
+	if err != nil {
+		t.Fatalf("read %s: %v (this test needs a local engine and root)", ins.ResolvConfPath, err)
+	}
+	if err := os.WriteFile(ins.ResolvConfPath, append(old, []byte("search gone-vpn.example\n")...), 0o644); err != nil {
+		t.Fatalf("write %s: %v (this test needs a local engine and root)", ins.ResolvConfPath, err)
+	}
+	f := newFixture(t)
+	line := ctr + ": search gone-vpn.example no longer on the host"
+
+	rep := doctor(t, c, f, Config{Network: net, Fix: true})
+	r := find(t, rep, "dns.stale")
+	wantResult(t, r, Warn, line, "restart "+ctr, "not restarted: pass --yes")
+	if strings.Contains(evidence(r), line+" (set by") {
+		t.Errorf("engine-copied domain blamed on the container:\n%s", evidence(r))
+	}
+
+	rep = doctor(t, c, f, Config{Network: net, Fix: true, Yes: true, Connect: nil})
+	r = find(t, rep, "dns.stale")
+	found := false
+	for _, ch := range r.Changes {
+		found = found || ch == "restarted container "+ctr
+	}
+	if !found {
+		t.Fatalf("changes %v, want a restart of %s", r.Changes, ctr)
+	}
+	rep = doctor(t, c, f, Config{Network: net})
+	notMentioned(t, find(t, rep, "dns.stale"), ctr)
+}
