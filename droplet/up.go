@@ -22,9 +22,10 @@ type Result struct {
 // cloud-init is done). The whole run is bounded by cfg.Timeout.
 //
 // Safety: the create is sent once; after an error the droplet is looked up
-// by name and tag before anything else. After a create the name is listed
-// again and, when a racing run created one too, the younger droplet is
-// deleted by the run that made it, so racing runs end with the oldest. If
+// by name and tag before anything else. After the create, and again once
+// the droplet is active, the name is listed again and, when a racing run
+// created one too, the younger droplet is deleted by the run that made
+// it, so racing runs end with the oldest. If
 // the wait fails (timeout, errored action, Ctrl-C) the droplet this run
 // created is deleted with a fresh context, unless KeepOnFailure.
 func (c *Client) Up(ctx context.Context, cfg UpConfig) (Result, error) {
@@ -69,11 +70,20 @@ func (c *Client) Up(ctx context.Context, cfg UpConfig) (Result, error) {
 		return c.ready(ctx, cfg, winner)
 	}
 	d, err := c.waitActive(ctx, ours.ID, actionID)
-	if err == nil && cfg.WaitSSH {
-		err = c.waitSSH(ctx, c.info(*d), cfg.SSHPort)
-	}
 	if err != nil {
 		return Result{}, c.failed(ctx, cfg, ours, err)
+	}
+	// Once more, in case a racing droplet showed in the list late.
+	if winner, err = c.settle(ctx, cfg.Name, ours); err != nil {
+		return Result{}, c.failed(ctx, cfg, ours, err)
+	}
+	if winner.ID != ours.ID {
+		return c.ready(ctx, cfg, winner)
+	}
+	if cfg.WaitSSH {
+		if err := c.waitSSH(ctx, c.info(*d), cfg.SSHPort); err != nil {
+			return Result{}, c.failed(ctx, cfg, ours, err)
+		}
 	}
 	return Result{Droplet: c.info(*d), Created: true}, nil
 }

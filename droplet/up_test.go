@@ -234,3 +234,34 @@ func TestUpWaitsForExistingNotReady(t *testing.T) {
 		t.Errorf("creates %d, droplets %d; want 1 and 1", n, len(c.fake.Droplets()))
 	}
 }
+
+// TestUpLateRacerSettledAfterWait: an older droplet of the same name that
+// only shows up in the list while this run waits still wins; this run
+// deletes its own younger one.
+func TestUpLateRacerSettledAfterWait(t *testing.T) {
+	c := newTestClient(t)
+	c.fake.SetActionPolls(40)
+	var older int
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 2000 {
+			if len(c.fake.Droplets()) == 1 {
+				older = c.fake.AddDroplet("dev", []string{"devbox"}, time.Now().Add(-time.Hour))
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	res, err := c.Up(ctxT(t), upConfig("dev"))
+	<-done
+	if err != nil {
+		t.Fatal(err)
+	}
+	if older == 0 || res.Droplet.ID != older || res.Created {
+		t.Fatalf("result %+v, want the older droplet %d adopted", res, older)
+	}
+	if ds := c.fake.Droplets(); len(ds) != 1 || ds[0].ID != older {
+		t.Errorf("droplets %+v, want only %d", ds, older)
+	}
+}
