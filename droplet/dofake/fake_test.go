@@ -3,6 +3,8 @@ package dofake
 import (
 	"context"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -97,5 +99,26 @@ func TestFakeSpeaksTheContract(t *testing.T) {
 	}
 	for _, v := range f.Violations() {
 		t.Log(v)
+	}
+}
+
+// TestNoSpecSkipsContract: outside a module that has the spec folder next
+// to it, the fake still works and says the check is skipped.
+func TestNoSpecSkipsContract(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module example.test\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	if p := FindSpec(); p != "" {
+		t.Fatalf("FindSpec() = %q in a module without the spec", p)
+	}
+	f := New(t)
+	if f.ContractChecked() {
+		t.Fatal("contract checked without a spec")
+	}
+	c := client(t, f)
+	if _, _, err := c.Sizes.List(context.Background(), nil); err != nil {
+		t.Fatal(err)
 	}
 }
