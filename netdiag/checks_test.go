@@ -380,12 +380,13 @@ func TestDetectKind(t *testing.T) {
 	}
 }
 
-func TestRemoteEngineSkipsHostChecks(t *testing.T) {
+func TestUnreadableRemoteHostSkipsHostChecks(t *testing.T) {
 	f := newFixture(t)
 	s := f.hostState(Config{})
 	s.info.Kind = KindRemote
+	s.hostErr = errors.New("probe failed")
 	r := hostResolverCheck().Run(context.Background(), s)
-	wantResult(t, r, Skip, "the engine is remote")
+	wantResult(t, r, Skip, "the engine is remote and its host files could not be read: probe failed")
 }
 
 func TestAppProbeOutcomes(t *testing.T) {

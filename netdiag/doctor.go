@@ -43,6 +43,10 @@ type Config struct {
 	Modprobe func(ctx context.Context, module string) error
 	// DNSReachable tells whether a DNS server answers; nil sends a query.
 	DNSReachable func(ctx context.Context, server string) error
+	// HostFiles says where host files come from: HostFilesAuto (the
+	// default: Root for local and rootless engines, a probe container for
+	// remote ones and Docker Desktop), HostFilesLocal or HostFilesProbe.
+	HostFiles string
 	// Getenv reads the environment (for the rootless daemon.json location).
 	Getenv func(string) string
 	Logger *slog.Logger
@@ -113,6 +117,22 @@ func (d *Doctor) Run(ctx context.Context) (Report, error) {
 	}
 	s := &state{cfg: d.cfg, eng: d.eng, host: HostFS{Root: d.cfg.Root}, info: info,
 		log: d.cfg.Logger.With("component", "netdiag")}
+	mode := d.cfg.HostFiles
+	if mode == HostFilesAuto && !info.Kind.hostFilesLocal() {
+		mode = HostFilesProbe
+	}
+	if mode == HostFilesProbe {
+		s.hostRemote = true
+		s.cfg.Firewall = remoteFirewall
+		s.cfg.Modprobe = remoteModprobe
+		dir, err := s.collectHostFiles(ctx)
+		if err != nil {
+			s.hostErr = err
+		} else {
+			defer os.RemoveAll(dir)
+			s.host = HostFS{Root: dir}
+		}
+	}
 	results := runChecks(ctx, s, allChecks())
 	return Report{Network: d.cfg.Network, Engine: info, Checks: results, Summary: Summarize(results)}, nil
 }
@@ -154,16 +174,20 @@ type state struct {
 	networksErr error
 	netLoaded   bool
 	probe       *probeOutcome
+	// hostRemote is true when host files were copied out of a probe
+	// container: they are read-only, fixes to them are printed instead.
+	hostRemote bool
+	hostErr    error
 }
 
 // hostFiles returns an evidence line and false when host files cannot be
 // read for this engine kind.
 func (s *state) hostFiles() (Result, bool) {
-	if s.info.Kind.hostFilesLocal() {
+	if s.hostErr == nil {
 		return Result{}, true
 	}
-	return Result{Status: Skip, Evidence: []string{fmt.Sprintf("the engine is %s: its host files are not on this machine", s.info.Kind)},
-		Hint: "run devbox net doctor on the engine's host"}, false
+	return Result{Status: Skip, Evidence: []string{fmt.Sprintf("the engine is %s and its host files could not be read: %v", s.info.Kind, s.hostErr)},
+		Hint: "run devbox net doctor on the engine's host, or fix the probe (see the error)"}, false
 }
 
 func (s *state) hostResolver() (HostResolver, error) {

@@ -415,3 +415,38 @@ func TestDoctorRestartsStaleContainersWithYes(t *testing.T) {
 	rep = doctor(t, c, f, Config{Network: net})
 	notMentioned(t, find(t, rep, "dns.stale"), ctr)
 }
+
+func TestDoctorReadsHostFilesThroughProbe(t *testing.T) {
+	c := dockertest.Client(t)
+	net := dockertest.Network(t, c, "remote", network.CreateOptions{})
+	// The fixture root must not be used in probe mode: make it wrong.
+	f := newFixture(t)
+	f.sysctl("net.ipv4.ip_forward", "7")
+	f.remove("/etc/resolv.conf")
+	rep := doctor(t, c, f, Config{Network: net, HostFiles: HostFilesProbe, Fix: true})
+
+	fwd, err := os.ReadFile("/proc/sys/net/ipv4/ip_forward")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := find(t, rep, "forward.ipv4")
+	if want := "net.ipv4.ip_forward = " + strings.TrimSpace(string(fwd)); !strings.Contains(evidence(r), want) {
+		t.Errorf("forward.ipv4 evidence %q, want %q (from the engine's host)", evidence(r), want)
+	}
+	rc, err := HostFS{Root: "/"}.Resolver()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantResult(t, find(t, rep, "host.resolver"), Pass, "nameservers "+list(rc.Conf.Nameservers))
+	wantResult(t, find(t, rep, "forward.policy"), Skip, "cannot be read from here")
+	for _, r := range rep.Checks {
+		for _, ch := range r.Changes {
+			if strings.HasPrefix(ch, "set ") || strings.HasPrefix(ch, "loaded") {
+				t.Errorf("%s changed host files of a remote host: %s", r.ID, ch)
+			}
+		}
+	}
+	if st := find(t, rep, "sysctl.tunables"); st.Status == Warn && st.Fixable && !strings.Contains(evidence(st), "not changed: the engine's host is not this machine") {
+		t.Errorf("sysctl fix on a remote host not printed as a manual change:\n%s", evidence(st))
+	}
+}

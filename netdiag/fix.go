@@ -132,3 +132,11 @@ func fixtureFirewall(h HostFS) func(context.Context) (string, error) {
 func noModprobe(context.Context, string) error {
 	return errors.New("modules are only loaded when host files are read from /")
 }
+
+func remoteFirewall(context.Context) (string, error) {
+	return "", errors.New("the firewall of the engine's host cannot be read from here: run iptables-save there")
+}
+
+func remoteModprobe(context.Context, string) error {
+	return errors.New("not loaded: the engine's host is not this machine; run there: modprobe br_netfilter")
+}

@@ -46,6 +46,10 @@ func checkForwarding(_ context.Context, s *state) Result {
 
 // applySysctl raises one sysctl and records the change.
 func (s *state) applySysctl(r *Result, name, value string) {
+	if s.hostRemote {
+		r.Evidence = append(r.Evidence, fmt.Sprintf("not changed: the engine's host is not this machine; run there: sysctl -w %s=%q", name, value))
+		return
+	}
 	if err := s.raiseSysctl(name, value); err != nil {
 		r.Evidence = append(r.Evidence, err.Error())
 		return

@@ -168,6 +168,12 @@ func (s *state) probeImage(ctx context.Context) (string, error) {
 // its standard output. The container has a unique name and is always
 // removed.
 func (s *state) runProbe(ctx context.Context, networkMode string, args ...string) ([]byte, error) {
+	return s.runProbeWith(ctx, &container.HostConfig{NetworkMode: container.NetworkMode(networkMode)}, args...)
+}
+
+// runProbeWith runs the probe with a host configuration.
+func (s *state) runProbeWith(ctx context.Context, hc *container.HostConfig, args ...string) ([]byte, error) {
+	networkMode := string(hc.NetworkMode)
 	tag, err := s.probeImage(ctx)
 	if err != nil {
 		return nil, err
@@ -177,7 +183,7 @@ func (s *state) runProbe(ctx context.Context, networkMode string, args ...string
 	name := "devbox-netprobe-" + hex.EncodeToString(rnd)
 	_, err = s.eng.ContainerCreate(ctx,
 		&container.Config{Image: tag, Cmd: withSelf(args, name), Labels: map[string]string{probeLabel: "probe", probeNetworkLabel: networkMode}},
-		&container.HostConfig{NetworkMode: container.NetworkMode(networkMode)}, nil, nil, name)
+		hc, nil, nil, name)
 	if err != nil {
 		return nil, fmt.Errorf("create probe container: %w", err)
 	}

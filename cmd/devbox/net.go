@@ -34,6 +34,7 @@ func (a *app) netDoctorCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "connect", Usage: "with --fix, connect this container to the app network (repeatable)"},
 			&cli.StringFlag{Name: "outside-name", Value: "docker.com", Usage: "outside name the probe resolves"},
 			&cli.StringFlag{Name: "root", Value: "/", Usage: "read (and with --fix write) host files below this directory", Hidden: true},
+			&cli.StringFlag{Name: "host-files", Usage: "where host files come from: auto, local (--root) or probe (a container on the engine's host)", Value: "auto"},
 			&cli.StringFlag{Name: "probe-binary", Usage: "static devbox binary for the probe image (default: this one)", Hidden: true},
 		},
 		Action: a.netDoctor,
@@ -47,6 +48,14 @@ func (a *app) netDoctor(c *cli.Context) error {
 	if c.String("network") == "" {
 		return usageErrorf("--network must not be empty")
 	}
+	hostFiles := c.String("host-files")
+	switch hostFiles {
+	case "auto":
+		hostFiles = netdiag.HostFilesAuto
+	case netdiag.HostFilesLocal, netdiag.HostFilesProbe:
+	default:
+		return usageErrorf("--host-files %q: want auto, local or probe", hostFiles)
+	}
 	eng, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
 	if err != nil {
 		return exitCode(exitUsage, hint.Wrap(fmt.Errorf("docker client: %w", err), "check DOCKER_HOST"))
@@ -57,6 +66,7 @@ func (a *app) netDoctor(c *cli.Context) error {
 		Root:        c.String("root"),
 		ProbeBinary: c.String("probe-binary"),
 		OutsideName: c.String("outside-name"),
+		HostFiles:   hostFiles,
 		Fix:         c.Bool("fix"),
 		Yes:         c.Bool("yes"),
 		Connect:     c.StringSlice("connect"),
@@ -107,6 +117,12 @@ func (a *app) netProbeCommand() *cli.Command {
 					return usageErrorf("probe resolve needs at least one name")
 				}
 				return netdiag.Probe(c.Context, c.Args().Slice(), a.streams.Out)
+			},
+		}, {
+			Name:  "collect",
+			Usage: "write the engine host's network files (mounted at /host) to stdout as a tar",
+			Action: func(c *cli.Context) error {
+				return netdiag.Collect("/host", a.streams.Out)
 			},
 		}},
 	}
