@@ -88,6 +88,7 @@ func TestRunCLI(t *testing.T) {
 		{name: "entrypoint", args: e.args("--entrypoint", "echo", "hello"), stdout: "hello\n"},
 		{name: "not found", args: e.args("no-such-command"), code: 127},
 		{name: "timeout", args: e.args("--timeout", "300ms", "sleep", "30"), code: 124, stderr: "timed out"},
+		{name: "no such network", args: []string{"run", "--pull", "never", "--image", e.image, "--network", "devboxtest-no-such-net", "--label", "devboxtest.id=" + e.id, "true"}, code: 125, stderr: "hint: create the network"},
 		{name: "engine failure", args: e.args("--pull", "never", "--image", "devbox-test/no-such-image:none", "true"), code: 125, stderr: "hint:"},
 	}
 	for _, tt := range tests {
