@@ -69,7 +69,7 @@ func (z *Zone) records(n *node, q dns.Question) []dns.RR {
 			out = append(out, &dns.AAAA{Hdr: hdr(dns.TypeAAAA), AAAA: net.IP(append([]byte(nil), a[:]...))})
 		}
 	}
-	if (q.Qtype == dns.TypePTR || q.Qtype == dns.TypeANY) && n.ptr != nil {
+	if (q.Qtype == dns.TypePTR || q.Qtype == dns.TypeANY) && n.ptr != "" {
 		out = append(out, &dns.PTR{Hdr: hdr(dns.TypePTR), Ptr: n.ptrName})
 	}
 	return out

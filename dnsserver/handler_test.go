@@ -98,3 +98,17 @@ func BenchmarkNewZone100k(b *testing.B) {
 		NewZone(es, ZoneOptions{TTL: 5, Local: DefaultLocalZones()})
 	}
 }
+
+func BenchmarkParseHosts100k(b *testing.B) {
+	var sb strings.Builder
+	for i := range 100000 {
+		sb.WriteString("10." + itoa(i>>16&255) + "." + itoa(i>>8&255) + "." + itoa(i&255) + " host" + itoa(i%1000) + "-" + itoa(i/1000) + ".bench.test\n")
+	}
+	text := sb.String()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ParseHosts(strings.NewReader(text)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,7 +1,7 @@
 package dnsserver
 
 import (
-	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"net/netip"
@@ -22,37 +22,59 @@ type Entry struct {
 // line with an address and no name is ignored, as the C library does. The
 // first bad line fails the whole file, with its line number.
 func ParseHosts(r io.Reader) ([]Entry, error) {
-	var entries []Entry
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64*1024), 1024*1024)
-	line := 0
-	for sc.Scan() {
-		line++
-		text := sc.Text()
-		if i := strings.IndexByte(text, '#'); i >= 0 {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("read: %w", err)
+	}
+	entries := make([]Entry, 0, bytes.Count(data, []byte{'\n'})+1)
+	var nameBuf [256]byte
+	for line := 1; len(data) > 0; line++ {
+		text := data
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			text, data = data[:i], data[i+1:]
+		} else {
+			data = nil
+		}
+		if i := bytes.IndexByte(text, '#'); i >= 0 {
 			text = text[:i]
 		}
-		fields := strings.Fields(text)
-		if len(fields) == 0 {
+		field, text := nextField(text)
+		if len(field) == 0 {
 			continue
 		}
-		addr, err := parseAddr(fields[0])
+		addr, err := parseAddr(string(field))
 		if err != nil {
 			return nil, fmt.Errorf("line %d: %w", line, err)
 		}
-		for _, f := range fields[1:] {
-			name, wild, err := ParseName(f)
+		for {
+			field, text = nextField(text)
+			if len(field) == 0 {
+				break
+			}
+			name, wild, err := parseName(field, nameBuf[:0])
 			if err != nil {
 				return nil, fmt.Errorf("line %d: %w", line, err)
 			}
 			entries = append(entries, Entry{Name: name, Wildcard: wild, Addr: addr})
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("line %d: %w", line+1, err)
-	}
 	return entries, nil
 }
+
+// nextField splits off the first blank-separated field.
+func nextField(b []byte) (field, rest []byte) {
+	i := 0
+	for i < len(b) && isBlank(b[i]) {
+		i++
+	}
+	j := i
+	for j < len(b) && !isBlank(b[j]) {
+		j++
+	}
+	return b[i:j], b[j:]
+}
+
+func isBlank(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f' }
 
 // parseAddr accepts an IPv4 or IPv6 address; an IPv6 zone ("fe80::1%lo0")
 // is dropped, IPv4-mapped IPv6 is turned into IPv4.
@@ -69,29 +91,45 @@ func parseAddr(s string) (netip.Addr, error) {
 // Labels hold letters, digits, '-' and '_' (1-63 bytes each, 253 in all);
 // '*' may only be the whole first label, followed by at least one label.
 func ParseName(s string) (name string, wildcard bool, err error) {
-	orig := s
-	if rest, ok := strings.CutPrefix(s, "*."); ok {
-		wildcard, s = true, rest
+	return parseName([]byte(s), nil)
+}
+
+// parseName is ParseName on bytes, building the result in buf (one
+// allocation: the returned string).
+func parseName(b, buf []byte) (name string, wildcard bool, err error) {
+	orig := b
+	if len(b) >= 2 && b[0] == '*' && b[1] == '.' {
+		wildcard, b = true, b[2:]
 	}
-	s = strings.TrimSuffix(strings.ToLower(s), ".")
-	if s == "" {
+	if len(b) > 0 && b[len(b)-1] == '.' {
+		b = b[:len(b)-1]
+	}
+	if len(b) == 0 {
 		return "", false, fmt.Errorf("bad name %q: empty", orig)
 	}
-	if len(s) > 253 {
+	if len(b) > 253 {
 		return "", false, fmt.Errorf("bad name %q: longer than 253 bytes", orig)
 	}
-	for label := range strings.SplitSeq(s, ".") {
-		if label == "" || len(label) > 63 {
+	label := 0
+	for _, c := range b {
+		switch {
+		case c == '.':
+			if label == 0 {
+				return "", false, fmt.Errorf("bad name %q: labels must be 1 to 63 bytes", orig)
+			}
+			label = -1
+		case c >= 'A' && c <= 'Z':
+			c += 'a' - 'A'
+		case c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_':
+		default:
+			return "", false, fmt.Errorf("bad name %q: character %q not allowed", orig, c)
+		}
+		if label++; label > 63 {
 			return "", false, fmt.Errorf("bad name %q: labels must be 1 to 63 bytes", orig)
 		}
-		for i := 0; i < len(label); i++ {
-			c := label[i]
-			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-				return "", false, fmt.Errorf("bad name %q: character %q not allowed", orig, c)
-			}
-		}
+		buf = append(buf, c)
 	}
-	return s + ".", wildcard, nil
+	return string(append(buf, '.')), wildcard, nil
 }
 
 // ParseRule parses a --wildcard value, PATTERN=IP: PATTERN is

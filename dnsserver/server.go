@@ -312,8 +312,11 @@ func (s *Server) Serve(ctx context.Context) error {
 		}
 		shut, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		defer cancel()
-		for _, srv := range tcps {
+		for i, srv := range tcps {
+			// Shutdown fails on a server that has not started yet; closing
+			// the listener stops that one too.
 			_ = srv.ShutdownContext(shut)
+			_ = s.tcp[i].Close()
 		}
 		return nil
 	})

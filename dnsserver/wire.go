@@ -141,7 +141,7 @@ func (z *Zone) appendRecords(out []byte, n *node, qtype uint16, nameLen, apexLen
 			an++
 		}
 	}
-	if (qtype == dns.TypePTR || qtype == dns.TypeANY) && n.ptr != nil {
+	if (qtype == dns.TypePTR || qtype == dns.TypeANY) && n.ptr != "" {
 		out = z.appendHeader(out, dns.TypePTR, len(n.ptr))
 		out = append(out, n.ptr...)
 		an++

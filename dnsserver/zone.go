@@ -16,7 +16,7 @@ type Zone struct {
 	names    map[string]*node // exact names, reverse names and local zone apexes
 	wild     map[string]*node // wildcard suffixes ("*.myapp.test" is stored as myapp.test)
 	ents     map[string]int   // empty non-terminals under local zones, to their SOA apex length
-	local    map[string]struct{}
+	local    []string // wire names of the local zones
 	ttl      uint32
 	soaRdata []byte
 	entries  int
@@ -26,7 +26,8 @@ type Zone struct {
 type node struct {
 	v4      [][4]byte
 	v6      [][16]byte
-	ptr     []byte // wire form of the PTR target, for reverse names
+	key     string // the wire name of the node (its map key)
+	ptr     string // wire form of the PTR target, for reverse names
 	ptrName string
 	apexLen int  // the SOA owner is the last apexLen bytes of the name's wire form
 	apex    bool // a local zone apex: answers SOA
@@ -53,28 +54,40 @@ const (
 )
 
 // NewZone builds a zone from entries in priority order (the first name
-// given for an address is the one its PTR answers with).
+// given for an address is the one its PTR answers with). It allocates in
+// slabs: a reload of 100,000 names must stay well under 200 ms.
 func NewZone(entries []Entry, opt ZoneOptions) *Zone {
 	z := &Zone{
 		names:   make(map[string]*node, len(entries)*2),
 		wild:    map[string]*node{},
-		ents:    map[string]int{},
-		local:   map[string]struct{}{},
+		ents:    make(map[string]int, len(entries)/8),
 		ttl:     opt.TTL,
 		entries: len(entries),
 	}
 	z.soaRdata = soaRdata(opt.Serial, opt.TTL)
 	for _, l := range opt.Local {
-		z.local[string(wireName(nil, strings.ToLower(dns.Fqdn(l))))] = struct{}{}
+		z.local = append(z.local, string(wireName(nil, strings.ToLower(dns.Fqdn(l)))))
 	}
-	type ptrSrc struct {
-		addr netip.Addr
-		name string
+	nodes := make([]node, 0, 2*len(entries)+len(opt.Local))
+	newNode := func() *node {
+		if len(nodes) == cap(nodes) {
+			nodes = make([]node, 0, 64)
+		}
+		nodes = append(nodes, node{apexLen: -1})
+		return &nodes[len(nodes)-1]
 	}
-	var ptrs []ptrSrc
-	seenAddr := map[netip.Addr]struct{}{}
-	var buf []byte
+	var n4, n6 int
 	for _, e := range entries {
+		if e.Addr.Is4() {
+			n4++
+		} else {
+			n6++
+		}
+	}
+	slab4, slab6 := make([][4]byte, 0, n4), make([][16]byte, 0, n6)
+	var buf []byte
+	owners := make([]*node, len(entries))
+	for i, e := range entries {
 		buf = wireName(buf[:0], e.Name)
 		m := z.names
 		if e.Wildcard {
@@ -82,22 +95,29 @@ func NewZone(entries []Entry, opt ZoneOptions) *Zone {
 		}
 		n := m[string(buf)]
 		if n == nil {
-			n = &node{apexLen: -1}
-			m[string(buf)] = n
+			n = newNode()
+			n.key = string(buf)
+			m[n.key] = n
 		}
-		n.add(e.Addr)
-		if !e.Wildcard {
-			if _, seen := seenAddr[e.Addr]; !seen {
-				seenAddr[e.Addr] = struct{}{}
-				ptrs = append(ptrs, ptrSrc{e.Addr, e.Name})
-			}
+		owners[i] = n
+		switch {
+		case e.Addr.Is4() && n.v4 == nil:
+			slab4 = append(slab4, e.Addr.As4())
+			n.v4 = slab4[len(slab4)-1 : len(slab4) : len(slab4)]
+		case e.Addr.Is6() && n.v6 == nil:
+			slab6 = append(slab6, e.Addr.As16())
+			n.v6 = slab6[len(slab6)-1 : len(slab6) : len(slab6)]
+		default:
+			n.add(e.Addr)
 		}
 	}
-	for key := range z.local {
+	for _, key := range z.local {
 		if n := z.names[key]; n != nil {
 			n.apex = true
 		} else {
-			z.names[key] = &node{apex: true, apexLen: -1}
+			n := newNode()
+			n.apex = true
+			z.names[key] = n
 		}
 	}
 	for key, n := range z.names {
@@ -106,14 +126,20 @@ func NewZone(entries []Entry, opt ZoneOptions) *Zone {
 	for key, n := range z.wild {
 		z.place(key, n, true)
 	}
-	for _, p := range ptrs {
-		rev := wireName(nil, reverseName(p.addr))
-		if _, taken := z.names[string(rev)]; taken {
+	// Automatic PTR: the first exact name of each address.
+	for i, e := range entries {
+		if e.Wildcard {
 			continue
 		}
-		n := &node{ptr: wireName(nil, p.name), ptrName: p.name}
-		n.apexLen = z.apexLen(rev)
-		z.names[string(rev)] = n
+		buf = appendReverseWire(buf[:0], e.Addr)
+		if _, taken := z.names[string(buf)]; taken {
+			continue
+		}
+		n := newNode()
+		n.ptr = owners[i].key
+		n.ptrName = e.Name
+		n.apexLen = z.apexLen(string(buf))
+		z.names[string(buf)] = n
 	}
 	return z
 }
@@ -121,18 +147,23 @@ func NewZone(entries []Entry, opt ZoneOptions) *Zone {
 // place sets a node's SOA apex and records the empty non-terminals between
 // it and its local zone.
 func (z *Zone) place(key string, n *node, wildcard bool) {
-	k := []byte(key)
-	n.apexLen = z.apexLen(k)
-	if n.apexLen == len(k) && !wildcard {
+	if n.apexLen >= 0 {
+		return
+	}
+	n.apexLen = z.apexLen(key)
+	if n.apexLen == len(key) && !wildcard {
 		return // not under a local zone, or the apex itself
 	}
 	// Ancestors down to the apex are empty non-terminals (NODATA, not NXDOMAIN).
 	off := 0
 	if !wildcard {
-		off = int(k[0]) + 1
+		off = int(key[0]) + 1
 	}
-	for ; len(k)-off > n.apexLen; off += int(k[off]) + 1 {
+	for ; len(key)-off > n.apexLen; off += int(key[off]) + 1 {
 		anc := key[off:]
+		if _, exists := z.ents[anc]; exists {
+			break // and so are its ancestors
+		}
 		if _, exists := z.names[anc]; exists {
 			continue
 		}
@@ -142,10 +173,15 @@ func (z *Zone) place(key string, n *node, wildcard bool) {
 
 // apexLen is the length of the longest local zone containing key (itself
 // included), or len(key) when no local zone does.
-func (z *Zone) apexLen(key []byte) int {
+func (z *Zone) apexLen(key string) int {
+	if len(z.local) == 0 {
+		return len(key)
+	}
 	for off := 0; off < len(key) && key[off] != 0; off += int(key[off]) + 1 {
-		if _, ok := z.local[string(key[off:])]; ok {
-			return len(key) - off
+		for _, l := range z.local {
+			if len(l) == len(key)-off && l == key[off:] {
+				return len(l)
+			}
 		}
 	}
 	return len(key)
@@ -201,7 +237,7 @@ func (z *Zone) lookup(key []byte) (n *node, apexLen int, k kind) {
 		return nil, a, kindOwned
 	}
 	if len(z.local) > 0 {
-		if a := z.apexLen(key); a < len(key) {
+		if a := z.apexLen(string(key)); a < len(key) {
 			return nil, a, kindNXDomain
 		}
 	}
@@ -228,26 +264,34 @@ func wireName(dst []byte, name string) []byte {
 
 // reverseName is the in-addr.arpa or ip6.arpa name of an address.
 func reverseName(a netip.Addr) string {
+	name, _, _ := dns.UnpackDomainName(appendReverseWire(nil, a), 0)
+	return name
+}
+
+// appendReverseWire appends the wire form of the in-addr.arpa or ip6.arpa
+// name of an address.
+func appendReverseWire(dst []byte, a netip.Addr) []byte {
 	const hexDigits = "0123456789abcdef"
-	var b strings.Builder
 	if a.Is4() {
 		v := a.As4()
 		for i := 3; i >= 0; i-- {
-			b.WriteString(itoa(int(v[i])))
-			b.WriteByte('.')
+			d := v[i]
+			switch {
+			case d >= 100:
+				dst = append(dst, 3, '0'+d/100, '0'+d/10%10, '0'+d%10)
+			case d >= 10:
+				dst = append(dst, 2, '0'+d/10, '0'+d%10)
+			default:
+				dst = append(dst, 1, '0'+d)
+			}
 		}
-		b.WriteString("in-addr.arpa.")
-		return b.String()
+		return append(dst, 7, 'i', 'n', '-', 'a', 'd', 'd', 'r', 4, 'a', 'r', 'p', 'a', 0)
 	}
 	v := a.As16()
 	for i := 15; i >= 0; i-- {
-		b.WriteByte(hexDigits[v[i]&0xf])
-		b.WriteByte('.')
-		b.WriteByte(hexDigits[v[i]>>4])
-		b.WriteByte('.')
+		dst = append(dst, 1, hexDigits[v[i]&0xf], 1, hexDigits[v[i]>>4])
 	}
-	b.WriteString("ip6.arpa.")
-	return b.String()
+	return append(dst, 3, 'i', 'p', '6', 4, 'a', 'r', 'p', 'a', 0)
 }
 
 func itoa(v int) string {
