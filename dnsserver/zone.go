@@ -16,7 +16,7 @@ type Zone struct {
 	names    map[string]*node // exact names, reverse names and local zone apexes
 	wild     map[string]*node // wildcard suffixes ("*.myapp.test" is stored as myapp.test)
 	ents     map[string]int   // empty non-terminals under local zones, to their SOA apex length
-	local    []string // wire names of the local zones
+	local    []string         // wire names of the local zones
 	ttl      uint32
 	soaRdata []byte
 	entries  int
