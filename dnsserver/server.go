@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -133,28 +134,42 @@ func (s *Server) Listen(ctx context.Context) error {
 }
 
 func (s *Server) listenOne(ctx context.Context, addr string) error {
+	// With port 0 the UDP port is picked first; if its TCP twin is taken,
+	// try another.
+	for attempt := 0; ; attempt++ {
+		err := s.bind(ctx, addr)
+		if err == nil || attempt >= 20 || !errors.Is(err, syscall.EADDRINUSE) || !strings.HasSuffix(addr, ":0") {
+			return err
+		}
+	}
+}
+
+func (s *Server) bind(ctx context.Context, addr string) error {
 	lc := net.ListenConfig{Control: reusePort}
 	pc, err := lc.ListenPacket(ctx, "udp", addr)
 	if err != nil {
 		return listenError(addr, err)
 	}
-	first := pc.(*net.UDPConn)
-	s.udp = append(s.udp, first)
-	bound := first.LocalAddr().String()
-	s.addrs = append(s.addrs, bound)
+	conns := []*net.UDPConn{pc.(*net.UDPConn)}
+	bound := conns[0].LocalAddr().String()
 	for i := 1; i < s.cfg.Sockets; i++ {
 		pc, err := lc.ListenPacket(ctx, "udp", bound)
 		if err != nil {
 			s.log.Debug("extra udp socket failed; using fewer", "addr", bound, "err", err)
 			break
 		}
-		s.udp = append(s.udp, pc.(*net.UDPConn))
+		conns = append(conns, pc.(*net.UDPConn))
 	}
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", bound)
 	if err != nil {
+		for _, c := range conns {
+			_ = c.Close()
+		}
 		return listenError(bound+" (tcp)", err)
 	}
+	s.udp = append(s.udp, conns...)
 	s.tcp = append(s.tcp, ln)
+	s.addrs = append(s.addrs, bound)
 	return nil
 }
 
