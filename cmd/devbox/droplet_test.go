@@ -358,22 +358,36 @@ func TestDropletWaitTimeoutCLI(t *testing.T) {
 	}
 }
 
+// TestDropletRacingUpsCLI races a CLI `up` against a domain-level Up (two
+// in-process CLI runs would race on urfave/cli's shared help flag).
 func TestDropletRacingUpsCLI(t *testing.T) {
 	f := dropletEnv(t)
 	f.HoldCreates(2)
-	codes := make(chan int, 2)
-	for range 2 {
-		go func() {
-			code, _, _ := runCLI(t, context.Background(), "droplet", "up", "dev")
-			codes <- code
-		}()
+	client, err := droplet.New(droplet.Options{Token: f.Token(), APIURL: f.URL, Poll: 2 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
 	}
-	for range 2 {
-		if code := <-codes; code != 0 {
-			t.Errorf("an up exited %d", code)
-		}
+	errc := make(chan error, 1)
+	go func() {
+		_, err := client.Up(context.Background(), droplet.UpConfig{
+			Name: "dev", Region: droplet.DefaultRegion, Size: droplet.DefaultSize, Image: droplet.DefaultImage,
+			Timeout: 10 * time.Second, SSHPort: droplet.DefaultSSHPort,
+		})
+		errc <- err
+	}()
+	code, stdout, stderr := runCLI(t, context.Background(), "droplet", "up", "dev", "--json")
+	if err := <-errc; err != nil {
+		t.Errorf("domain up: %v", err)
 	}
-	if n, creates := len(f.Droplets()), f.Count("POST", "/v2/droplets"); n != 1 || creates != 2 {
-		t.Fatalf("droplets %d after %d creates, want 1 after 2", n, creates)
+	if code != 0 {
+		t.Fatalf("cli up: code %d stderr %q", code, stderr)
+	}
+	var got droplet.Info
+	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+		t.Fatal(err)
+	}
+	ds, creates := f.Droplets(), f.Count("POST", "/v2/droplets")
+	if len(ds) != 1 || creates != 2 || ds[0].ID != got.ID {
+		t.Fatalf("droplets %+v after %d creates (cli got %d), want one after 2", ds, creates, got.ID)
 	}
 }
