@@ -17,6 +17,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 )
 
 // Status is the outcome of one check.
@@ -82,7 +83,11 @@ func runChecks(ctx context.Context, s *state, checks []Check) []Result {
 		} else if err := ctx.Err(); err != nil {
 			r = skipped(fmt.Sprintf("not run: %v", err))
 		} else {
+			start := time.Now()
 			r = c.Run(ctx, s)
+			if s.log != nil {
+				s.log.Debug("check done", "id", c.ID, "status", r.Status, "duration", time.Since(start))
+			}
 		}
 		r.ID, r.Title = c.ID, c.Title
 		normalise(&r)

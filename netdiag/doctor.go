@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/network"
 
@@ -280,6 +281,4 @@ func containerName(c container.Summary) string {
 	return strings.TrimPrefix(c.Names[0], "/")
 }
 
-func isNotFound(err error) bool {
-	return err != nil && (strings.Contains(strings.ToLower(err.Error()), "not found") || strings.Contains(err.Error(), "No such"))
-}
+func isNotFound(err error) bool { return cerrdefs.IsNotFound(err) }

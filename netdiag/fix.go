@@ -40,24 +40,31 @@ func (s *state) recreateAppNetwork(ctx context.Context, r *Result, nets []networ
 		opts.Options[mtuOption] = strconv.Itoa(mtu)
 		what = "MTU " + strconv.Itoa(mtu)
 	}
-	subnet := prefixes(n)
-	if routes != nil {
-		p, ok := freeSubnet(nets, routes, n.Name)
-		if !ok {
-			r.Evidence = append(r.Evidence, "not recreated: no free /24 left in 172.16.0.0/12")
-			return
-		}
-		subnet = []netip.Prefix{p}
-		what = "subnet " + p.String()
-	}
-	for _, p := range subnet {
-		opts.IPAM = &network.IPAM{Driver: "default", Config: []network.IPAMConfig{{Subnet: p.String()}}}
-	}
 	if err := s.eng.NetworkRemove(ctx, n.ID); err != nil {
 		r.Evidence = append(r.Evidence, fmt.Sprintf("remove network %s: %v", n.Name, err))
 		return
 	}
-	if _, err := s.eng.NetworkCreate(ctx, n.Name, opts); err != nil {
+	// A network created meanwhile may take the chosen subnet: try a few.
+	for range 3 {
+		subnet := prefixes(n)
+		if routes != nil {
+			p, ok := freeSubnet(nets, routes, n.Name)
+			if !ok {
+				err = errors.New("no free /24 left in 172.16.0.0/12")
+				break
+			}
+			subnet = []netip.Prefix{p}
+			what = "subnet " + p.String()
+			routes = append(routes, Route{Iface: "tried", Prefix: p})
+		}
+		for _, p := range subnet {
+			opts.IPAM = &network.IPAM{Driver: "default", Config: []network.IPAMConfig{{Subnet: p.String()}}}
+		}
+		if _, err = s.eng.NetworkCreate(ctx, n.Name, opts); err == nil || routes == nil {
+			break
+		}
+	}
+	if err != nil {
 		r.Evidence = append(r.Evidence, fmt.Sprintf("recreate network %s: %v (it is now missing: run devbox net doctor --fix again)", n.Name, err))
 		return
 	}

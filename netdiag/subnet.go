@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"strings"
 
 	"github.com/docker/docker/api/types/network"
 )
@@ -157,6 +156,3 @@ func overlapsAny(p netip.Prefix, used []netip.Prefix) bool {
 	return false
 }
 
-func isConflict(err error) bool {
-	return err != nil && (strings.Contains(err.Error(), "overlap") || strings.Contains(err.Error(), "already"))
-}
