@@ -155,4 +155,3 @@ func overlapsAny(p netip.Prefix, used []netip.Prefix) bool {
 	}
 	return false
 }
-
