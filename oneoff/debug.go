@@ -67,7 +67,12 @@ func (r *Runner) Debug(ctx context.Context, s DebugSpec, o Options, rio IO) (Res
 	if toolbox == "" {
 		toolbox = DefaultDebugImage
 	}
-	if _, err := ensureImage(ectx, r.Engine, toolbox, s.Pull); err != nil {
+	pctx, stop := interruptible(ctx, rio.Signals)
+	_, err = ensureImage(pctx, r.Engine, toolbox, s.Pull)
+	if sig := stop(); sig != nil {
+		return Result{}, interrupted(sig)
+	}
+	if err != nil {
 		return Result{}, err
 	}
 	p := Plan{

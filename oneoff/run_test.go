@@ -202,3 +202,15 @@ func TestRunContextCancelStops(t *testing.T) {
 		t.Errorf("containers left: %v", left)
 	}
 }
+
+func TestRunInterruptedBeforeStart(t *testing.T) {
+	e := newEnv(t)
+	sigs := make(chan os.Signal, 1)
+	sigs <- syscall.SIGINT
+	rio := quietIO(&bytes.Buffer{}, &bytes.Buffer{})
+	rio.Signals = sigs
+	_, err := e.runner().Run(t.Context(), e.spec("echo", "must not run"), Options{}, rio)
+	if Code(err) != 130 || !strings.Contains(err.Error(), "before the task started") {
+		t.Fatalf("err = %v (code %d), want 130 before the task started", err, Code(err))
+	}
+}

@@ -94,6 +94,11 @@ func (r *Runner) Execute(ctx context.Context, p Plan, o Options, rio IO) (Result
 		}
 		defer restore()
 	}
+	select {
+	case sig := <-rio.Signals:
+		return res, interrupted(sig)
+	default:
+	}
 	if err := r.Engine.ContainerStart(ectx, id, container.StartOptions{}); err != nil {
 		r.awaitRemoval(waitC, errC)
 		return res, startError(p, err)
@@ -152,7 +157,11 @@ func (r *Runner) logger() *slog.Logger {
 
 // Run resolves a spec and executes it.
 func (r *Runner) Run(ctx context.Context, s Spec, o Options, rio IO) (Result, error) {
-	p, err := Resolve(context.WithoutCancel(ctx), r.Engine, s)
+	pctx, stop := interruptible(ctx, rio.Signals)
+	p, err := Resolve(pctx, r.Engine, s)
+	if sig := stop(); sig != nil {
+		return Result{}, interrupted(sig)
+	}
 	if err != nil {
 		return Result{}, engineError(err)
 	}

@@ -117,3 +117,39 @@ func signalName(sig os.Signal) string {
 	}
 	return "TERM"
 }
+
+// interruptible returns a context for the work before the task starts
+// (inspect, pull, create): it ends when a signal arrives or ctx ends. stop
+// ends the watch and returns the signal that arrived, if any.
+func interruptible(ctx context.Context, signals <-chan os.Signal) (context.Context, func() os.Signal) {
+	ictx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	got := make(chan os.Signal, 1)
+	done := make(chan struct{})
+	go func() {
+		defer close(got)
+		select {
+		case sig := <-signals:
+			got <- sig
+			cancel()
+		case <-ctx.Done():
+			cancel()
+		case <-done:
+		}
+	}()
+	return ictx, func() os.Signal {
+		close(done)
+		sig := <-got
+		cancel()
+		return sig
+	}
+}
+
+// interrupted is the error of a run stopped by sig before its task
+// started; it exits 128+n like a task killed by that signal.
+func interrupted(sig os.Signal) error {
+	code := 128 + int(syscall.SIGTERM)
+	if n, ok := sig.(syscall.Signal); ok {
+		code = 128 + int(n)
+	}
+	return &Error{Code: code, Err: fmt.Errorf("interrupted (%s) before the task started", sig)}
+}
