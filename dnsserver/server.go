@@ -341,46 +341,6 @@ func (s *Server) Serve(ctx context.Context) error {
 	return err
 }
 
-// serveUDP reads one socket: the fast path answers inline; everything
-// else runs in its own goroutine (bounded) so a slow upstream or a bad
-// packet never holds up other clients.
-func (s *Server) serveUDP(ctx context.Context, c *net.UDPConn, inflight *sync.WaitGroup) {
-	buf := make([]byte, 65536)
-	out := make([]byte, 0, 2*maxUDPSize)
-	for {
-		n, addr, err := c.ReadFromUDPAddrPort(buf)
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) || ctx.Err() != nil {
-				return
-			}
-			continue
-		}
-		if resp, ok := s.handler.fast(buf[:n], out); ok {
-			_, _ = c.WriteToUDPAddrPort(resp, addr)
-			continue
-		}
-		select {
-		case s.slow <- struct{}{}:
-		default:
-			continue // overloaded: drop, the client retries
-		}
-		pkt := append([]byte(nil), buf[:n]...)
-		inflight.Add(1)
-		go func() {
-			defer func() {
-				if r := recover(); r != nil {
-					s.log.Error("query handler panicked", "panic", r)
-				}
-				<-s.slow
-				inflight.Done()
-			}()
-			if resp := s.handler.slowUDP(ctx, pkt, make([]byte, 0, 1024)); resp != nil {
-				_, _ = c.WriteToUDPAddrPort(resp, addr)
-			}
-		}()
-	}
-}
-
 // Reload asks for the local data to be read again (as on SIGHUP).
 func (s *Server) Reload() {
 	select {

@@ -7,7 +7,7 @@
 set -euo pipefail
 
 BIN=${BIN:-bin/devbox}
-DURATION=${DURATION:-10}     # seconds of full-speed load per server
+DURATION=${DURATION:-8}      # seconds of full-speed load per server and round
 RATE=${RATE:-20000}          # queries per second for the latency run
 CLIENTS=${CLIENTS:-4}        # dnsperf clients (source ports)
 PORT_DNSMASQ=${PORT_DNSMASQ:-15353}
@@ -63,9 +63,13 @@ latency() { # latency PORT: p50 p99 in microseconds at RATE qps for 5 s
     awk '{ v[NR] = $1 } END { if (NR == 0) { print "- -"; exit } printf "%d %d\n", v[int(NR*0.50)+1], v[int(NR*0.99)+1] }'
 }
 
-echo "bench-dns: $(nproc) cores, 10,000 names, dnsperf -c $CLIENTS for ${DURATION}s each"
-q_dnsmasq=$(qps "$PORT_DNSMASQ")
-q_devbox=$(qps "$PORT_DEVBOX")
+# Two alternating rounds, best of each: the machine may be busy with other work.
+echo "bench-dns: $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg), 10,000 names, dnsperf -c $CLIENTS, 2 rounds of ${DURATION}s each"
+q_dnsmasq=0 q_devbox=0
+for _ in 1 2; do
+  q=$(qps "$PORT_DNSMASQ"); [ "${q:-0}" -gt "$q_dnsmasq" ] && q_dnsmasq=$q
+  q=$(qps "$PORT_DEVBOX"); [ "${q:-0}" -gt "$q_devbox" ] && q_devbox=$q
+done
 read -r p50_dnsmasq p99_dnsmasq < <(latency "$PORT_DNSMASQ")
 read -r p50_devbox p99_devbox < <(latency "$PORT_DEVBOX")
 printf '%-8s %10s %12s %12s\n' server qps "p50@${RATE}" "p99@${RATE}"
