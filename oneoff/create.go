@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/docker/docker/api/types"
 	"github.com/docker/docker/api/types/container"
@@ -71,7 +72,7 @@ func create(ctx context.Context, eng Engine, p Plan) (string, error) {
 	resp, err := eng.ContainerCreate(ctx, p.Config, p.Host, nil, nil, p.Name)
 	if err != nil {
 		err = fmt.Errorf("create container %s: %w", p.Name, err)
-		if errdefs.IsNotFound(err) && len(p.Networks) > 0 {
+		if errdefs.IsNotFound(err) && strings.Contains(err.Error(), "network") && len(p.Networks) > 0 {
 			err = hint.Wrap(err, fmt.Sprintf("does network %s exist? create it (docker network create %s) or pick one with --network (DEVBOX_NETWORK)", p.Networks[0], p.Networks[0]))
 		}
 		return "", engineError(err)

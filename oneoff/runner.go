@@ -52,7 +52,8 @@ func (r *Runner) Execute(ctx context.Context, p Plan, o Options, rio IO) (Result
 	cfg := *p.Config
 	hc := *p.Host
 	cfg.Tty = o.TTY
-	interactive := o.Interactive && !o.Detach
+	o.Interactive = o.Interactive && !o.Detach
+	interactive := o.Interactive
 	cfg.AttachStdin, cfg.OpenStdin, cfg.StdinOnce = interactive, interactive, interactive
 	cfg.AttachStdout, cfg.AttachStderr = !o.Detach, !o.Detach
 	hc.AutoRemove = !o.Detach
@@ -70,6 +71,13 @@ func (r *Runner) Execute(ctx context.Context, p Plan, o Options, rio IO) (Result
 		}
 		return res, nil
 	}
+	return r.attached(ctx, p, res, o, rio, log)
+}
+
+// attached runs a created container attached to rio until it has exited
+// and been removed.
+func (r *Runner) attached(ctx context.Context, p Plan, res Result, o Options, rio IO, log *slog.Logger) (Result, error) {
+	ectx, id, interactive := context.WithoutCancel(ctx), res.ID, o.Interactive
 	removed := false // the wait for removal has returned
 	defer func() {
 		if removed {
@@ -97,6 +105,8 @@ func (r *Runner) Execute(ctx context.Context, p Plan, o Options, rio IO) (Result
 	select {
 	case sig := <-rio.Signals:
 		return res, interrupted(sig)
+	case err := <-errC:
+		return res, engineError(fmt.Errorf("wait for %s: %w", p.Name, err))
 	default:
 	}
 	if err := r.Engine.ContainerStart(ectx, id, container.StartOptions{}); err != nil {

@@ -31,7 +31,7 @@ type Terminal interface {
 // streams copies a hijacked attach connection to and from IO.
 type streams struct {
 	resp   types.HijackedResponse
-	output chan error // closed... receives once when the output is drained
+	output chan error // receives once, when the output has been copied to the end
 }
 
 // attach attaches to a created container before it starts, so no output
