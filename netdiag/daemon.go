@@ -39,6 +39,9 @@ func checkDaemonDNS(ctx context.Context, s *state) Result {
 			remote = append(remote, ns)
 		}
 	}
+	if s.hostRemote {
+		remote = nil // reachability from here says nothing about the engine's host
+	}
 	for i, err := range s.reachAll(ctx, remote) {
 		if err != nil {
 			warns = append(warns, fmt.Sprintf(`"dns" server %s does not answer: %v`, remote[i], err))

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -195,8 +196,9 @@ func TestDoctorStaleDNS(t *testing.T) {
 	f := newFixture(t)
 	rc := f.read("/etc/resolv.conf")
 	f.write("/etc/resolv.conf", rc+"search corp.example\n")
-	asked := 0
-	rep := doctor(t, c, f, Config{Network: net, Fix: true, Confirm: func(string) bool { asked++; return true }})
+	// Say yes only for this test's containers: never restart other tests' ones.
+	mine := func(q string) bool { return strings.Contains(q, stale) || strings.Contains(q, staleNS) }
+	rep := doctor(t, c, f, Config{Network: net, Fix: true, Confirm: mine})
 	r := find(t, rep, "dns.stale")
 	wantResult(t, r, Warn,
 		stale+": search stale-vpn.example no longer on the host (set by its own --dns/--dns-search)",
@@ -398,12 +400,19 @@ func TestDoctorRestartsStaleContainersWithYes(t *testing.T) {
 
 	rep := doctor(t, c, f, Config{Network: net, Fix: true})
 	r := find(t, rep, "dns.stale")
-	wantResult(t, r, Warn, line, "restart "+ctr, "not restarted: pass --yes")
+	wantResult(t, r, Warn, line, "restart "+ctr, "not restarted: ", "(pass --yes or answer yes to restart them)")
 	if strings.Contains(evidence(r), line+" (set by") {
 		t.Errorf("engine-copied domain blamed on the container:\n%s", evidence(r))
 	}
 
-	rep = doctor(t, c, f, Config{Network: net, Fix: true, Yes: true, Connect: nil})
+	// Yes only for this test's container (--yes would restart every stale
+	// container on the engine, other tests' ones included).
+	var asked []string
+	confirm := func(q string) bool { asked = append(asked, q); return strings.Contains(q, ctr) }
+	rep = doctor(t, c, f, Config{Network: net, Fix: true, Confirm: confirm})
+	if !slices.Contains(asked, "restart container "+ctr+" to refresh its DNS settings?") {
+		t.Errorf("not asked about %s: %q", ctr, asked)
+	}
 	r = find(t, rep, "dns.stale")
 	found := false
 	for _, ch := range r.Changes {

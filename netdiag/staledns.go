@@ -167,17 +167,24 @@ func (s *state) copyFile(ctx context.Context, id, path string) ([]byte, error) {
 
 // restartStale restarts containers with stale DNS after --yes or a yes at
 // the prompt.
+// It asks once per container.
 func (s *state) restartStale(ctx context.Context, r *Result, names []string) {
-	if !s.cfg.Yes && !s.cfg.Confirm(fmt.Sprintf("restart %s to refresh their DNS settings?", strings.Join(names, ", "))) {
-		r.Evidence = append(r.Evidence, "not restarted: pass --yes (or answer yes) to restart them")
-		return
-	}
+	var declined []string
 	for _, n := range names {
+		if !s.cfg.Yes && !s.cfg.Confirm(fmt.Sprintf("restart container %s to refresh its DNS settings?", n)) {
+			declined = append(declined, n)
+			continue
+		}
 		if err := s.eng.ContainerRestart(ctx, n, container.StopOptions{}); err != nil {
 			r.Evidence = append(r.Evidence, fmt.Sprintf("restart %s: %v", n, err))
-			return
+			declined = append(declined, n)
+			continue
 		}
 		r.Changes = append(r.Changes, "restarted container "+n)
+	}
+	if len(declined) > 0 {
+		r.Evidence = append(r.Evidence, "not restarted: "+strings.Join(declined, ", ")+" (pass --yes or answer yes to restart them)")
+		return
 	}
 	r.Fixed = true
 }

@@ -70,7 +70,7 @@ func (a *app) netDoctor(c *cli.Context) error {
 		Fix:         c.Bool("fix"),
 		Yes:         c.Bool("yes"),
 		Connect:     c.StringSlice("connect"),
-		Confirm:     a.confirm,
+		Confirm:     a.confirmer(),
 		Getenv:      a.streams.Getenv,
 		Logger:      a.logger,
 	}
@@ -89,16 +89,22 @@ func (a *app) netDoctor(c *cli.Context) error {
 	return exitCode(netdiag.ExitCode(rep.Checks, c.Bool("strict")), nil)
 }
 
-// confirm asks a yes/no question on the terminal; without one the answer
-// is no.
-func (a *app) confirm(question string) bool {
-	if !output.IsTerminal(a.streams.In) || !output.IsTerminal(a.streams.Err) {
-		return false
+// confirmer asks yes/no questions on the terminal; without one every
+// answer is no.
+func (a *app) confirmer() func(question string) bool {
+	var in *bufio.Reader
+	return func(question string) bool {
+		if !output.IsTerminal(a.streams.In) || !output.IsTerminal(a.streams.Err) {
+			return false
+		}
+		if in == nil {
+			in = bufio.NewReader(a.streams.In)
+		}
+		fmt.Fprintf(a.streams.Err, "%s [y/N] ", question)
+		line, _ := in.ReadString('\n')
+		answer := strings.ToLower(strings.TrimSpace(line))
+		return answer == "y" || answer == "yes"
 	}
-	fmt.Fprintf(a.streams.Err, "%s [y/N] ", question)
-	line, _ := bufio.NewReader(a.streams.In).ReadString('\n')
-	answer := strings.ToLower(strings.TrimSpace(line))
-	return answer == "y" || answer == "yes"
 }
 
 // netProbeCommand is what the probe container runs: devbox net probe
