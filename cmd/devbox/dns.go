@@ -54,7 +54,7 @@ func dnsFlags(d dnsDefaults, prefix string) []cli.Flag {
 		&cli.IntFlag{Name: prefix + "cache-size", Value: 10000, Usage: "forwarding cache `ENTRIES` (0 disables)"},
 		&cli.BoolFlag{Name: prefix + "docker", Usage: "answer <container>.<network>.docker and <container>.docker from the Docker engine"},
 		&cli.StringFlag{Name: prefix + "docker-domain", Value: "docker", Usage: "`DOMAIN` of the container names"},
-		&cli.StringFlag{Name: "metrics-addr", Usage: "serve /healthz and Prometheus /metrics on `ADDR` (host:port)"},
+		&cli.StringFlag{Name: prefix + "metrics-addr", Usage: "serve /healthz and Prometheus /metrics on `ADDR` (host:port)"},
 	}
 }
 
@@ -155,11 +155,11 @@ func (a *app) prepareDNS(c *cli.Context, prefix string) (func(context.Context) e
 		return nil, err
 	}
 	var ms *metricsserver.Server
-	if addr := c.String("metrics-addr"); addr != "" {
+	if addr := c.String(prefix + "metrics-addr"); addr != "" {
 		ms, err = metricsserver.Listen(addr, reg, srv.Healthy)
 		if err != nil {
 			srv.Close()
-			return nil, hint.Wrap(err, "pick another --metrics-addr")
+			return nil, hint.Wrap(err, "pick another --"+prefix+"metrics-addr")
 		}
 		a.logger.Info("metrics listening", "component", "dns", "addr", ms.Addr().String())
 	}
