@@ -1,13 +1,18 @@
 package netdiag
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/network"
 	"github.com/google/go-cmp/cmp"
 
@@ -408,5 +413,107 @@ func TestAppProbeOutcomes(t *testing.T) {
 			wantResult(t, checkPeerDNS(context.Background(), s), tt.peerSt)
 			wantResult(t, checkOutsideDNS(context.Background(), s), tt.outsideSt, tt.outsideContains)
 		})
+	}
+}
+
+func TestNeighCheckAndFix(t *testing.T) {
+	summaries := func(n int) []container.Summary {
+		out := make([]container.Summary, n)
+		for i := range out {
+			out[i] = container.Summary{ID: fmt.Sprintf("%064d", i), Names: []string{fmt.Sprintf("/c%d", i)},
+				NetworkSettings: &container.NetworkSettingsSummary{Networks: map[string]*network.EndpointSettings{"a": {}, "b": {}}}}
+		}
+		return out
+	}
+	tests := []struct {
+		containers int
+		status     Status
+		contains   string
+	}{
+		{10, Pass, "20 container endpoints; gc_thresh1/2/3 = 128/512/1024"},
+		{300, Warn, "past the soft limit"},
+		{600, Fail, "the table is at its hard limit"},
+	}
+	for _, tt := range tests {
+		f := newFixture(t)
+		f.sysctl("net.ipv4.neigh.default.gc_thresh1", "128")
+		f.sysctl("net.ipv4.neigh.default.gc_thresh2", "512")
+		f.sysctl("net.ipv4.neigh.default.gc_thresh3", "1024")
+		s := f.hostState(Config{Fix: tt.status != Pass})
+		s.running, s.runLoaded = summaries(tt.containers), true
+		r := checkNeigh(context.Background(), s)
+		wantResult(t, r, tt.status, tt.contains)
+		if tt.status == Pass {
+			continue
+		}
+		want := max(8192, 4*tt.containers)
+		if got := f.read("/proc/sys/net/ipv4/neigh/default/gc_thresh3"); got != fmt.Sprintf("%d\n", want) || !r.Fixed {
+			t.Errorf("%d containers: gc_thresh3 = %q, want %d (fixed %t)", tt.containers, got, want, r.Fixed)
+		}
+	}
+}
+
+func TestCollectRoundTrip(t *testing.T) {
+	f := newFixture(t)
+	f.write("/run/systemd/resolve/stub-resolv.conf", "nameserver 127.0.0.53\nsearch corp.example\n")
+	f.write("/run/systemd/resolve/resolv.conf", "nameserver 10.0.0.1\nsearch corp.example\n")
+	f.link("/etc/resolv.conf", "/run/systemd/resolve/stub-resolv.conf")
+	f.write("/run/docker.pid", "77\n")
+	f.write("/proc/77/cmdline", "dockerd\x00--config-file=/etc/docker/daemon.json\x00")
+	f.write("/proc/78/cmdline", "other")
+	var buf bytes.Buffer
+	if err := Collect(f.root, &buf); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := untar(&buf, dir); err != nil {
+		t.Fatal(err)
+	}
+	got := HostFS{Root: dir}
+	hr, err := got.Resolver()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !hr.Stub || hr.Upstream == nil || !cmp.Equal(hr.Effective().Nameservers, []string{"10.0.0.1"}) {
+		t.Errorf("resolver from collected files: %+v", hr)
+	}
+	if v, err := got.Sysctl("net.ipv4.ip_local_port_range"); err != nil || v != "1024 65000" {
+		t.Errorf("port range %q %v", v, err)
+	}
+	if mtu := (&state{host: got}).egressMTU(); mtu != 1500 {
+		t.Errorf("egress MTU %d", mtu)
+	}
+	if p := got.DaemonConfigPath(false, func(string) string { return "" }); p != "/etc/docker/daemon.json" {
+		t.Errorf("daemon.json path %q", p)
+	}
+	if got.Exists("/proc/78/cmdline") {
+		t.Error("collected an unrelated process")
+	}
+}
+
+func TestUntarStaysInside(t *testing.T) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, name := range []string{"../../escape", "/abs/file", "ok/file"} {
+		_ = tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: 1, Typeflag: tar.TypeReg})
+		_, _ = tw.Write([]byte("x"))
+	}
+	_ = tw.WriteHeader(&tar.Header{Name: "link", Linkname: "/etc/passwd", Typeflag: tar.TypeSymlink})
+	_ = tw.Close()
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "root")
+	if err := untar(&buf, dir); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"escape", "abs/file", "ok/file"} {
+		if _, err := os.Stat(filepath.Join(dir, p)); err != nil {
+			t.Errorf("%s: %v", p, err)
+		}
+	}
+	if _, err := os.Lstat(filepath.Join(dir, "link")); err == nil {
+		t.Error("wrote a symlink")
+	}
+	if _, err := os.Stat(filepath.Join(parent, "escape")); err == nil {
+		t.Error("wrote outside the directory")
 	}
 }

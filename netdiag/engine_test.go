@@ -459,3 +459,13 @@ func TestDoctorReadsHostFilesThroughProbe(t *testing.T) {
 		t.Errorf("sysctl fix on a remote host not printed as a manual change:\n%s", evidence(st))
 	}
 }
+
+func TestDoctorVPNMTUWarns(t *testing.T) {
+	c := dockertest.Client(t)
+	net := dockertest.Network(t, c, "vpnmtu", network.CreateOptions{Options: map[string]string{mtuOption: "1400"}})
+	f := newFixture(t)
+	f.iface("tun0", 1300, 65534)
+	rep := doctor(t, c, f, Config{Network: net})
+	wantResult(t, find(t, rep, "mtu.app"), Warn, "network "+net+" MTU 1400; host egress eth0 MTU 1500",
+		"VPN links with a smaller MTU: tun0 MTU 1300", "sees MTU 1400", "com.docker.network.driver.mtu=1300")
+}
