@@ -86,6 +86,9 @@ func (a *app) netDoctor(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if c.Context.Err() != nil {
+		return nil // interrupted: main exits 130
+	}
 	return exitCode(netdiag.ExitCode(rep.Checks, c.Bool("strict")), nil)
 }
 
