@@ -6,10 +6,13 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"syscall"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/miekg/dns"
+
+	"github.com/devbox-tools/devbox/internal/hint"
 )
 
 const testHosts = `# test hosts
@@ -227,5 +230,37 @@ func TestMissingFileAtStart(t *testing.T) {
 	_, err = New(t.Context(), Config{HostsFiles: []string{bad}})
 	if err == nil || !contains(err.Error(), "line 3: bad address") {
 		t.Errorf("New with a bad file: %v", err)
+	}
+}
+
+func TestIPv6AndSeveralListenAddresses(t *testing.T) {
+	probe, err := net.ListenPacket("udp6", "[::1]:0")
+	if err != nil {
+		t.Fatalf("no IPv6 loopback (%v): enable IPv6 on lo", err)
+	}
+	probe.Close()
+	s := hostsServer(t, Config{Listen: []string{"[::1]:0", "127.0.0.1:0"}, NoForward: true})
+	if len(s.Addrs()) != 2 {
+		t.Fatalf("addrs = %v", s.Addrs())
+	}
+	for _, addr := range s.Addrs() {
+		for _, network := range []string{"udp", "tcp"} {
+			if r := query(t, network, addr, "web.myapp.test.", dns.TypeA); len(r.Answer) != 1 {
+				t.Errorf("%s %s: %v", network, addr, r)
+			}
+		}
+	}
+}
+
+func TestListenErrorHints(t *testing.T) {
+	for errno, want := range map[syscall.Errno]string{
+		syscall.EACCES:        "ports below 1024 need root",
+		syscall.EADDRINUSE:    "another program already uses",
+		syscall.EADDRNOTAVAIL: "not on this machine",
+	} {
+		err := listenError("127.0.0.1:53", &net.OpError{Op: "listen", Net: "udp", Err: os.NewSyscallError("bind", errno)})
+		if !containsHint(err, want) {
+			t.Errorf("%v: hint %q, want %q", errno, hint.Of(err), want)
+		}
 	}
 }
