@@ -158,9 +158,11 @@ func (f *Forwarder) pick(name string) []*upstream {
 // errNoUpstream means no upstream could answer.
 var errNoUpstream = errors.New("no upstream server answered")
 
-// Exchange answers q from the cache or an upstream. The returned message
-// carries no OPT record; the caller sets its own.
-func (f *Forwarder) Exchange(ctx context.Context, q dns.Question, do, cd bool) (*dns.Msg, error) {
+// Exchange answers q from the cache or an upstream. carry are the loop
+// markers of other devbox instances found on the query, passed on so that
+// a loop through several of them is seen too. The returned message carries
+// no OPT record; the caller sets its own.
+func (f *Forwarder) Exchange(ctx context.Context, q dns.Question, do, cd bool, carry ...*dns.EDNS0_LOCAL) (*dns.Msg, error) {
 	key := keyOf(q, do, cd)
 	if m, ok := f.cache.get(key); ok {
 		f.metrics.cacheHits.Add(1)
@@ -173,7 +175,7 @@ func (f *Forwarder) Exchange(ctx context.Context, q dns.Question, do, cd bool) (
 		if u.loop.Load() {
 			continue
 		}
-		m, err := f.exchangeOne(ctx, u, q, do, cd)
+		m, err := f.exchangeOne(ctx, u, q, do, cd, carry)
 		if err != nil {
 			lastErr = fmt.Errorf("upstream %s: %w", u.addr, err)
 			f.log.Debug("upstream failed", "upstream", u.addr, "name", q.Name, "err", err)
@@ -195,7 +197,7 @@ func (f *Forwarder) Exchange(ctx context.Context, q dns.Question, do, cd bool) (
 	return nil, lastErr
 }
 
-func (f *Forwarder) exchangeOne(ctx context.Context, u *upstream, q dns.Question, do, cd bool) (*dns.Msg, error) {
+func (f *Forwarder) exchangeOne(ctx context.Context, u *upstream, q dns.Question, do, cd bool, carry []*dns.EDNS0_LOCAL) (*dns.Msg, error) {
 	req := new(dns.Msg)
 	req.Id = dns.Id()
 	req.RecursionDesired = true
@@ -205,6 +207,9 @@ func (f *Forwarder) exchangeOne(ctx context.Context, u *upstream, q dns.Question
 	opt := req.IsEdns0()
 	marker := append(f.nonce[:], u.idx)
 	opt.Option = append(opt.Option, &dns.EDNS0_LOCAL{Code: loopOption, Data: marker})
+	for _, c := range carry {
+		opt.Option = append(opt.Option, c)
+	}
 
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
@@ -223,26 +228,37 @@ func (f *Forwarder) exchangeOne(ctx context.Context, u *upstream, q dns.Question
 	return m, nil
 }
 
-// isLoop tells whether an incoming query carries our own loop marker, and
-// if so stops using the upstream it names.
-func (f *Forwarder) isLoop(req *dns.Msg) bool {
+// loopMarkers looks for loop markers on an incoming query: loop is true
+// when one is ours (the query went round a loop; the upstream it names is
+// no longer used); others are the markers of other instances, at most
+// maxCarry of them, to pass on.
+func (f *Forwarder) loopMarkers(req *dns.Msg) (loop bool, others []*dns.EDNS0_LOCAL) {
 	opt := req.IsEdns0()
 	if opt == nil {
-		return false
+		return false, nil
 	}
 	for _, o := range opt.Option {
 		l, ok := o.(*dns.EDNS0_LOCAL)
-		if !ok || l.Code != loopOption || len(l.Data) != 9 || !bytes.Equal(l.Data[:8], f.nonce[:]) {
+		if !ok || l.Code != loopOption || len(l.Data) != 9 {
+			continue
+		}
+		if !bytes.Equal(l.Data[:8], f.nonce[:]) {
+			if len(others) < maxCarry {
+				others = append(others, l)
+			}
 			continue
 		}
 		if i := int(l.Data[8]); i < len(f.all) && !f.all[i].loop.Swap(true) {
 			f.metrics.loops.Add(1)
 			f.log.Error("resolver loop detected: upstream sends our queries back to us; not using it", "upstream", f.all[i].addr)
 		}
-		return true
+		loop = true
 	}
-	return false
+	return loop, others
 }
+
+// maxCarry bounds the loop markers passed on from other instances.
+const maxCarry = 8
 
 // Upstreams lists the upstream addresses in use (for logs and tests).
 func (f *Forwarder) Upstreams() []string {

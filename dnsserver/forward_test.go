@@ -240,3 +240,24 @@ func TestNeverItselfAsUpstream(t *testing.T) {
 		t.Errorf("upstreams = %v, want only the other server", ups)
 	}
 }
+
+// Two devbox instances forwarding to each other (a through a relay that
+// is set up last): the loop is seen through the marker b passes on.
+func TestLoopThroughAnotherInstance(t *testing.T) {
+	var target atomic.Value
+	relay := startUpstream(t, func(_ dns.ResponseWriter, r *dns.Msg) *dns.Msg {
+		c := &dns.Client{Timeout: 3 * time.Second}
+		m, _, err := c.Exchange(r, target.Load().(string))
+		if err != nil {
+			return nil
+		}
+		return m
+	})
+	a := startServer(t, Config{Upstreams: []string{relay.addr}})
+	b := startServer(t, Config{Upstreams: []string{a.Addrs()[0]}})
+	target.Store(b.Addrs()[0])
+	r := query(t, "udp", a.Addrs()[0], "loop.example.", dns.TypeA)
+	if r.Rcode != dns.RcodeServerFailure || a.metrics.loops.Load() != 1 {
+		t.Errorf("rcode %s, loops %d; want SERVFAIL and a detected loop", dns.RcodeToString[r.Rcode], a.metrics.loops.Load())
+	}
+}

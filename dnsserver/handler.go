@@ -65,8 +65,13 @@ func (h *Handler) Respond(ctx context.Context, req *dns.Msg) *dns.Msg {
 		return finish(dns.RcodeFormatError)
 	case opt != nil && opt.Version() != 0:
 		return finish(dns.RcodeBadVers)
-	case h.fwd != nil && h.fwd.isLoop(req):
-		return finish(dns.RcodeServerFailure)
+	}
+	var carry []*dns.EDNS0_LOCAL
+	if h.fwd != nil {
+		var loop bool
+		if loop, carry = h.fwd.loopMarkers(req); loop {
+			return finish(dns.RcodeServerFailure)
+		}
 	}
 	q := req.Question[0]
 	r := h.zone.Load().Resolve(q)
@@ -79,7 +84,7 @@ func (h *Handler) Respond(ctx context.Context, req *dns.Msg) *dns.Msg {
 		return finish(dns.RcodeRefused)
 	}
 	do := opt != nil && opt.Do()
-	up, err := h.fwd.Exchange(ctx, q, do, req.CheckingDisabled)
+	up, err := h.fwd.Exchange(ctx, q, do, req.CheckingDisabled, carry...)
 	if err != nil {
 		h.log.Debug("forward failed", "name", q.Name, "type", dns.TypeToString[q.Qtype], "err", err)
 		return finish(dns.RcodeServerFailure)
