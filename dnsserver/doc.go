@@ -1,0 +1,25 @@
+// Package dnsserver is devbox's DNS server for development names: it
+// answers from hosts files, wildcard rules and (optionally) the containers
+// of the Docker engine, and forwards every other name upstream with a cache.
+//
+// The answer logic is a pure function of an immutable Zone and a question
+// (Zone.Resolve); the UDP fast path (wire.go) answers the common case from
+// the same zone straight from the packet bytes, without allocating. A Server
+// loads the data (New), binds UDP and TCP on every address (Listen), and
+// serves until its context ends (Serve), reloading the files when they
+// change and on Reload.
+//
+// The rules, in order:
+//
+//  1. An exact name wins, even for a type it has no data for (NODATA).
+//  2. Otherwise the longest wildcard suffix: "*.d" matches every name below
+//     d at any depth, never d itself.
+//  3. Otherwise, under a local zone (test, localhost, invalid and --local),
+//     a name above local data is NODATA and any other is NXDOMAIN.
+//  4. Anything else is forwarded (or REFUSED without upstreams).
+//
+// Local answers are authoritative, for A, AAAA, PTR (automatic, the first
+// name given for each address) and ANY (the A, AAAA and PTR records the
+// name has); every other type is NODATA, with a synthetic SOA in authority
+// whose MINIMUM is the local TTL.
+package dnsserver
