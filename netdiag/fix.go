@@ -107,8 +107,15 @@ func (s *state) raiseSysctl(name, value string) error {
 
 // iptablesSave returns the filter and nat tables as iptables-save prints
 // them (iptables-nft shows nftables rules made through iptables).
+//
+// Without iptables-save it lists the nftables ruleset instead.
 func iptablesSave(ctx context.Context) (string, error) {
 	out, err := exec.CommandContext(ctx, "iptables-save").Output()
+	if errors.Is(err, exec.ErrNotFound) {
+		if nft, nerr := exec.CommandContext(ctx, "nft", "list", "ruleset").Output(); nerr == nil {
+			return string(nft), nil
+		}
+	}
 	if err != nil {
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {

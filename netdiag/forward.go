@@ -97,7 +97,7 @@ func (s *state) firewall(ctx context.Context) (Rules, error) {
 	if err != nil {
 		return Rules{}, err
 	}
-	return ParseIPTablesSave(text), nil
+	return ParseFirewall(text), nil
 }
 
 func checkForwardPolicy(ctx context.Context, s *state) Result {
