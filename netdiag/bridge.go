@@ -3,6 +3,7 @@ package netdiag
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/docker/docker/api/types/container"
@@ -17,11 +18,27 @@ func checkDefaultBridge(ctx context.Context, s *state) Result {
 	if err != nil {
 		return failed("check the engine", "list containers: "+err.Error())
 	}
+	names := map[string]bool{}
+	for _, c := range running {
+		names[containerName(c)] = true
+	}
 	var only []string
 	for _, c := range running {
-		if onlyDefaultBridge(c) {
-			only = append(only, containerName(c))
+		if !onlyDefaultBridge(c) {
+			continue
 		}
+		ins, err := s.eng.ContainerInspect(ctx, c.ID)
+		if err != nil {
+			continue // gone since the list
+		}
+		if ins.HostConfig != nil && len(ins.HostConfig.Links) > 0 {
+			continue // legacy links give it the names it needs
+		}
+		entry := containerName(c)
+		if refs := namesReferenced(ins.Config, names, entry); len(refs) > 0 {
+			entry += " (its environment or command names " + strings.Join(refs, ", ") + ")"
+		}
+		only = append(only, entry)
 	}
 	var r Result
 	if len(only) == 0 {
@@ -73,4 +90,42 @@ func (s *state) connect(ctx context.Context, r *Result, running []container.Summ
 	if ok && len(r.Changes) > 0 {
 		r.Fixed = true
 	}
+}
+
+// namesReferenced lists the other containers a container's environment or
+// command mentions by name: it expects to look them up.
+func namesReferenced(cfg *container.Config, names map[string]bool, self string) []string {
+	if cfg == nil {
+		return nil
+	}
+	text := strings.Join(append(append([]string{}, cfg.Env...), cfg.Cmd...), " ")
+	var refs []string
+	for n := range names {
+		if n != self && containsWord(text, n) {
+			refs = append(refs, n)
+		}
+	}
+	slices.Sort(refs)
+	return refs
+}
+
+// containsWord reports whether s contains name with no name character
+// (letter, digit, _ . -) on either side.
+func containsWord(s, name string) bool {
+	for i := 0; i+len(name) <= len(s); {
+		j := strings.Index(s[i:], name)
+		if j < 0 {
+			return false
+		}
+		start, end := i+j, i+j+len(name)
+		if (start == 0 || !nameChar(s[start-1])) && (end == len(s) || !nameChar(s[end])) {
+			return true
+		}
+		i = start + 1
+	}
+	return false
+}
+
+func nameChar(b byte) bool {
+	return b == '_' || b == '-' || b == '.' || (b >= '0' && b <= '9') || (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z')
 }

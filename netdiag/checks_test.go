@@ -517,3 +517,22 @@ func TestUntarStaysInside(t *testing.T) {
 		t.Error("wrote outside the directory")
 	}
 }
+
+func TestContainsWord(t *testing.T) {
+	tests := []struct {
+		s, name string
+		want    bool
+	}{
+		{"DB=postgres://db:5432", "db", true},
+		{"DB=postgres://mydb:5432", "db", false},
+		{"DB=db-2", "db", false},
+		{"x db", "db", true},
+		{"dbdb db", "db", true},
+		{"", "db", false},
+	}
+	for _, tt := range tests {
+		if got := containsWord(tt.s, tt.name); got != tt.want {
+			t.Errorf("containsWord(%q, %q) = %t", tt.s, tt.name, got)
+		}
+	}
+}

@@ -216,10 +216,15 @@ func TestDoctorDefaultBridgeConnectFix(t *testing.T) {
 	c := dockertest.Client(t)
 	img := dockertest.BusyboxImage(t, c)
 	net := dockertest.Network(t, c, "connect", network.CreateOptions{})
-	lone := dockertest.Run(t, c, "on-bridge", sleeper(img), nil, nil)
+	db := dockertest.Run(t, c, "db", sleeper(img), nil, nil)
+	web := &container.Config{Image: img, Cmd: []string{"sleep", "300"}, Env: []string{"DATABASE_URL=postgres://" + db + ":5432/app"}}
+	lone := dockertest.Run(t, c, "on-bridge", web, nil, nil)
+	linked := dockertest.Run(t, c, "linked", sleeper(img), &container.HostConfig{Links: []string{db + ":db"}}, nil)
 	f := newFixture(t)
 	rep := doctor(t, c, f, Config{Network: net})
-	wantResult(t, find(t, rep, "bridge.default"), Warn, lone, "docker network connect "+net+" NAME")
+	r0 := find(t, rep, "bridge.default")
+	wantResult(t, r0, Warn, lone+" (its environment or command names "+db+")", db, "docker network connect "+net+" NAME")
+	notMentioned(t, r0, linked)
 
 	rep = doctor(t, c, f, Config{Network: net, Fix: true, Connect: []string{lone}})
 	r := find(t, rep, "bridge.default")
