@@ -40,6 +40,13 @@ func (z *Zone) Resolve(q dns.Question) Reply {
 	case kindNXDomain:
 		return Reply{Rcode: dns.RcodeNameError, Ns: []dns.RR{z.soa(wire, apexLen)}}
 	}
+	if k == kindReverse {
+		if q.Qtype != dns.TypePTR && q.Qtype != dns.TypeANY {
+			return Reply{Rcode: dns.RcodeSuccess, Ns: []dns.RR{z.soa(wire, apexLen)}}
+		}
+		return Reply{Rcode: dns.RcodeSuccess, Answer: []dns.RR{&dns.PTR{
+			Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypePTR, Class: dns.ClassINET, Ttl: z.ttl}, Ptr: n.name}}}
+	}
 	ans := z.records(n, q)
 	if len(ans) == 0 && (q.Qtype != dns.TypeSOA || n == nil || !n.apex) {
 		return Reply{Rcode: dns.RcodeSuccess, Ns: []dns.RR{z.soa(wire, apexLen)}}
@@ -68,9 +75,6 @@ func (z *Zone) records(n *node, q dns.Question) []dns.RR {
 		for _, a := range n.v6 {
 			out = append(out, &dns.AAAA{Hdr: hdr(dns.TypeAAAA), AAAA: net.IP(append([]byte(nil), a[:]...))})
 		}
-	}
-	if (q.Qtype == dns.TypePTR || q.Qtype == dns.TypeANY) && n.ptr != "" {
-		out = append(out, &dns.PTR{Hdr: hdr(dns.TypePTR), Ptr: n.ptrName})
 	}
 	return out
 }

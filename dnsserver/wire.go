@@ -90,7 +90,12 @@ func (z *Zone) fastAnswer(req, out []byte, ra bool) (resp []byte, qtype uint16, 
 	}
 	out = append(out, req[12:qEnd]...)
 	var an, ns uint16
-	if k == kindOwned && n != nil {
+	switch {
+	case k == kindReverse && (qtype == dns.TypePTR || qtype == dns.TypeANY):
+		out = z.appendHeader(out, dns.TypePTR, len(n.key))
+		out = append(out, n.key...)
+		an = 1
+	case k == kindOwned && n != nil:
 		out, an = z.appendRecords(out, n, qtype, kn, apexLen)
 	}
 	if an == 0 {
@@ -140,11 +145,6 @@ func (z *Zone) appendRecords(out []byte, n *node, qtype uint16, nameLen, apexLen
 			out = append(out, a[:]...)
 			an++
 		}
-	}
-	if (qtype == dns.TypePTR || qtype == dns.TypeANY) && n.ptr != "" {
-		out = z.appendHeader(out, dns.TypePTR, len(n.ptr))
-		out = append(out, n.ptr...)
-		an++
 	}
 	if qtype == dns.TypeSOA && n.apex {
 		out = z.appendSOA(out, nameLen, apexLen)

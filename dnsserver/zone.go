@@ -13,10 +13,11 @@ import (
 // up without allocating. A new Zone is built on every reload and swapped in
 // atomically.
 type Zone struct {
-	names    map[string]*node // exact names, reverse names and local zone apexes
-	wild     map[string]*node // wildcard suffixes ("*.myapp.test" is stored as myapp.test)
-	ents     map[string]int   // empty non-terminals under local zones, to their SOA apex length
-	local    []string         // wire names of the local zones
+	names    map[string]*node   // exact names and local zone apexes
+	ptrs     map[[16]byte]*node // address (IPv4 as 4-in-6) to the node of its first name
+	wild     map[string]*node   // wildcard suffixes ("*.myapp.test" is stored as myapp.test)
+	ents     map[string]int     // empty non-terminals under local zones, to their SOA apex length
+	local    []string           // wire names of the local zones
 	ttl      uint32
 	soaRdata []byte
 	entries  int
@@ -27,10 +28,9 @@ type node struct {
 	v4      [][4]byte
 	v6      [][16]byte
 	key     string // the wire name of the node (its map key)
-	ptr     string // wire form of the PTR target, for reverse names
-	ptrName string
-	apexLen int  // the SOA owner is the last apexLen bytes of the name's wire form
-	apex    bool // a local zone apex: answers SOA
+	name    string // the name, as given
+	apexLen int    // the SOA owner is the last apexLen bytes of the name's wire form
+	apex    bool   // a local zone apex: answers SOA
 }
 
 // ZoneOptions are the settings of a zone build.
@@ -58,7 +58,8 @@ const (
 // slabs: a reload of 100,000 names must stay well under 200 ms.
 func NewZone(entries []Entry, opt ZoneOptions) *Zone {
 	z := &Zone{
-		names:   make(map[string]*node, len(entries)*2),
+		names:   make(map[string]*node, len(entries)),
+		ptrs:    make(map[[16]byte]*node, len(entries)),
 		wild:    map[string]*node{},
 		ents:    make(map[string]int, len(entries)/8),
 		ttl:     opt.TTL,
@@ -68,7 +69,7 @@ func NewZone(entries []Entry, opt ZoneOptions) *Zone {
 	for _, l := range opt.Local {
 		z.local = append(z.local, string(wireName(nil, strings.ToLower(dns.Fqdn(l)))))
 	}
-	nodes := make([]node, 0, 2*len(entries)+len(opt.Local))
+	nodes := make([]node, 0, len(entries)+len(opt.Local))
 	newNode := func() *node {
 		if len(nodes) == cap(nodes) {
 			nodes = make([]node, 0, 64)
@@ -85,9 +86,15 @@ func NewZone(entries []Entry, opt ZoneOptions) *Zone {
 		}
 	}
 	slab4, slab6 := make([][4]byte, 0, n4), make([][16]byte, 0, n6)
+	for i, key := range z.local {
+		if z.names[key] == nil {
+			n := newNode()
+			n.apex, n.key, n.name, n.apexLen = true, key, strings.ToLower(dns.Fqdn(opt.Local[i])), len(key)
+			z.names[key] = n
+		}
+	}
 	var buf []byte
-	owners := make([]*node, len(entries))
-	for i, e := range entries {
+	for _, e := range entries {
 		buf = wireName(buf[:0], e.Name)
 		m := z.names
 		if e.Wildcard {
@@ -96,10 +103,17 @@ func NewZone(entries []Entry, opt ZoneOptions) *Zone {
 		n := m[string(buf)]
 		if n == nil {
 			n = newNode()
-			n.key = string(buf)
+			n.key, n.name = string(buf), e.Name
 			m[n.key] = n
+			if !e.Wildcard {
+				z.place(n.key, n, false)
+			}
 		}
-		owners[i] = n
+		if !e.Wildcard {
+			if _, taken := z.ptrs[e.Addr.As16()]; !taken {
+				z.ptrs[e.Addr.As16()] = n // the automatic PTR: the first name of each address
+			}
+		}
 		switch {
 		case e.Addr.Is4() && n.v4 == nil:
 			slab4 = append(slab4, e.Addr.As4())
@@ -111,35 +125,8 @@ func NewZone(entries []Entry, opt ZoneOptions) *Zone {
 			n.add(e.Addr)
 		}
 	}
-	for _, key := range z.local {
-		if n := z.names[key]; n != nil {
-			n.apex = true
-		} else {
-			n := newNode()
-			n.apex = true
-			z.names[key] = n
-		}
-	}
-	for key, n := range z.names {
-		z.place(key, n, false)
-	}
 	for key, n := range z.wild {
 		z.place(key, n, true)
-	}
-	// Automatic PTR: the first exact name of each address.
-	for i, e := range entries {
-		if e.Wildcard {
-			continue
-		}
-		buf = appendReverseWire(buf[:0], e.Addr)
-		if _, taken := z.names[string(buf)]; taken {
-			continue
-		}
-		n := newNode()
-		n.ptr = owners[i].key
-		n.ptrName = e.Name
-		n.apexLen = z.apexLen(string(buf))
-		z.names[string(buf)] = n
 	}
 	return z
 }
@@ -216,6 +203,7 @@ const (
 	kindForward  kind = iota // not ours: forward (or refuse)
 	kindOwned                // ours: an answer or NODATA
 	kindNXDomain             // unknown name under a local zone
+	kindReverse              // the reverse name of a local address: n is the node of its name
 )
 
 // lookup finds what the zone says about a lowercase wire name. The rule:
@@ -225,6 +213,11 @@ const (
 func (z *Zone) lookup(key []byte) (n *node, apexLen int, k kind) {
 	if n := z.names[string(key)]; n != nil {
 		return n, n.apexLen, kindOwned
+	}
+	if a, ok := parseReverse(key); ok {
+		if n := z.ptrs[a]; n != nil {
+			return n, z.apexLen(string(key)), kindReverse
+		}
 	}
 	if len(z.wild) > 0 && len(key) > 1 {
 		for off := int(key[0]) + 1; off < len(key) && key[off] != 0; off += int(key[off]) + 1 {
@@ -242,6 +235,64 @@ func (z *Zone) lookup(key []byte) (n *node, apexLen int, k kind) {
 		}
 	}
 	return nil, 0, kindForward
+}
+
+// parseReverse reads a full in-addr.arpa or ip6.arpa wire name (lowercase,
+// canonical: no leading zeros) as an address in 16-byte form.
+func parseReverse(key []byte) (a [16]byte, ok bool) {
+	const v4Suffix, v6Suffix = "\x07in-addr\x04arpa\x00", "\x03ip6\x04arpa\x00"
+	switch {
+	case len(key) == 64+len(v6Suffix) && string(key[64:]) == v6Suffix:
+		for i := 0; i < 32; i++ {
+			if key[2*i] != 1 {
+				return a, false
+			}
+			v, ok := hexNibble(key[2*i+1])
+			if !ok {
+				return a, false
+			}
+			if i%2 == 0 {
+				a[15-i/2] |= v
+			} else {
+				a[15-i/2] |= v << 4
+			}
+		}
+		// IPv4-mapped addresses are answered under in-addr.arpa only.
+		return a, !netip.AddrFrom16(a).Is4In6()
+	case len(key) > len(v4Suffix) && string(key[len(key)-len(v4Suffix):]) == v4Suffix:
+		a[10], a[11] = 0xff, 0xff
+		off := 0
+		for i := 0; i < 4; i++ {
+			l := int(key[off])
+			if l < 1 || l > 3 || off+1+l > len(key)-len(v4Suffix) || (l > 1 && key[off+1] == '0') {
+				return a, false
+			}
+			v := 0
+			for _, c := range key[off+1 : off+1+l] {
+				if c < '0' || c > '9' {
+					return a, false
+				}
+				v = v*10 + int(c-'0')
+			}
+			if v > 255 {
+				return a, false
+			}
+			a[15-i] = byte(v)
+			off += 1 + l
+		}
+		return a, off == len(key)-len(v4Suffix)
+	}
+	return a, false
+}
+
+func hexNibble(c byte) (byte, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10, true
+	}
+	return 0, false
 }
 
 // wireName appends the uncompressed wire form of a lowercase FQDN made of

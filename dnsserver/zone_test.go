@@ -149,3 +149,22 @@ func TestReverseName(t *testing.T) {
 		}
 	}
 }
+
+func FuzzParseReverse(f *testing.F) {
+	for _, a := range []string{"10.0.0.1", "255.255.255.255", "0.0.0.0", "fd00::4", "::1"} {
+		f.Add(appendReverseWire(nil, netip.MustParseAddr(a)))
+	}
+	f.Add(wireName(nil, "01.0.0.10.in-addr.arpa."))
+	f.Add(wireName(nil, "0.10.in-addr.arpa."))
+	f.Add(wireName(nil, reverseName(netip.MustParseAddr("::ffff:0:0"))[:len("0.0.0.0.0.0.0.0.f.f.f.f")]+".0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa."))
+	f.Fuzz(func(t *testing.T, key []byte) {
+		a, ok := parseReverse(key)
+		if !ok {
+			return
+		}
+		addr := netip.AddrFrom16(a).Unmap()
+		if back := appendReverseWire(nil, addr); string(back) != string(key) {
+			t.Fatalf("%q parsed as %s, which is %q", key, addr, back)
+		}
+	})
+}
