@@ -3,8 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -63,5 +66,73 @@ func TestDropletDownAsksOnTerminal(t *testing.T) {
 		if n := len(f.Droplets()); n != tt.left {
 			t.Errorf("answer %q: %d droplets left, want %d", tt.answer, n, tt.left)
 		}
+	}
+}
+
+// dropletBinary builds devbox for the end-to-end tests.
+func dropletBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "devbox")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// TestDropletBinaryRaceAndSIGINT runs the built binary: two `up`s started
+// together end with one droplet, and SIGINT during an `up` that is waiting
+// exits 130 with the droplet it created deleted.
+func TestDropletBinaryRaceAndSIGINT(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	f := dropletEnv(t)
+	bin := dropletBinary(t)
+
+	f.HoldCreates(2)
+	cmds := make([]*exec.Cmd, 2)
+	outs := make([]*bytes.Buffer, 2)
+	for i := range cmds {
+		outs[i] = &bytes.Buffer{}
+		cmds[i] = exec.Command(bin, "droplet", "up", "dev")
+		cmds[i].Stdout, cmds[i].Stderr = outs[i], outs[i]
+		if err := cmds[i].Start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, cmd := range cmds {
+		if err := cmd.Wait(); err != nil {
+			t.Errorf("up %d: %v\n%s", i, err, outs[i])
+		}
+	}
+	if n, creates := len(f.Droplets()), f.Count("POST", "/v2/droplets"); n != 1 || creates != 2 {
+		t.Fatalf("droplets %d after %d creates, want 1 after 2", n, creates)
+	}
+
+	f.SetActionPolls(1 << 30)
+	var out bytes.Buffer
+	cmd := exec.Command(bin, "droplet", "up", "other")
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; len(f.Droplets()) < 2; i++ {
+		if i > 2000 {
+			_ = cmd.Process.Kill()
+			t.Fatalf("no droplet created: %s", out.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != exitInterrupted {
+		t.Fatalf("exit %v, want %d\n%s", err, exitInterrupted, out.String())
+	}
+	if ds := f.Droplets(); len(ds) != 1 || ds[0].Name != "dev" {
+		t.Fatalf("droplets after SIGINT %+v, want only dev", ds)
 	}
 }
