@@ -110,7 +110,11 @@ func (h *Handler) fast(req, out []byte) ([]byte, bool) {
 func (h *Handler) slowUDP(ctx context.Context, pkt, out []byte) []byte {
 	req := new(dns.Msg)
 	if err := req.Unpack(pkt); err != nil {
-		return formErr(pkt, out)
+		resp := formErr(pkt, out)
+		if resp != nil {
+			h.metrics.query(0, dns.RcodeFormatError)
+		}
+		return resp
 	}
 	resp := h.Respond(ctx, req)
 	if resp == nil {

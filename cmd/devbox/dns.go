@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/docker/docker/client"
@@ -71,6 +73,11 @@ func (a *app) dnsConfig(c *cli.Context, prefix string) (dnsserver.Config, error)
 	}
 	if len(cfg.Listen) == 0 {
 		return cfg, usageErrorf("--%slisten: give at least one address", prefix)
+	}
+	for i, l := range cfg.Listen {
+		if _, _, err := net.SplitHostPort(l); err != nil {
+			cfg.Listen[i] = net.JoinHostPort(strings.Trim(l, "[]"), "53") // the DNS port when none is given
+		}
 	}
 	if cfg.CacheSize == 0 {
 		cfg.CacheSize = -1

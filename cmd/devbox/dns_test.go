@@ -19,19 +19,19 @@ import (
 	"github.com/devbox-tools/devbox/internal/output"
 )
 
-// syncBuffer is a bytes buffer safe to read while a server writes to it.
-type syncBuffer struct {
+// logBuffer is a bytes buffer safe to read while a server writes to it.
+type logBuffer struct {
 	mu sync.Mutex
 	b  strings.Builder
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+func (s *logBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
 
-func (s *syncBuffer) String() string {
+func (s *logBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
@@ -41,13 +41,13 @@ func (s *syncBuffer) String() string {
 type runningCLI struct {
 	cancel context.CancelFunc
 	done   chan int
-	stderr *syncBuffer
+	stderr *logBuffer
 }
 
 func startCLI(t *testing.T, args ...string) *runningCLI {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &runningCLI{cancel: cancel, done: make(chan int, 1), stderr: &syncBuffer{}}
+	r := &runningCLI{cancel: cancel, done: make(chan int, 1), stderr: &logBuffer{}}
 	go func() {
 		r.done <- run(ctx, append([]string{"devbox"}, args...), output.Streams{
 			In: strings.NewReader(""), Out: io.Discard, Err: r.stderr, Getenv: os.Getenv,
