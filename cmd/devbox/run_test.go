@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -277,4 +278,66 @@ func waitLine(t *testing.T, lines <-chan string, want string) {
 			t.Fatalf("no %q within a minute", want)
 		}
 	}
+}
+
+// TestRunTTYEndToEnd runs devbox under script(1), which gives it a
+// terminal: the task gets a TTY, raw mode is set and restored, and the
+// exit code comes through.
+func TestRunTTYEndToEnd(t *testing.T) {
+	e := newRunEnv(t)
+	script, err := exec.LookPath("script")
+	if err != nil {
+		t.Fatal("script(1) not found: install bsdutils (apt-get install bsdutils)")
+	}
+	bin := buildDevbox(t)
+	quoted := []string{bin}
+	for _, a := range e.args("-i", "sh", "-c", "tty; echo tty-ok; exit 5") {
+		quoted = append(quoted, "'"+strings.ReplaceAll(a, "'", `'\''`)+"'")
+	}
+	cmd := exec.Command(script, "-qec", strings.Join(quoted, " "), "/dev/null")
+	stdin, w, err := os.Pipe() // a terminal's input stays open
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdin.Close()
+	defer w.Close()
+	cmd.Stdin = stdin
+	var out runOutput
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitErr := make(chan error, 1)
+	go func() { waitErr <- cmd.Wait() }()
+	select {
+	case err = <-waitErr:
+	case <-time.After(2 * time.Minute):
+		_ = cmd.Process.Kill()
+		t.Fatalf("devbox under script did not exit; output %q", out.String())
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 5 {
+		t.Errorf("exit = %v, want 5; output %q", err, out.String())
+	}
+	if !strings.Contains(out.String(), "/dev/pts/") || !strings.Contains(out.String(), "tty-ok\r\n") {
+		t.Errorf("output %q: want the task on a TTY (/dev/pts/N, \\r\\n line ends)", out.String())
+	}
+}
+
+// runOutput is a buffer safe to read while a command writes to it.
+type runOutput struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *runOutput) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *runOutput) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
