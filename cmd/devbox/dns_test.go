@@ -19,35 +19,35 @@ import (
 	"github.com/devbox-tools/devbox/internal/output"
 )
 
-// logBuffer is a bytes buffer safe to read while a server writes to it.
-type logBuffer struct {
+// dnsLogBuffer is a bytes buffer safe to read while a server writes to it.
+type dnsLogBuffer struct {
 	mu sync.Mutex
 	b  strings.Builder
 }
 
-func (s *logBuffer) Write(p []byte) (int, error) {
+func (s *dnsLogBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
 
-func (s *logBuffer) String() string {
+func (s *dnsLogBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
 }
 
-// runningCLI is devbox running in-process in the background.
-type runningCLI struct {
+// runningDNSCLI is devbox running in-process in the background.
+type runningDNSCLI struct {
 	cancel context.CancelFunc
 	done   chan int
-	stderr *logBuffer
+	stderr *dnsLogBuffer
 }
 
-func startCLI(t *testing.T, args ...string) *runningCLI {
+func startDNSCLI(t *testing.T, args ...string) *runningDNSCLI {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &runningCLI{cancel: cancel, done: make(chan int, 1), stderr: &logBuffer{}}
+	r := &runningDNSCLI{cancel: cancel, done: make(chan int, 1), stderr: &dnsLogBuffer{}}
 	go func() {
 		r.done <- run(ctx, append([]string{"devbox"}, args...), output.Streams{
 			In: strings.NewReader(""), Out: io.Discard, Err: r.stderr, Getenv: os.Getenv,
@@ -64,11 +64,11 @@ func startCLI(t *testing.T, args ...string) *runningCLI {
 	return r
 }
 
-var logValue = regexp.MustCompile(`(addrs=\[[^\]]*\]|addr=\S+)`)
+var dnsLogValue = regexp.MustCompile(`(addrs=\[[^\]]*\]|addr=\S+)`)
 
 // waitLog waits for a log line containing what and returns the value of
 // key (addrs or addr) on it, or the line when key is empty.
-func (r *runningCLI) waitLog(t *testing.T, what, key string) string {
+func (r *runningDNSCLI) waitLog(t *testing.T, what, key string) string {
 	t.Helper()
 	for range 250 {
 		select {
@@ -83,7 +83,7 @@ func (r *runningCLI) waitLog(t *testing.T, what, key string) string {
 			if key == "" {
 				return line
 			}
-			for _, m := range logValue.FindAllString(line, -1) {
+			for _, m := range dnsLogValue.FindAllString(line, -1) {
 				if v, ok := strings.CutPrefix(m, key+"="); ok {
 					return strings.Trim(strings.Fields(strings.Trim(v, "[]"))[0], `"`)
 				}
@@ -96,7 +96,7 @@ func (r *runningCLI) waitLog(t *testing.T, what, key string) string {
 }
 
 // stop interrupts devbox and returns its exit code.
-func (r *runningCLI) stop(t *testing.T) int {
+func (r *runningDNSCLI) stop(t *testing.T) int {
 	t.Helper()
 	r.cancel()
 	select {
@@ -120,7 +120,7 @@ func dnsQuery(t *testing.T, addr, name string, qtype uint16) *dns.Msg {
 	return r
 }
 
-func firstAddr(r *dns.Msg) string {
+func firstDNSAddr(r *dns.Msg) string {
 	for _, rr := range r.Answer {
 		if a, ok := rr.(*dns.A); ok {
 			return a.A.String()
@@ -129,8 +129,8 @@ func firstAddr(r *dns.Msg) string {
 	return dns.RcodeToString[r.Rcode]
 }
 
-// fakeUpstream answers every A question with 192.0.2.1.
-func fakeUpstream(t *testing.T) string {
+// fakeDNSUpstream answers every A question with 192.0.2.1.
+func fakeDNSUpstream(t *testing.T) string {
 	t.Helper()
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
@@ -154,8 +154,8 @@ func TestDNSServe(t *testing.T) {
 	if err := os.WriteFile(hosts, []byte("10.0.0.1 web.myapp.test\n10.0.0.2 api.example.com\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	up := fakeUpstream(t)
-	r := startCLI(t, "dns", "serve", "--listen", "127.0.0.1:0", "--hosts", hosts,
+	up := fakeDNSUpstream(t)
+	r := startDNSCLI(t, "dns", "serve", "--listen", "127.0.0.1:0", "--hosts", hosts,
 		"--wildcard", "*.w.test=10.1.1.1", "--upstream", up, "--metrics-addr", "127.0.0.1:0", "--local", "/corp.example/")
 	addr := r.waitLog(t, "dns server listening", "addrs")
 	metrics := r.waitLog(t, "metrics listening", "addr")
@@ -168,7 +168,7 @@ func TestDNSServe(t *testing.T) {
 		"nope.test.":       "NXDOMAIN",
 		"x.corp.example.":  "NXDOMAIN",
 	} {
-		if got := firstAddr(dnsQuery(t, addr, name, dns.TypeA)); got != want {
+		if got := firstDNSAddr(dnsQuery(t, addr, name, dns.TypeA)); got != want {
 			t.Errorf("%s = %s, want %s", name, got, want)
 		}
 	}
@@ -199,12 +199,12 @@ func TestDNSServeFromEnvironment(t *testing.T) {
 	t.Setenv("DEVBOX_DNS_LISTEN", "127.0.0.1:0")
 	t.Setenv("DEVBOX_DNS_WILDCARD", "*.env.test=10.2.2.2")
 	t.Setenv("DEVBOX_DNS_NO_FORWARD", "true")
-	r := startCLI(t, "dns", "serve")
+	r := startDNSCLI(t, "dns", "serve")
 	addr := r.waitLog(t, "dns server listening", "addrs")
-	if got := firstAddr(dnsQuery(t, addr, "x.env.test.", dns.TypeA)); got != "10.2.2.2" {
+	if got := firstDNSAddr(dnsQuery(t, addr, "x.env.test.", dns.TypeA)); got != "10.2.2.2" {
 		t.Errorf("x.env.test = %s", got)
 	}
-	if got := firstAddr(dnsQuery(t, addr, "www.example.com.", dns.TypeA)); got != "REFUSED" {
+	if got := firstDNSAddr(dnsQuery(t, addr, "www.example.com.", dns.TypeA)); got != "REFUSED" {
 		t.Errorf("--no-forward: www.example.com = %s, want REFUSED", got)
 	}
 }

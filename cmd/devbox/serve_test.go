@@ -9,8 +9,8 @@ import (
 // The built-in default answers devbox.test and below with 127.0.0.1 and
 // serves /etc/hosts; only the port and the upstream are changed here.
 func TestServeDefaults(t *testing.T) {
-	up := fakeUpstream(t)
-	r := startCLI(t, "serve", "--dns-listen", "127.0.0.1:0", "--dns-upstream", up)
+	up := fakeDNSUpstream(t)
+	r := startDNSCLI(t, "serve", "--dns-listen", "127.0.0.1:0", "--dns-upstream", up)
 	addr := r.waitLog(t, "dns server listening", "addrs")
 	for name, want := range map[string]string{
 		"devbox.test.":         "127.0.0.1",
@@ -21,7 +21,7 @@ func TestServeDefaults(t *testing.T) {
 		"unknown.test.":        "NXDOMAIN",
 		"something.localhost.": "NXDOMAIN",
 	} {
-		if got := firstAddr(dnsQuery(t, addr, name, dns.TypeA)); got != want {
+		if got := firstDNSAddr(dnsQuery(t, addr, name, dns.TypeA)); got != want {
 			t.Errorf("%s = %s, want %s", name, got, want)
 		}
 	}
