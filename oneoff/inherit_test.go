@@ -135,6 +135,16 @@ func TestDetachAndCleanup(t *testing.T) {
 	}
 	finished := run("echo done")
 	running := run("exec sleep 300")
+	ins, err := e.c.ContainerInspect(t.Context(), running.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := ins.Config.Labels; l[LabelRun] != e.id || l[LabelParent] != img || ins.HostConfig.AutoRemove {
+		t.Errorf("labels %v, auto-remove %v: want %s=%s, %s=%s and no auto-remove for a detached run", l, ins.HostConfig.AutoRemove, LabelRun, e.id, LabelParent, img)
+	}
+	if !strings.HasPrefix(running.Name, strings.TrimPrefix(img[:strings.LastIndex(img, ":")], "devbox-test/")+"-run-") {
+		t.Errorf("name %q, want <image name>-run-<id>", running.Name)
+	}
 	e.waitExited(t, finished.Name)
 	logs := dockertest.Leftovers(t, e.c, LabelRun+"="+e.id)
 	if len(logs) != 2 {

@@ -85,6 +85,7 @@ func TestRunCLI(t *testing.T) {
 	}{
 		{name: "exit code and args after TASK unparsed", args: e.args("-e", "A=1", "sh", "-c", `echo "$A" "$@"; exit 3`, "x", "--foo", "-e", "--", "bar"), code: 3, stdout: "1 --foo -e -- bar\n"},
 		{name: "env file then -e", args: e.args("--env-file", envFile, "-e", "A=flag", "sh", "-c", `echo $FROM_FILE $A`), stdout: "\"literal\" flag\n"},
+		{name: "volume", args: e.args("-v", filepath.Dir(envFile)+":/cfg:ro", "sh", "-c", "head -1 /cfg/app.env; touch /cfg/x 2>/dev/null || echo read-only"), stdout: "# app\nread-only\n"},
 		{name: "workdir and user", args: e.args("-w", "/bin", "-u", "42", "sh", "-c", "echo $(pwd) $(id -u)"), stdout: "/bin 42\n"},
 		{name: "entrypoint", args: e.args("--entrypoint", "echo", "hello"), stdout: "hello\n"},
 		{name: "not found", args: e.args("no-such-command"), code: 127},
