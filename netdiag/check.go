@@ -199,6 +199,10 @@ func allChecks() []Check {
 
 func engineCheck() Check {
 	return Check{ID: "engine.reachable", Title: "Is the Docker engine reachable?", Run: func(_ context.Context, s *state) Result {
-		return pass(fmt.Sprintf("engine %s at %s, API %s, kind %s (%s)", s.info.ServerVersion, s.info.Host, s.info.APIVersion, s.info.Kind, s.info.OS))
+		files := "host files read from " + s.cfg.Root
+		if s.hostRemote {
+			files = "host files copied from the engine's host through a probe container"
+		}
+		return pass(fmt.Sprintf("engine %s at %s, API %s, kind %s (%s)", s.info.ServerVersion, s.info.Host, s.info.APIVersion, s.info.Kind, s.info.OS), files)
 	}}
 }

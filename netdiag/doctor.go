@@ -181,8 +181,8 @@ type state struct {
 	hostErr    error
 }
 
-// hostFiles returns an evidence line and false when host files cannot be
-// read for this engine kind.
+// hostFiles returns a skip result and false when the engine host's files
+// could not be read.
 func (s *state) hostFiles() (Result, bool) {
 	if s.hostErr == nil {
 		return Result{}, true
@@ -224,8 +224,8 @@ func (s *state) runningContainers(ctx context.Context) ([]container.Summary, err
 	return s.running, s.runningErr
 }
 
-// allNetworks inspects every network (the list call does not carry
-// attached containers on older engines).
+// allNetworks lists every network with its IPAM configuration and
+// options (attached containers are not filled in by older engines).
 func (s *state) allNetworks(ctx context.Context) ([]network.Inspect, error) {
 	if !s.netLoaded {
 		s.netLoaded = true

@@ -13,6 +13,9 @@ func mtuCheck() Check {
 
 // egressMTU is the MTU of the interface of the host's default route, or 0.
 func (s *state) egressMTU() int {
+	if s.hostErr != nil {
+		return 0
+	}
 	iface := s.egressIface()
 	if iface == "" {
 		return 0
