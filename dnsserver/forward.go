@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+	"golang.org/x/sync/singleflight"
 )
 
 // loopOption is the EDNS0 option (from the local/experimental range) that
@@ -68,10 +69,14 @@ func NormalizeAddr(s, defPort string) (string, error) {
 }
 
 type upstream struct {
-	addr string
-	idx  byte
-	loop atomic.Bool
+	addr      string
+	idx       byte
+	loop      atomic.Bool  // sends our queries back to us: never used again
+	downUntil atomic.Int64 // unix nanoseconds; failed recently: tried after the others
 }
+
+// downFor is how long a failing upstream goes to the back of the line.
+const downFor = 30 * time.Second
 
 type domainUpstreams struct {
 	domain string
@@ -87,6 +92,7 @@ type Forwarder struct {
 	domains  []domainUpstreams // longest domain first
 	all      []*upstream
 	cache    *cache
+	flight   singleflight.Group
 	timeout  time.Duration
 	nonce    [8]byte
 	metrics  *Metrics
@@ -169,26 +175,55 @@ func (f *Forwarder) Exchange(ctx context.Context, q dns.Question, do, cd bool, c
 		return m, nil
 	}
 	f.metrics.cacheMisses.Add(1)
+	// Identical questions in flight share one upstream exchange.
+	flightKey := fmt.Sprintf("%s/%d/%d/%t/%t", key.name, key.qtype, key.qclass, do, cd)
+	v, err, _ := f.flight.Do(flightKey, func() (any, error) {
+		m, err := f.exchange(ctx, q, do, cd, carry)
+		if err == nil {
+			f.cache.put(key, m)
+		}
+		return m, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*dns.Msg).Copy(), nil
+}
+
+// exchange tries the upstreams for q: those that answered lately first,
+// in the configured order, then those that failed in the last downFor.
+func (f *Forwarder) exchange(ctx context.Context, q dns.Question, do, cd bool, carry []*dns.EDNS0_LOCAL) (*dns.Msg, error) {
+	ups := f.pick(q.Name)
+	now := time.Now().UnixNano()
+	order := make([]*upstream, 0, len(ups))
+	for _, u := range ups {
+		if !u.loop.Load() && u.downUntil.Load() <= now {
+			order = append(order, u)
+		}
+	}
+	for _, u := range ups {
+		if !u.loop.Load() && u.downUntil.Load() > now {
+			order = append(order, u)
+		}
+	}
 	var last *dns.Msg
 	lastErr := errNoUpstream
-	for _, u := range f.pick(q.Name) {
-		if u.loop.Load() {
-			continue
-		}
+	for _, u := range order {
 		m, err := f.exchangeOne(ctx, u, q, do, cd, carry)
 		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			u.downUntil.Store(time.Now().Add(downFor).UnixNano())
 			lastErr = fmt.Errorf("upstream %s: %w", u.addr, err)
 			f.log.Debug("upstream failed", "upstream", u.addr, "name", q.Name, "err", err)
-			if ctx.Err() != nil {
-				break
-			}
 			continue
 		}
+		u.downUntil.Store(0)
 		if m.Rcode == dns.RcodeServerFailure || m.Rcode == dns.RcodeRefused {
 			last = m
 			continue
 		}
-		f.cache.put(key, m)
 		return m, nil
 	}
 	if last != nil {

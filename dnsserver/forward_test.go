@@ -261,3 +261,73 @@ func TestLoopThroughAnotherInstance(t *testing.T) {
 		t.Errorf("rcode %s, loops %d; want SERVFAIL and a detected loop", dns.RcodeToString[r.Rcode], a.metrics.loops.Load())
 	}
 }
+
+// blackHole reads queries and never answers; it counts them.
+func blackHole(t *testing.T) (string, *atomic.Int64) {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n atomic.Int64
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			if _, _, err := pc.ReadFrom(buf); err != nil {
+				return
+			}
+			n.Add(1)
+		}
+	}()
+	t.Cleanup(func() { _ = pc.Close() })
+	return pc.LocalAddr().String(), &n
+}
+
+// An upstream that timed out is tried after the others for a while, so
+// later queries do not wait for it.
+func TestFailedUpstreamGoesLast(t *testing.T) {
+	hole, holeQueries := blackHole(t)
+	good := startUpstream(t, answerA("192.0.2.9", 60))
+	f := NewForwarder(ForwarderConfig{Upstreams: []string{hole, good.addr}, Timeout: 200 * time.Millisecond})
+	for i, name := range []string{"a.example.", "b.example.", "c.example."} {
+		m, err := f.Exchange(t.Context(), dns.Question{Name: name, Qtype: dns.TypeA, Qclass: dns.ClassINET}, false, false)
+		if err != nil || len(m.Answer) != 1 {
+			t.Fatalf("query %d: %v %v", i, m, err)
+		}
+	}
+	if n := holeQueries.Load(); n != 1 {
+		t.Errorf("the dead upstream got %d queries, want 1 (then it goes last)", n)
+	}
+}
+
+// Identical questions in flight at once share one upstream exchange.
+func TestConcurrentQuestionsShareOneExchange(t *testing.T) {
+	release := make(chan struct{})
+	up := startUpstream(t, func(w dns.ResponseWriter, r *dns.Msg) *dns.Msg {
+		<-release
+		return answerA("192.0.2.3", 60)(w, r)
+	})
+	f := NewForwarder(ForwarderConfig{Upstreams: []string{up.addr}, CacheSize: 10})
+	q := dns.Question{Name: "same.example.", Qtype: dns.TypeA, Qclass: dns.ClassINET}
+	errs := make(chan error, 10)
+	for range 10 {
+		go func() {
+			m, err := f.Exchange(t.Context(), q, false, false)
+			if err == nil && len(m.Answer) != 1 {
+				err = errUnexpected
+			}
+			errs <- err
+		}()
+	}
+	waitFor(t, "the first query upstream", func() bool { return up.queries.Load() >= 1 })
+	time.Sleep(50 * time.Millisecond) // let the others join the flight (no assertion on time)
+	close(release)
+	for range 10 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := up.queries.Load(); n > 2 {
+		t.Errorf("upstream got %d queries for 10 identical questions", n)
+	}
+}

@@ -30,3 +30,5 @@ func unwrapAll(err error) error {
 func dnsQuestion(name string) dns.Question {
 	return dns.Question{Name: name, Qtype: dns.TypeA, Qclass: dns.ClassINET}
 }
+
+var errUnexpected = errors.New("unexpected answer")
