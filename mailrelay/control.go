@@ -82,7 +82,7 @@ func (r *Relay) rescan() {
 		present[id] = true
 		rec, rc, err := r.spool.Open(QueueActive, id)
 		if err != nil {
-			if !errors.Is(err, ErrNotFound) {
+			if !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrIncomplete) {
 				r.log.Error("rescan queue", "id", id, "err", err)
 			}
 			continue

@@ -164,14 +164,28 @@ func (d *deliverer) run(ctx context.Context) {
 	}
 	t := time.NewTicker(250 * time.Millisecond)
 	defer t.Stop()
+	st := time.NewTicker(syncDelay)
+	defer st.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			wg.Wait()
+			d.syncRemovals()
 			return
 		case <-t.C:
 			d.dispatchDue()
+		case <-st.C:
+			d.syncRemovals()
 		}
+	}
+}
+
+// syncDelay is how soon the unlinks of delivered messages are synced.
+const syncDelay = 100 * time.Millisecond
+
+func (d *deliverer) syncRemovals() {
+	if err := d.spool.syncs[QueueActive].syncIfDirty(); err != nil {
+		d.log.Error("sync queue folder", "err", err)
 	}
 }
 
@@ -314,7 +328,7 @@ func (d *deliverer) settle(rec *Record, msg []byte, delivered, temp, perm []stri
 	}
 	if len(temp) == 0 {
 		d.m.delivered.Inc()
-		return time.Time{}, statusDelivered, d.spool.Remove(QueueActive, rec.ID)
+		return time.Time{}, statusDelivered, d.spool.removeDelivered(rec.ID)
 	}
 	rec.To, rec.Attempts, rec.LastError = temp, rec.Attempts+1, Reply(tempErr)
 	if now.Sub(rec.Received) >= d.cfg.Lifetime {

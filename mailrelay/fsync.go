@@ -18,6 +18,25 @@ type dirSyncer struct {
 	finished uint64
 	errAt    uint64 // the sync number that last failed
 	err      error
+	dirty    bool // changed without a sync (see markDirty)
+}
+
+// markDirty records a change that is to be synced by syncIfDirty.
+func (d *dirSyncer) markDirty() {
+	d.mu.Lock()
+	d.dirty = true
+	d.mu.Unlock()
+}
+
+// syncIfDirty syncs when something was marked dirty since the last sync.
+func (d *dirSyncer) syncIfDirty() error {
+	d.mu.Lock()
+	dirty := d.dirty
+	d.mu.Unlock()
+	if !dirty {
+		return nil
+	}
+	return d.Sync()
 }
 
 func newDirSyncer(path string) *dirSyncer {
@@ -37,6 +56,7 @@ func (d *dirSyncer) Sync() error {
 			continue
 		}
 		d.running = true
+		d.dirty = false
 		d.started++
 		n := d.started
 		d.mu.Unlock()

@@ -57,6 +57,7 @@ func DeliverNow(ctx context.Context, cfg Config, logger *slog.Logger) (FlushSumm
 			sum.Failed++
 		}
 	}
+	d.syncRemovals()
 	return sum, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"regexp"
 	"strings"
@@ -84,51 +85,117 @@ func encodeHeader(r *Record) ([]byte, error) {
 	return append(b, '\n'), nil
 }
 
-// decodeHeader reads the magic line and the JSON line of a record from br;
-// the message follows in br.
-func decodeHeader(br *bufio.Reader) (*Record, error) {
+// ErrIncomplete marks a record whose write was cut short.
+var ErrIncomplete = errors.New("incomplete spool record")
+
+// A record ends with a fixed-length trailer holding the message's length
+// and CRC-32C: "\nDEVBOX-END <16 hex> <8 hex>\n".
+const (
+	trailerMagic = "\nDEVBOX-END "
+	trailerLen   = len(trailerMagic) + 16 + 1 + 8 + 1
+)
+
+var crcTable = crc32.MakeTable(crc32.Castagnoli)
+
+func trailer(size int64, sum uint32) []byte {
+	return fmt.Appendf(nil, "%s%016x %08x\n", trailerMagic, size, sum)
+}
+
+func parseTrailer(b []byte) (int64, uint32, error) {
+	var size int64
+	var sum uint32
+	if len(b) != trailerLen || !bytes.HasPrefix(b, []byte(trailerMagic)) || b[len(b)-1] != '\n' {
+		return 0, 0, ErrIncomplete
+	}
+	if _, err := fmt.Sscanf(string(b[len(trailerMagic):]), "%016x %08x\n", &size, &sum); err != nil || size < 0 {
+		return 0, 0, ErrIncomplete
+	}
+	return size, sum, nil
+}
+
+// readTrailer reads the trailer at the end of a file of fileSize bytes
+// whose header is hlen bytes, and checks the length it records.
+func readTrailer(r io.ReaderAt, fileSize, hlen int64) (int64, uint32, error) {
+	if fileSize-hlen < int64(trailerLen) {
+		return 0, 0, ErrIncomplete
+	}
+	b := make([]byte, trailerLen)
+	if _, err := r.ReadAt(b, fileSize-int64(trailerLen)); err != nil {
+		return 0, 0, ErrIncomplete
+	}
+	size, sum, err := parseTrailer(b)
+	if err != nil || size != fileSize-hlen-int64(trailerLen) {
+		return 0, 0, ErrIncomplete
+	}
+	return size, sum, nil
+}
+
+// writeRecord writes header h, the message and the trailer; it returns
+// the message's length.
+func writeRecord(w io.Writer, h []byte, msg io.Reader) (int64, error) {
+	if _, err := w.Write(h); err != nil {
+		return 0, err
+	}
+	sum := crc32.New(crcTable)
+	n, err := io.Copy(io.MultiWriter(w, sum), msg)
+	if err != nil {
+		return n, err
+	}
+	_, err = w.Write(trailer(n, sum.Sum32()))
+	return n, err
+}
+
+// decodeHeader reads the magic line and the JSON line of a record from br
+// and returns the record and the header's length; the message follows in
+// br.
+func decodeHeader(br *bufio.Reader) (*Record, int64, error) {
 	magic := make([]byte, len(recordMagic))
 	if _, err := io.ReadFull(br, magic); err != nil || string(magic) != recordMagic {
-		return nil, errors.New("decode spool record: not a devbox spool record")
+		return nil, 0, errors.New("decode spool record: not a devbox spool record")
 	}
 	var line []byte
 	for {
 		chunk, err := br.ReadSlice('\n')
 		line = append(line, chunk...)
 		if len(line) > maxHeaderLine {
-			return nil, errors.New("decode spool record: header too long")
+			return nil, 0, errors.New("decode spool record: header too long")
 		}
 		if err == nil {
 			break
 		}
 		if !errors.Is(err, bufio.ErrBufferFull) {
-			return nil, fmt.Errorf("decode spool record: truncated header: %w", err)
+			return nil, 0, fmt.Errorf("decode spool record: truncated header: %w", ErrIncomplete)
 		}
 	}
 	var r Record
 	dec := json.NewDecoder(bytes.NewReader(line))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&r); err != nil {
-		return nil, fmt.Errorf("decode spool record: %w", err)
+		return nil, 0, fmt.Errorf("decode spool record: %w", err)
 	}
 	if err := r.Validate(); err != nil {
-		return nil, fmt.Errorf("decode spool record: %w", err)
+		return nil, 0, fmt.Errorf("decode spool record: %w", err)
 	}
-	return &r, nil
+	return &r, int64(len(recordMagic) + len(line)), nil
 }
 
-// DecodeRecord parses a whole spool record held in memory and returns the
-// record and the message.
+// DecodeRecord parses a whole spool record held in memory, checking its
+// trailer and checksum, and returns the record and the message.
 func DecodeRecord(b []byte) (*Record, []byte, error) {
 	br := bufio.NewReader(bytes.NewReader(b))
-	r, err := decodeHeader(br)
+	r, hlen, err := decodeHeader(br)
 	if err != nil {
 		return nil, nil, err
 	}
-	msg, err := io.ReadAll(br)
+	size, sum, err := readTrailer(bytes.NewReader(b), int64(len(b)), hlen)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("decode spool record: %w", err)
 	}
+	msg := b[hlen : hlen+size]
+	if crc32.Checksum(msg, crcTable) != sum {
+		return nil, nil, errors.New("decode spool record: checksum mismatch")
+	}
+	r.Size = size
 	return r, msg, nil
 }
 
@@ -138,7 +205,9 @@ func EncodeRecord(r *Record, msg []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return append(h, msg...), nil
+	var b bytes.Buffer
+	_, err = writeRecord(&b, h, bytes.NewReader(msg))
+	return b.Bytes(), err
 }
 
 func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }

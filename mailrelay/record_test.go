@@ -77,15 +77,24 @@ func TestRecoverCleansAndSetsAside(t *testing.T) {
 	if err := s.Put(QueueActive, good, strings.NewReader("Subject: kept\r\n\r\nx\r\n")); err != nil {
 		t.Fatal(err)
 	}
-	// A crash mid-write leaves a .tmp; a damaged record cannot be decoded.
+	// A crash mid-write leaves a .tmp or a record without its trailer
+	// (never acknowledged: removed); a damaged record is set aside.
+	full, _ := os.ReadFile(filepath.Join(dir, QueueActive, good.ID+".msg"))
 	os.WriteFile(filepath.Join(dir, QueueActive, "00000000deadbeef.msg.tmp"), []byte("partial"), 0o600)
 	os.WriteFile(filepath.Join(dir, QueueActive, "00000000deadbeef.msg"), []byte("damaged"), 0o600)
+	os.WriteFile(filepath.Join(dir, QueueActive, "00000000cafebabe.msg"), full[:len(full)-10], 0o600)
+	flipped := bytes.Clone(full)
+	flipped[len(flipped)-trailerLen-3] ^= 1
+	os.WriteFile(filepath.Join(dir, QueueActive, "00000000feedface.msg"), flipped, 0o600)
 	recs, corrupt, err := s.Recover()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(recs) != 1 || recs[0].ID != good.ID || len(corrupt) != 1 {
+	if len(recs) != 1 || recs[0].ID != good.ID || strings.Join(corrupt, ",") != "00000000deadbeef,00000000feedface" {
 		t.Fatalf("recovered %d, corrupt %v", len(recs), corrupt)
+	}
+	if _, err := os.Stat(filepath.Join(dir, QueueActive, "00000000cafebabe.msg")); !os.IsNotExist(err) {
+		t.Error("incomplete record left in the queue")
 	}
 	if _, err := os.Stat(filepath.Join(dir, QueueActive, "00000000deadbeef.msg.tmp")); !os.IsNotExist(err) {
 		t.Error("temporary file left")

@@ -148,8 +148,16 @@ func (r *Relay) newServer() *smtp.Server {
 
 type slogWriter struct{ log *slog.Logger }
 
+// Write logs go-smtp's messages; a client hanging up is routine (Debug).
 func (w slogWriter) Write(p []byte) (int, error) {
-	w.log.Warn("smtp server", "msg", strings.TrimSpace(string(p)))
+	msg := strings.TrimSpace(string(p))
+	level := slog.LevelWarn
+	for _, routine := range []string{"connection reset by peer", "broken pipe", "EOF", "i/o timeout", "use of closed network connection"} {
+		if strings.Contains(msg, routine) {
+			level = slog.LevelDebug
+		}
+	}
+	w.log.Log(context.Background(), level, "smtp connection error", "err", msg)
 	return len(p), nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"io/fs"
 	"os"
@@ -101,11 +102,29 @@ func (s *Spool) path(queue, id, ext string) string {
 // writeDurable writes a file through a temporary name, syncs it, renames
 // it into place and syncs the folder.
 func (s *Spool) writeDurable(queue, name string, write func(w io.Writer) error) error {
+	return s.writeFile(queue, name, true, write)
+}
+
+// writeFile writes a file, syncs it and syncs the folder. Through a
+// temporary name (renamed into place) when viaTemp; otherwise straight
+// under its name, which saves a directory journal commit: only for spool
+// records, whose trailer tells a complete file from one cut short.
+func (s *Spool) writeFile(queue, name string, viaTemp bool, write func(w io.Writer) error) error {
 	final := filepath.Join(s.dir, queue, name)
-	tmp := final + ".tmp"
+	tmp := final
+	if viaTemp {
+		tmp += ".tmp"
+	}
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 	if err != nil {
 		return fmt.Errorf("spool write: %w", err)
+	}
+	// Written in place, the file's directory entry exists from now on: its
+	// folder sync runs while the message is written and the file synced.
+	var dirSynced chan error
+	if !viaTemp {
+		dirSynced = make(chan error, 1)
+		go func() { dirSynced <- s.syncs[queue].Sync() }()
 	}
 	bw := bufio.NewWriterSize(f, 64<<10)
 	err = write(bw)
@@ -118,12 +137,18 @@ func (s *Spool) writeDurable(queue, name string, write func(w io.Writer) error) 
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if err == nil {
+	if err == nil && viaTemp {
 		err = os.Rename(tmp, final)
 	}
 	if err != nil {
 		os.Remove(tmp)
+		if dirSynced != nil {
+			<-dirSynced
+		}
 		return fmt.Errorf("spool write %s: %w", name, err)
+	}
+	if dirSynced != nil {
+		return <-dirSynced
 	}
 	return s.syncs[queue].Sync()
 }
@@ -136,11 +161,8 @@ func (s *Spool) Put(queue string, rec *Record, msg io.Reader) error {
 		return err
 	}
 	var n int64
-	err = s.writeDurable(queue, rec.ID+".msg", func(w io.Writer) error {
-		if _, err := w.Write(h); err != nil {
-			return err
-		}
-		n, err = io.Copy(w, msg)
+	err = s.writeFile(queue, rec.ID+".msg", false, func(w io.Writer) error {
+		n, err = writeRecord(w, h, msg)
 		return err
 	})
 	if err == nil {
@@ -149,7 +171,8 @@ func (s *Spool) Put(queue string, rec *Record, msg io.Reader) error {
 	return err
 }
 
-// Open returns the record and an open reader positioned at its message.
+// Open returns the record and an open reader of its message. A record
+// without its trailer (a write cut short) is ErrIncomplete.
 func (s *Spool) Open(queue, id string) (*Record, io.ReadCloser, error) {
 	if !ValidID(id) {
 		return nil, nil, fmt.Errorf("message %q: %w", id, ErrNotFound)
@@ -161,8 +184,7 @@ func (s *Spool) Open(queue, id string) (*Record, io.ReadCloser, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	br := bufio.NewReaderSize(f, 64<<10)
-	rec, err := decodeHeader(br)
+	rec, body, err := openRecord(f)
 	if err != nil {
 		f.Close()
 		return nil, nil, fmt.Errorf("message %s: %w", id, err)
@@ -170,7 +192,27 @@ func (s *Spool) Open(queue, id string) (*Record, io.ReadCloser, error) {
 	return rec, struct {
 		io.Reader
 		io.Closer
-	}{br, f}, nil
+	}{body, f}, nil
+}
+
+// openRecord reads the header of a record file and checks its trailer; the
+// returned reader yields the message only.
+func openRecord(f *os.File) (*Record, io.Reader, error) {
+	st, err := f.Stat()
+	if err != nil {
+		return nil, nil, err
+	}
+	br := bufio.NewReaderSize(f, 64<<10)
+	rec, hlen, err := decodeHeader(br)
+	if err != nil {
+		return nil, nil, err
+	}
+	size, _, err := readTrailer(f, st.Size(), hlen)
+	if err != nil {
+		return nil, nil, err
+	}
+	rec.Size = size
+	return rec, io.LimitReader(br, size), nil
 }
 
 // Load reads a whole record and message.
@@ -195,16 +237,32 @@ func (s *Spool) Update(queue string, rec *Record) error {
 		return err
 	}
 	return s.writeDurable(queue, rec.ID+".msg", func(w io.Writer) error {
-		if _, err := w.Write(h); err != nil {
-			return err
-		}
-		_, err := w.Write(msg)
+		_, err := writeRecord(w, h, bytesReader(msg))
 		return err
 	})
 }
 
 // Remove deletes a message from queue and syncs the folder.
 func (s *Spool) Remove(queue, id string) error {
+	if err := s.unlink(queue, id); err != nil {
+		return err
+	}
+	return s.syncs[queue].Sync()
+}
+
+// removeDelivered deletes a delivered message without waiting for the
+// folder sync: the unlink survives a crash of the process at once, and the
+// relay syncs the folder within syncDelay (a power loss inside that window
+// can bring the message back: a duplicate, never a loss).
+func (s *Spool) removeDelivered(id string) error {
+	if err := s.unlink(QueueActive, id); err != nil {
+		return err
+	}
+	s.syncs[QueueActive].markDirty()
+	return nil
+}
+
+func (s *Spool) unlink(queue, id string) error {
 	if !ValidID(id) {
 		return fmt.Errorf("message %q: %w", id, ErrNotFound)
 	}
@@ -224,7 +282,7 @@ func (s *Spool) Remove(queue, id string) error {
 	if !found {
 		return fmt.Errorf("message %s in %s: %w", id, queue, ErrNotFound)
 	}
-	return s.syncs[queue].Sync()
+	return nil
 }
 
 // Move renames a message from one queue to another, updating its record.
@@ -283,8 +341,35 @@ func (s *Spool) List(queue string) ([]*Record, error) {
 	return out, nil
 }
 
-// Recover removes temporary files left by a crash and sets records that
-// cannot be decoded aside (renamed to failed/NAME.corrupt). It returns the
+// verify reads a whole record and checks its length and checksum.
+func (s *Spool) verify(queue, id string) (*Record, error) {
+	f, err := os.Open(s.path(queue, id, ".msg"))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	rec, body, err := openRecord(f)
+	if err != nil {
+		return nil, err
+	}
+	st, _ := f.Stat()
+	_, sum, err := readTrailer(f, st.Size(), st.Size()-rec.Size-int64(trailerLen))
+	if err != nil {
+		return nil, err
+	}
+	h := crc32.New(crcTable)
+	if _, err := io.Copy(h, body); err != nil {
+		return nil, err
+	}
+	if h.Sum32() != sum {
+		return nil, fmt.Errorf("message %s: checksum mismatch", id)
+	}
+	return rec, nil
+}
+
+// Recover removes files left by a crash before they were acknowledged
+// (temporary files, records without their trailer) and sets records that
+// fail their checksum aside (renamed to failed/ID.corrupt). It returns the
 // records of the active queue.
 func (s *Spool) Recover() (recs []*Record, corrupt []string, err error) {
 	for _, q := range []string{QueueActive, QueueFailed, QueueCaught} {
@@ -303,14 +388,17 @@ func (s *Spool) Recover() (recs []*Record, corrupt []string, err error) {
 		return nil, nil, err
 	}
 	for _, id := range ids {
-		rec, rc, err := s.Open(QueueActive, id)
-		if err != nil {
+		rec, err := s.verify(QueueActive, id)
+		switch {
+		case errors.Is(err, ErrIncomplete):
+			// Cut short by a crash before it was synced: never acknowledged.
+			os.Remove(s.path(QueueActive, id, ".msg"))
+		case err != nil:
 			corrupt = append(corrupt, id)
 			_ = os.Rename(s.path(QueueActive, id, ".msg"), s.path(QueueFailed, id, ".corrupt"))
-			continue
+		default:
+			recs = append(recs, rec)
 		}
-		rc.Close()
-		recs = append(recs, rec)
 	}
 	return recs, corrupt, nil
 }
