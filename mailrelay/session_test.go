@@ -375,3 +375,40 @@ func TestSwaksClient(t *testing.T) {
 	}
 	_ = os.Getenv
 }
+
+func TestUpstreamAuthLOGINAndFailure(t *testing.T) {
+	up := newTestUpstream(t)
+	up.set(func(u *testUpstream) { u.user, u.pass, u.login = "relayuser", "relaypass", true })
+	cfg := fastRetry(up.addr)
+	cfg.Upstream.User, cfg.Upstream.Password = "relayuser", "relaypass"
+	_, addr := startRelay(t, cfg)
+	if err := sendMail(t, addr, "a@x.test", []string{"b@x.test"}, testMsg); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "delivery with AUTH LOGIN", func() bool { return len(up.received()) == 1 })
+
+	// A wrong password (535) keeps the message waiting: a configuration
+	// problem must not lose mail. The password appears nowhere.
+	cfg.Upstream.Password = "wrong-secret"
+	r, addr := startRelay(t, cfg)
+	if err := sendMail(t, addr, "a@x.test", []string{"b@x.test"}, testMsg); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a deferral on 535", func() bool {
+		recs, _ := r.spool.List(QueueActive)
+		return len(recs) == 1 && recs[0].Attempts >= 2
+	})
+	recs, _ := r.spool.List(QueueActive)
+	if !strings.Contains(recs[0].LastError, "535") || strings.Contains(recs[0].LastError, "wrong-secret") || queueLen(t, r, QueueFailed) != 0 {
+		t.Errorf("last error = %q", recs[0].LastError)
+	}
+}
+
+func TestCRAMMD5(t *testing.T) {
+	// RFC 2195's example.
+	c := &cramMD5{user: "tim", password: "tanstaaftanstaaf"}
+	got, _ := c.Next([]byte("<1896.697170952@postoffice.reston.mci.net>"))
+	if string(got) != "tim b913a602c7eda7a495b4e6e7334d3890" {
+		t.Errorf("CRAM-MD5 response = %q", got)
+	}
+}

@@ -48,7 +48,9 @@ func (u Upstream) Dial(ctx context.Context) (*smtp.Client, error) {
 	if u.User != "" {
 		if err := c.Auth(u.saslClient(c)); err != nil {
 			c.Close()
-			return nil, fmt.Errorf("upstream %s: auth as %s: %w", u.Addr, u.User, err)
+			// Not wrapped: a refused login is a configuration problem, so
+			// messages wait (temporary) instead of failing for good.
+			return nil, fmt.Errorf("upstream %s: auth as %s: %s", u.Addr, u.User, Reply(err))
 		}
 	}
 	return c, nil

@@ -41,6 +41,7 @@ type testUpstream struct {
 	delay   time.Duration // every DATA
 	user    string
 	pass    string
+	login   bool // offer AUTH LOGIN only
 }
 
 func newTestUpstream(t *testing.T) *testUpstream {
@@ -165,10 +166,13 @@ func (s *upSession) AuthMechanisms() []string {
 	if s.u.user == "" {
 		return nil
 	}
+	if s.u.login {
+		return []string{sasl.Login}
+	}
 	return []string{sasl.Plain}
 }
-func (s *upSession) Auth(string) (sasl.Server, error) {
-	return sasl.NewPlainServer(func(_, user, pass string) error {
+func (s *upSession) Auth(mech string) (sasl.Server, error) {
+	check := func(user, pass string) error {
 		s.u.mu.Lock()
 		defer s.u.mu.Unlock()
 		if user != s.u.user || pass != s.u.pass {
@@ -176,7 +180,11 @@ func (s *upSession) Auth(string) (sasl.Server, error) {
 		}
 		s.user = user
 		return nil
-	}), nil
+	}
+	if mech == sasl.Login {
+		return &loginServer{check: check}, nil
+	}
+	return sasl.NewPlainServer(func(_, user, pass string) error { return check(user, pass) }), nil
 }
 
 // startRelay runs a relay with cfg (Listen and Spool defaulted for tests)
