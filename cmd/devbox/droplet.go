@@ -257,7 +257,7 @@ func (a *app) dropletPrint(d droplet.Info, verb string, port int) error {
 	}
 	fmt.Fprintf(tw, "  region\t%s\n", d.Region)
 	fmt.Fprintf(tw, "  size\t%s ($%.5f/hour, $%.2f/month)\n", d.Size, d.PriceHourly, d.PriceMonthly)
-	fmt.Fprintf(tw, "  age\t%s (about $%.2f so far)\n", d.Age().Truncate(time.Minute), d.CostSoFar)
+	fmt.Fprintf(tw, "  age\t%s (about $%.2f so far)\n", dropletAge(d), d.CostSoFar)
 	if d.PublicIPv4 != "" {
 		ssh := "ssh root@" + d.PublicIPv4
 		if port != 0 && port != droplet.DefaultSSHPort {
@@ -273,4 +273,13 @@ func dropletDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// dropletAge prints an age as 7m or 26h05m.
+func dropletAge(d droplet.Info) string {
+	m := int(d.Age().Minutes())
+	if m < 60 {
+		return fmt.Sprintf("%dm", m)
+	}
+	return fmt.Sprintf("%dh%02dm", m/60, m%60)
 }

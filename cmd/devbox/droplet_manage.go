@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -58,7 +57,7 @@ func (a *app) dropletDownCommand() *cli.Command {
 				return err
 			}
 			for _, d := range gone {
-				fmt.Fprintf(a.streams.Out, "deleted droplet %s (ID %d, about $%.2f over %s)\n", d.Name, d.ID, d.CostSoFar, d.Age().Truncate(time.Minute))
+				fmt.Fprintf(a.streams.Out, "deleted droplet %s (ID %d, about $%.2f over %s)\n", d.Name, d.ID, d.CostSoFar, dropletAge(d))
 			}
 			return nil
 		},
@@ -77,7 +76,7 @@ func (a *app) dropletConfirm(force bool) droplet.Confirm {
 			return false, errDropletNeedsForce
 		}
 		for _, d := range ds {
-			fmt.Fprintf(a.streams.Err, "droplet %s (ID %d, %s, %s, up %s)\n", d.Name, d.ID, dropletDash(d.PublicIPv4), d.Region, d.Age().Truncate(time.Minute))
+			fmt.Fprintf(a.streams.Err, "droplet %s (ID %d, %s, %s, up %s)\n", d.Name, d.ID, dropletDash(d.PublicIPv4), d.Region, dropletAge(d))
 		}
 		fmt.Fprintf(a.streams.Err, "delete %d droplet(s)? [y/N] ", len(ds))
 		line, err := bufio.NewReader(a.streams.In).ReadString('\n')
@@ -171,7 +170,7 @@ func (a *app) dropletListCommand() *cli.Command {
 			fmt.Fprintln(tw, "NAME\tID\tSTATUS\tIPV4\tREGION\tSIZE\tAGE\tCOST SO FAR")
 			total := 0.0
 			for _, d := range ds {
-				fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t$%.2f\n", d.Name, d.ID, d.Status, dropletDash(d.PublicIPv4), d.Region, d.Size, d.Age().Truncate(time.Minute), d.CostSoFar)
+				fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t$%.2f\n", d.Name, d.ID, d.Status, dropletDash(d.PublicIPv4), d.Region, d.Size, dropletAge(d), d.CostSoFar)
 				total += d.CostSoFar
 			}
 			fmt.Fprintf(tw, "\t\t\t\t\t\t\t$%.2f total\n", total)
