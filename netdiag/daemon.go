@@ -2,6 +2,7 @@ package netdiag
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"slices"
@@ -29,54 +30,86 @@ func checkDaemonDNS(ctx context.Context, s *state) Result {
 		return pass(fmt.Sprintf("%s does not exist: the engine uses the host resolver", d.Path))
 	}
 	hr, _ := s.hostResolver()
-	host := hr.Effective()
-	var fails, warns, hints []string
 	var remote []string
 	for _, ns := range d.DNS {
-		if isLoopback(ns) {
-			fails = append(fails, fmt.Sprintf(`"dns" lists loopback server %s, which containers cannot reach`, ns))
-		} else {
+		if !isLoopback(ns) && !s.hostRemote { // from here, a remote host's servers cannot be judged
 			remote = append(remote, ns)
 		}
 	}
-	if s.hostRemote {
-		remote = nil // reachability from here says nothing about the engine's host
-	}
+	unreachable := map[string]error{}
 	for i, err := range s.reachAll(ctx, remote) {
 		if err != nil {
-			warns = append(warns, fmt.Sprintf(`"dns" server %s does not answer: %v`, remote[i], err))
+			unreachable[remote[i]] = err
 		}
 	}
-	if len(fails)+len(warns) > 0 {
-		hints = append(hints, `put reachable, non-loopback servers in "dns"`)
+	f := judgeDaemonDNS(d, hr.Effective(), unreachable)
+	ev := append([]string{fmt.Sprintf("%s: dns %s, dns-search %s, dns-opts %s", d.Path, list(d.DNS), list(d.DNSSearch), list(d.DNSOptions))}, f.fails...)
+	ev = append(ev, f.warns...)
+	h := ""
+	if len(f.changes) > 0 {
+		h = "in " + d.Path + " " + strings.Join(f.changes, ", ") + "; then restart dockerd (systemctl restart docker) and recreate the containers"
+	}
+	switch {
+	case len(f.fails) > 0:
+		return failed(h, ev...)
+	case len(f.warns) > 0:
+		return warn(h, ev...)
+	}
+	return pass(ev...)
+}
+
+// daemonFindings is what is wrong with daemon.json's DNS settings and the
+// exact change that fixes it.
+type daemonFindings struct {
+	fails, warns []string
+	changes      []string // `set "dns-search": [...]` or `remove "dns"`
+}
+
+// judgeDaemonDNS is the pure part of daemon.dns.
+func judgeDaemonDNS(d DaemonConfig, host ResolvConf, unreachable map[string]error) daemonFindings {
+	var f daemonFindings
+	var keepDNS, keepSearch, keepOpts []string
+	for _, ns := range d.DNS {
+		switch {
+		case isLoopback(ns):
+			f.fails = append(f.fails, fmt.Sprintf(`"dns" lists loopback server %s, which containers cannot reach`, ns))
+		case unreachable[ns] != nil:
+			f.warns = append(f.warns, fmt.Sprintf(`"dns" server %s does not answer: %v`, ns, unreachable[ns]))
+		default:
+			keepDNS = append(keepDNS, ns)
+		}
 	}
 	for _, dom := range d.DNSSearch {
-		if !slices.Contains(host.Search, dom) {
-			warns = append(warns, fmt.Sprintf(`"dns-search" adds %s, which the host no longer searches`, dom))
-			hints = append(hints, fmt.Sprintf(`remove %s from "dns-search"`, dom))
+		if slices.Contains(host.Search, dom) {
+			keepSearch = append(keepSearch, dom)
+			continue
 		}
+		f.warns = append(f.warns, fmt.Sprintf(`"dns-search" adds %s, which the host no longer searches`, dom))
 	}
 	for _, o := range d.DNSOptions {
 		if v, ok := strings.CutPrefix(o, "ndots:"); ok {
 			if n, err := strconv.Atoi(v); err == nil && n > 0 {
-				warns = append(warns, fmt.Sprintf(`"dns-opts" sets %s, overriding the embedded DNS's ndots:0 (every short name is tried with each search domain first)`, o))
-				hints = append(hints, fmt.Sprintf(`remove %s from "dns-opts"`, o))
+				f.warns = append(f.warns, fmt.Sprintf(`"dns-opts" sets %s, overriding the embedded DNS's ndots:0 (every short name is tried with each search domain first)`, o))
+				continue
 			}
 		}
+		keepOpts = append(keepOpts, o)
 	}
-	ev := append([]string{fmt.Sprintf("%s: dns %s, dns-search %s, dns-opts %s", d.Path, list(d.DNS), list(d.DNSSearch), list(d.DNSOptions))}, fails...)
-	ev = append(ev, warns...)
-	h := ""
-	if len(hints) > 0 {
-		h = "edit " + d.Path + ": " + strings.Join(hints, "; ") + "; then restart dockerd (systemctl restart docker) and recreate containers"
-	}
+	f.change("dns", d.DNS, keepDNS)
+	f.change("dns-search", d.DNSSearch, keepSearch)
+	f.change("dns-opts", d.DNSOptions, keepOpts)
+	return f
+}
+
+func (f *daemonFindings) change(key string, was, keep []string) {
 	switch {
-	case len(fails) > 0:
-		return failed(h, ev...)
-	case len(warns) > 0:
-		return warn(h, ev...)
+	case len(keep) == len(was):
+	case len(keep) == 0:
+		f.changes = append(f.changes, fmt.Sprintf("remove %q", key))
+	default:
+		b, _ := json.Marshal(keep)
+		f.changes = append(f.changes, fmt.Sprintf("set %q: %s", key, b))
 	}
-	return pass(ev...)
 }
 
 // reachAll asks every server one question in parallel.
