@@ -139,9 +139,3 @@ func cacheTTL(m *dns.Msg) (time.Duration, bool) {
 	}
 	return time.Duration(low) * time.Second, true
 }
-
-func (c *cache) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.m)
-}

@@ -21,7 +21,7 @@ func startServer(t *testing.T, cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = testLogger(t)
 	}
-	if cfg.Upstreams == nil && !cfg.NoForward {
+	if cfg.Upstreams == nil && !cfg.NoForward && cfg.ResolvConf == "" {
 		cfg.ResolvConf = filepath.Join(t.TempDir(), "no-resolv.conf") // never the real upstreams
 	}
 	ctx, cancel := context.WithCancel(context.Background())
