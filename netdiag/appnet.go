@@ -41,6 +41,9 @@ func checkAppNetwork(ctx context.Context, s *state) Result {
 	}
 	ev := []string{fmt.Sprintf("network %s: driver %s, subnets %s, internal %t", n.Name, n.Driver, list(subnets(n)), n.Internal)}
 	switch {
+	case n.Name == "bridge":
+		return failed("create a user-defined network (docker network create party) and use it with --network",
+			append(ev, "this is the default bridge: it has no embedded DNS, so containers cannot resolve each other by name")...)
 	case n.Driver != "bridge":
 		return failed(fmt.Sprintf("recreate it: docker network rm %s && docker network create --driver bridge %s", n.Name, n.Name),
 			append(ev, "the driver is "+n.Driver+", not bridge")...)

@@ -474,3 +474,10 @@ func TestDoctorVPNMTUWarns(t *testing.T) {
 	wantResult(t, find(t, rep, "mtu.app"), Warn, "network "+net+" MTU 1400; host egress eth0 MTU 1500",
 		"VPN links with a smaller MTU: tun0 MTU 1300", "sees MTU 1400", "com.docker.network.driver.mtu=1300")
 }
+
+func TestDoctorRejectsDefaultBridgeAsAppNetwork(t *testing.T) {
+	c := dockertest.Client(t)
+	rep := doctor(t, c, newFixture(t), Config{Network: "bridge"})
+	wantResult(t, find(t, rep, "appnet.exists"), Fail, "this is the default bridge: it has no embedded DNS")
+	wantResult(t, find(t, rep, "appnet.dns-peer"), Skip)
+}
