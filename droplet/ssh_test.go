@@ -94,3 +94,24 @@ func TestSSHArgs(t *testing.T) {
 		}
 	}
 }
+
+// FuzzSSHArgs: whatever the remote command, it comes after "--" and the
+// destination, verbatim, so it can never be read as an ssh option.
+func FuzzSSHArgs(f *testing.F) {
+	f.Add("203.0.113.5", 22, "docker ps")
+	f.Add("127.0.0.1", 2222, "-oProxyCommand=evil -- x")
+	f.Add("", 0, "")
+	f.Fuzz(func(t *testing.T, ip string, port int, command string) {
+		cmd := strings.Fields(command)
+		args := SSHArgs(Info{ID: 1, PublicIPv4: ip}, port, true, cmd)
+		i := len(args) - len(cmd) - 2
+		if i < 0 || args[i] != "--" || args[i+1] != "root@"+ip {
+			t.Fatalf("args %q: no -- and destination before the command", args)
+		}
+		for j, c := range cmd {
+			if args[i+2+j] != c {
+				t.Fatalf("command word %d changed: %q", j, args)
+			}
+		}
+	})
+}
