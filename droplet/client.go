@@ -108,17 +108,17 @@ func (c *Client) Rate() (Rate, bool) {
 // maxPages bounds every paged listing.
 const maxPages = 50
 
-// listPaged collects every page of a droplet listing.
-func listPaged(ctx context.Context, list func(*godo.ListOptions) ([]godo.Droplet, *godo.Response, error)) ([]godo.Droplet, error) {
-	var all []godo.Droplet
+// listPaged collects every page of a listing (at most maxPages).
+func listPaged[T any](ctx context.Context, list func(*godo.ListOptions) ([]T, *godo.Response, error)) ([]T, error) {
+	var all []T
 	opt := &godo.ListOptions{Page: 1, PerPage: 200}
 	for range maxPages {
-		ds, resp, err := list(opt)
+		items, resp, err := list(opt)
 		if err != nil {
 			return nil, err
 		}
-		all = append(all, ds...)
-		if resp == nil || resp.Links == nil || resp.Links.IsLastPage() || len(ds) == 0 {
+		all = append(all, items...)
+		if resp == nil || resp.Links == nil || resp.Links.IsLastPage() || len(items) == 0 {
 			return all, nil
 		}
 		if ctx.Err() != nil {

@@ -15,7 +15,9 @@ import (
 // slug exists.
 func (c *Client) checkPlacement(ctx context.Context, cfg UpConfig) error {
 	c.prog.Step("checking region, size and image")
-	regions, _, err := c.api.Regions.List(ctx, &godo.ListOptions{PerPage: 200})
+	regions, err := listPaged(ctx, func(o *godo.ListOptions) ([]godo.Region, *godo.Response, error) {
+		return c.api.Regions.List(ctx, o)
+	})
 	if err != nil {
 		return apiError("list regions", err)
 	}
@@ -31,7 +33,9 @@ func (c *Client) checkPlacement(ctx context.Context, cfg UpConfig) error {
 		return hint.Wrap(fmt.Errorf("%w: region %q does not exist or is not available", ErrInvalid, cfg.Region),
 			fmt.Sprintf("available regions: %v", slugs))
 	}
-	sizes, _, err := c.api.Sizes.List(ctx, &godo.ListOptions{PerPage: 200})
+	sizes, err := listPaged(ctx, func(o *godo.ListOptions) ([]godo.Size, *godo.Response, error) {
+		return c.api.Sizes.List(ctx, o)
+	})
 	if err != nil {
 		return apiError("list sizes", err)
 	}
