@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -469,7 +470,7 @@ func TestCollectRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	if err := untar(&buf, dir); err != nil {
+	if err := untar(base64.NewDecoder(base64.StdEncoding, &buf), dir); err != nil {
 		t.Fatal(err)
 	}
 	got := HostFS{Root: dir}

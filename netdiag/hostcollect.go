@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"os"
@@ -49,10 +50,12 @@ var collectPatterns = []string{
 
 // Collect runs inside a probe container with the engine host's root
 // mounted at root: it writes the host files the doctor reads to w as a
-// tar, links followed inside root, plus the daemon's command line.
+// base64-encoded tar (container logs carry text safely), links followed
+// inside root, plus the daemon's command line.
 func Collect(root string, w io.Writer) error {
 	h := HostFS{Root: root}
-	tw := tar.NewWriter(w)
+	enc := base64.NewEncoder(base64.StdEncoding, w)
+	tw := tar.NewWriter(enc)
 	add := func(p string) {
 		data, err := h.ReadFile(p)
 		if err != nil {
@@ -72,7 +75,10 @@ func Collect(root string, w io.Writer) error {
 			add("/proc/" + strings.TrimSpace(string(pid)) + "/cmdline")
 		}
 	}
-	return tw.Close()
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	return enc.Close()
 }
 
 // collectHostFiles copies the engine host's files into a new directory
@@ -89,7 +95,7 @@ func (s *state) collectHostFiles(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := untar(bytes.NewReader(out), dir); err != nil {
+	if err := untar(base64.NewDecoder(base64.StdEncoding, bytes.NewReader(bytes.TrimSpace(out))), dir); err != nil {
 		_ = os.RemoveAll(dir)
 		return "", err
 	}

@@ -184,6 +184,7 @@ func (s *state) runProbe(ctx context.Context, networkMode string, args ...string
 // runProbeWith runs the probe with a host configuration.
 func (s *state) runProbeWith(ctx context.Context, hc *container.HostConfig, args ...string) ([]byte, error) {
 	networkMode := string(hc.NetworkMode)
+	hc.LogConfig = container.LogConfig{Type: "json-file"} // readable whatever the daemon's default driver
 	tag, err := s.probeImage(ctx)
 	if err != nil {
 		return nil, err
