@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 
 	"github.com/docker/docker/api/types"
@@ -38,7 +39,7 @@ type Engine interface {
 
 // ensureImage inspects an image, pulling it first when it is missing and
 // the policy allows it.
-func ensureImage(ctx context.Context, eng Engine, ref string, policy PullPolicy) (image.InspectResponse, error) {
+func ensureImage(ctx context.Context, eng Engine, ref string, policy PullPolicy, log *slog.Logger) (image.InspectResponse, error) {
 	img, err := eng.ImageInspect(ctx, ref)
 	if err == nil {
 		return img, nil
@@ -49,6 +50,7 @@ func ensureImage(ctx context.Context, eng Engine, ref string, policy PullPolicy)
 	if policy == PullNever {
 		return img, engineError(hint.Wrap(fmt.Errorf("image %s not found", ref), "build or pull it first (docker pull "+ref+"), or drop --pull never"))
 	}
+	log.Info("pulling image", "image", ref)
 	rc, err := eng.ImagePull(ctx, ref, image.PullOptions{})
 	if err == nil {
 		_, err = io.Copy(io.Discard, rc)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/errdefs"
 
 	"github.com/devbox-tools/devbox/internal/hint"
@@ -68,7 +67,7 @@ func (r *Runner) Debug(ctx context.Context, s DebugSpec, o Options, rio IO) (Res
 		toolbox = DefaultDebugImage
 	}
 	pctx, stop := interruptible(ctx, rio.Signals)
-	_, err = ensureImage(pctx, r.Engine, toolbox, s.Pull)
+	_, err = ensureImage(pctx, r.Engine, toolbox, s.Pull, r.logger())
 	if sig := stop(); sig != nil {
 		return Result{}, interrupted(sig)
 	}
@@ -104,7 +103,7 @@ func (r *Runner) startCopy(ctx context.Context, ctr container.InspectResponse, s
 		return "", nil, engineError(fmt.Errorf("commit %s: %w", name, err))
 	}
 	removeImage := func() {
-		if _, err := r.Engine.ImageRemove(ctx, commit.ID, image.RemoveOptions{Force: true, PruneChildren: true}); err != nil {
+		if err := removeCopyImage(ctx, r.Engine, commit.ID); err != nil {
 			r.logger().Warn("remove copy image", "image", commit.ID, "err", err)
 		}
 	}

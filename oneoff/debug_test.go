@@ -96,3 +96,35 @@ func TestDebugNoSuchContainer(t *testing.T) {
 		t.Fatalf("err = %v, want a 125 with a hint", err)
 	}
 }
+
+func TestCleanupUnusedDebugCopy(t *testing.T) {
+	e := newEnv(t)
+	target := dockertest.Run(t, e.c, "crashed", &container.Config{Image: e.image, Cmd: []string{"true"}},
+		&container.HostConfig{NetworkMode: container.NetworkMode(e.network)}, nil)
+	e.waitExited(t, target)
+	ins, err := e.c.ContainerInspect(t.Context(), target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A debug session killed before it could remove its copy.
+	copyID, _, err := e.runner().startCopy(t.Context(), ins, e.debugSpec(target))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dockertest.RemoveContainer(t, e.c, copyID) })
+	cp, err := e.c.ContainerInspect(t.Context(), copyID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := e.c.ImageInspect(t.Context(), cp.Image)
+	if err != nil || img.Config.Labels[LabelCopy] != target {
+		t.Fatalf("copy image labels %v (%v), want %s=%s", img.Config.Labels, err, LabelCopy, target)
+	}
+	got, err := Cleanup(t.Context(), e.c, "", "devboxtest.id="+e.id)
+	if err != nil || len(got) != 1 || !got[0].Removed || got[0].Task != "debug copy of "+target {
+		t.Fatalf("cleanup = %+v, %v; want the copy removed", got, err)
+	}
+	if _, err := e.c.ImageInspect(t.Context(), cp.Image); err == nil {
+		t.Errorf("copy image %s still there", cp.Image)
+	}
+}

@@ -168,7 +168,7 @@ func (r *Runner) logger() *slog.Logger {
 // Run resolves a spec and executes it.
 func (r *Runner) Run(ctx context.Context, s Spec, o Options, rio IO) (Result, error) {
 	pctx, stop := interruptible(ctx, rio.Signals)
-	p, err := Resolve(pctx, r.Engine, s)
+	p, err := r.Resolve(pctx, s)
 	if sig := stop(); sig != nil {
 		return Result{}, interrupted(sig)
 	}

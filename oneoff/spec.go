@@ -5,9 +5,11 @@
 // `devbox debug TARGET` starts a toolbox in a running container's network
 // and PID namespaces.
 //
-// Plan resolves what runs (Resolve, DebugPlan); Runner.Execute runs a plan
-// against the engine. Signals, the terminal and window-size changes are
-// injected through IO, so the package itself installs no signal handler.
+// Runner.Resolve turns what the user asked for into a Plan; Runner.Execute
+// runs a plan against the engine (Runner.Run does both); Runner.Debug
+// starts a toolbox; Cleanup removes leftovers. Signals, the terminal and
+// window-size changes are injected through IO, so the package itself
+// installs no signal handler.
 package oneoff
 
 import (
@@ -65,7 +67,8 @@ type Plan struct {
 // Resolve turns a Spec into a Plan: where the app comes from, the command
 // (a devbox.task.TASK image label or TASK ARGS), environment, mounts,
 // networks, name and labels.
-func Resolve(ctx context.Context, eng Engine, s Spec) (Plan, error) {
+func (r *Runner) Resolve(ctx context.Context, s Spec) (Plan, error) {
+	eng := r.Engine
 	var (
 		p      Plan
 		app    string
@@ -92,7 +95,7 @@ func Resolve(ctx context.Context, eng Engine, s Spec) (Plan, error) {
 	if err != nil {
 		return Plan{}, err
 	}
-	img, err := ensureImage(ctx, eng, p.Config.Image, s.Pull)
+	img, err := ensureImage(ctx, eng, p.Config.Image, s.Pull, r.logger())
 	if err != nil {
 		return Plan{}, err
 	}
@@ -216,6 +219,26 @@ func taskCommand(imageLabels map[string]string, task string, args []string) ([]s
 		return append(words, args...), nil
 	}
 	return append([]string{task}, args...), nil
+}
+
+// AppTasks lists the tasks the app's image declares: the image named, or
+// that of the container from.
+func AppTasks(ctx context.Context, eng Engine, from, image string) ([]string, error) {
+	if image == "" {
+		ctr, err := eng.ContainerInspect(ctx, from)
+		if err != nil {
+			return nil, engineError(fmt.Errorf("inspect container %s: %w", from, err))
+		}
+		image = ctr.Image
+	}
+	img, err := eng.ImageInspect(ctx, image)
+	if err != nil {
+		return nil, engineError(fmt.Errorf("inspect image %s: %w", image, err))
+	}
+	if img.Config == nil {
+		return nil, nil
+	}
+	return Tasks(img.Config.Labels), nil
 }
 
 // Tasks lists the tasks an image declares with devbox.task.* labels.

@@ -63,10 +63,19 @@ func (a *app) runAction(c *cli.Context) error {
 	if c.Bool("cleanup") {
 		return a.cleanup(c, eng)
 	}
+	from, image := c.String("from"), c.String("image")
 	if !c.Args().Present() {
-		return usageErrorf("devbox run needs a TASK; see devbox run --help")
+		err := usageErrorf("devbox run needs a TASK; see devbox run --help")
+		if from == "" && image == "" {
+			return err
+		}
+		tasks, terr := oneoff.AppTasks(c.Context, eng, from, image)
+		if terr != nil || len(tasks) == 0 {
+			return hint.Wrap(err, "declare tasks in the image: LABEL devbox.task.migrate=\"bin/migrate up\"")
+		}
+		return hint.Wrap(err, "tasks of this app: "+strings.Join(tasks, ", "))
 	}
-	if c.String("from") == "" && c.String("image") == "" {
+	if from == "" && image == "" {
 		return hint.Wrap(usageErrorf("devbox run needs the app: --from CONTAINER or --image IMAGE"),
 			"set DEVBOX_APP_CONTAINER to your app's container (docker ps) or DEVBOX_APP_IMAGE to its image, in .env for example")
 	}
@@ -76,7 +85,7 @@ func (a *app) runAction(c *cli.Context) error {
 	}
 	spec := oneoff.Spec{
 		Task: c.Args().First(), Args: c.Args().Tail(),
-		From: c.String("from"), Image: c.String("image"),
+		From: from, Image: image,
 		Env: c.StringSlice("env"), EnvFiles: c.StringSlice("env-file"), Volumes: c.StringSlice("volume"),
 		Workdir: c.String("workdir"), User: c.String("user"),
 		NoInit: !c.Bool("init"), Pull: pull, Lookup: a.lookupEnv,

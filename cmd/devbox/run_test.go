@@ -132,6 +132,10 @@ func TestRunCLIDetachAndCleanup(t *testing.T) {
 	}
 	t.Cleanup(func() { _, _ = c.ImageRemove(context.Background(), tag, image.RemoveOptions{Force: true}) })
 
+	code, _, stderr := runCLI(t, context.Background(), e.args("--image", tag)...)
+	if code != exitUsage || !strings.Contains(stderr, "hint: tasks of this app: "+task) {
+		t.Errorf("no TASK: exit %d, stderr %q; want 2 and the image's tasks", code, stderr)
+	}
 	code, stdout, stderr := runCLI(t, context.Background(), e.args("--image", tag, "--detach", task)...)
 	name := strings.TrimSpace(stdout)
 	if code != 0 || !strings.HasPrefix(name, e.id+"-run-") {
