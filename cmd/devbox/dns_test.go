@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -238,5 +240,55 @@ func TestDNSServeErrors(t *testing.T) {
 				t.Errorf("exit %d, stderr %q; want %d and %q", code, stderr, tt.code, tt.stderr)
 			}
 		})
+	}
+}
+
+// TestDNSBinarySignals runs the built binary: SIGHUP reloads, SIGTERM shuts
+// down gracefully with exit code 130.
+func TestDNSBinarySignals(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "devbox")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	hosts := filepath.Join(t.TempDir(), "hosts")
+	if err := os.WriteFile(hosts, []byte("10.0.0.1 bin.test\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stderr := &dnsLogBuffer{}
+	cmd := exec.Command(bin, "dns", "serve", "--listen", "127.0.0.1:0", "--hosts", hosts, "--no-forward")
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-done
+	})
+	r := &runningDNSCLI{done: make(chan int), stderr: stderr}
+	addr := r.waitLog(t, "dns server listening", "addrs")
+	if got := firstDNSAddr(dnsQuery(t, addr, "bin.test.", dns.TypeA)); got != "10.0.0.1" {
+		t.Errorf("bin.test = %s", got)
+	}
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	r.waitLog(t, "local data reloaded", "")
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != exitInterrupted {
+			t.Errorf("after SIGTERM: %v, want exit %d\n%s", err, exitInterrupted, stderr.String())
+		}
+		done <- err
+	case <-time.After(10 * time.Second):
+		t.Fatal("devbox did not stop on SIGTERM")
 	}
 }
