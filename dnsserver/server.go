@@ -72,7 +72,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		cfg.DockerDomain = "docker."
 	}
 	if cfg.Docker != nil {
-		cfg.Local = append(cfg.Local, cfg.DockerDomain)
+		cfg.Local = append(append([]string(nil), cfg.Local...), cfg.DockerDomain)
 	}
 	if cfg.CacheSize == 0 {
 		cfg.CacheSize = 10000
