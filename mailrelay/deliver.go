@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -243,7 +244,12 @@ func (d *deliverer) attempt(ctx context.Context, w *conn, from string, to []stri
 			}
 			w.c = c
 		}
-		out, err := Transact(w.c, from, to, utf8, bytesReader(body))
+		// Stopping the relay aborts the attempt instead of waiting for the
+		// upstream's timeout; the message stays queued.
+		c := w.c
+		stop := context.AfterFunc(ctx, func() { c.Close() })
+		out, err := Transact(c, from, to, utf8, bytesReader(body))
+		stop()
 		w.lastUsed = time.Now()
 		if err == nil {
 			return out
@@ -271,7 +277,8 @@ func (d *deliverer) deliver(ctx context.Context, w *conn, id string) status {
 	start := d.now()
 	rw := d.cfg.Rewrite
 	from := rw.Sender(rec.From)
-	out := d.attempt(ctx, w, from, rec.To, rec.UTF8 || !isASCII(from), rw.Message(msg))
+	utf8 := rec.UTF8 || !isASCII(from+strings.Join(rec.To, ""))
+	out := d.attempt(ctx, w, from, rec.To, utf8, rw.Message(msg))
 	var delivered, temp, perm []string
 	var tempErr, permErr error
 	for _, r := range rec.To {
