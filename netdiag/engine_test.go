@@ -481,3 +481,25 @@ func TestDoctorRejectsDefaultBridgeAsAppNetwork(t *testing.T) {
 	wantResult(t, find(t, rep, "appnet.exists"), Fail, "this is the default bridge: it has no embedded DNS")
 	wantResult(t, find(t, rep, "appnet.dns-peer"), Skip)
 }
+
+// BenchmarkDoctorRun measures one full run against the real engine (warm:
+// the probe image is built before the timer starts) with one container on
+// the app network and fixture host files.
+func BenchmarkDoctorRun(b *testing.B) {
+	c := dockertest.Client(b)
+	img := dockertest.BusyboxImage(b, c)
+	net := dockertest.Network(b, c, "bench", network.CreateOptions{})
+	dockertest.Run(b, c, "bench-web", sleeper(img), onNetwork(net), nil)
+	f := newFixture(b)
+	d := New(Config{Network: net, Root: f.root, ProbeBinary: probeBinary(b)}, c)
+	ctx := context.Background()
+	if _, err := d.Run(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := d.Run(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

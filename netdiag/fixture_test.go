@@ -134,8 +134,6 @@ func (f *fixture) routes(lines ...string) {
 		if len(fl) > 2 {
 			gw = netip.MustParseAddr(fl[2])
 		}
-		mask := netip.PrefixFrom(netip.IPv4Unspecified(), 0)
-		_ = mask
 		var m [4]byte
 		binary.BigEndian.PutUint32(m[:], ^uint32(0)<<(32-p.Bits()))
 		if p.Bits() == 0 {
