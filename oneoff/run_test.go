@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -67,32 +68,41 @@ func TestRunNeedsAnApp(t *testing.T) {
 func TestRunOutputOfQuickTask(t *testing.T) {
 	e := newEnv(t)
 	const lines = 3000
+	quick := e.spec("echo", "quick")
+	quick.NoInit = true
+	// Five runs of each at once: a task that prints a lot and exits, and
+	// one that prints a line and exits at once without an init.
+	var wg sync.WaitGroup
 	for i := range 5 {
-		var out, errOut bytes.Buffer
-		res, err := e.runner().Run(t.Context(), e.spec("sh", "-c", "seq 1 3000; echo to-stderr >&2"), Options{}, quietIO(&out, &errOut))
-		if err != nil || res.ExitCode != 0 {
-			t.Fatalf("run %d: %v, exit %d", i, err, res.ExitCode)
-		}
-		got := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
-		if len(got) != lines || got[0] != "1" || got[lines-1] != "3000" {
-			t.Fatalf("run %d: stdout has %d lines (%q ... ), want %d", i, len(got), out.String()[:min(20, out.Len())], lines)
-		}
-		if errOut.String() != "to-stderr\n" {
-			t.Fatalf("run %d: stderr = %q, want it apart from stdout", i, errOut.String())
-		}
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			var out, errOut bytes.Buffer
+			res, err := e.runner().Run(t.Context(), e.spec("sh", "-c", "seq 1 3000; echo to-stderr >&2"), Options{}, quietIO(&out, &errOut))
+			if err != nil || res.ExitCode != 0 {
+				t.Errorf("seq run %d: %v, exit %d", i, err, res.ExitCode)
+				return
+			}
+			got := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+			if len(got) != lines || got[0] != "1" || got[lines-1] != "3000" {
+				t.Errorf("seq run %d: stdout has %d lines, want %d", i, len(got), lines)
+			}
+			if errOut.String() != "to-stderr\n" {
+				t.Errorf("seq run %d: stderr = %q, want it apart from stdout", i, errOut.String())
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			var out bytes.Buffer
+			if _, err := e.runner().Run(t.Context(), quick, Options{}, quietIO(&out, &bytes.Buffer{})); err != nil {
+				t.Errorf("echo run %d: %v", i, err)
+			}
+			if out.String() != "quick\n" {
+				t.Errorf("echo run %d: stdout = %q, want %q", i, out.String(), "quick\n")
+			}
+		}()
 	}
-	// A task that prints one line and exits at once, without init.
-	for i := range 5 {
-		var out bytes.Buffer
-		s := e.spec("echo", "quick")
-		s.NoInit = true
-		if _, err := e.runner().Run(t.Context(), s, Options{}, quietIO(&out, &bytes.Buffer{})); err != nil {
-			t.Fatal(err)
-		}
-		if out.String() != "quick\n" {
-			t.Fatalf("run %d: stdout = %q, want %q", i, out.String(), "quick\n")
-		}
-	}
+	wg.Wait()
 }
 
 func TestRunStdin(t *testing.T) {
