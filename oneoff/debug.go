@@ -3,6 +3,7 @@ package oneoff
 import (
 	"context"
 	"fmt"
+	"io"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/errdefs"
@@ -47,20 +48,11 @@ func (r *Runner) Debug(ctx context.Context, s DebugSpec, o Options, rio IO) (Res
 		return Result{}, engineError(err)
 	}
 	name := safeName(ctr.Name)
-	target := ctr.ID
-	if ctr.State == nil || !ctr.State.Running {
-		if !s.Copy {
-			return Result{}, &Error{Code: 1, Err: hint.Wrap(
-				fmt.Errorf("container %s is not running (%s)", name, describeState(ctr.State)),
-				"devbox debug --copy "+name+" starts a copy of it with an idle entrypoint to inspect")}
-		}
-		copyID, cleanup, err := r.startCopy(ectx, ctr, s)
-		if err != nil {
-			return Result{}, err
-		}
-		defer cleanup()
-		target = copyID
-		fmt.Fprintf(rio.Err, "devbox: %s is not running; debugging a copy of it\n", name)
+	running := ctr.State != nil && ctr.State.Running
+	if !running && !s.Copy {
+		return Result{}, &Error{Code: 1, Err: hint.Wrap(
+			fmt.Errorf("container %s is not running (%s)", name, describeState(ctr.State)),
+			"devbox debug --copy "+name+" starts a copy of it with an idle entrypoint to inspect")}
 	}
 	toolbox := s.Image
 	if toolbox == "" {
@@ -74,12 +66,26 @@ func (r *Runner) Debug(ctx context.Context, s DebugSpec, o Options, rio IO) (Res
 	if err != nil {
 		return Result{}, err
 	}
+	progress := rio.Err
+	if progress == nil {
+		progress = io.Discard
+	}
+	target := ctr.ID
+	if !running {
+		copyID, cleanup, err := r.startCopy(ectx, ctr, s)
+		if err != nil {
+			return Result{}, err
+		}
+		defer cleanup()
+		target = copyID
+		fmt.Fprintf(progress, "devbox: %s is not running; debugging a copy of it\n", name)
+	}
 	p := Plan{
 		Name: name + "-debug-" + shortID(),
 		Config: &container.Config{
 			Image:  toolbox,
 			Cmd:    s.Cmd,
-			Labels: map[string]string{LabelDebug: name},
+			Labels: map[string]string{},
 		},
 		Host: &container.HostConfig{
 			NetworkMode: container.NetworkMode("container:" + target),
@@ -90,7 +96,8 @@ func (r *Runner) Debug(ctx context.Context, s DebugSpec, o Options, rio IO) (Res
 	for k, v := range s.Labels {
 		p.Config.Labels[k] = v
 	}
-	fmt.Fprintf(rio.Err, "devbox: toolbox in %s's network and PID namespaces; its filesystem is at /proc/1/root\n", name)
+	p.Config.Labels[LabelDebug] = name
+	fmt.Fprintf(progress, "devbox: toolbox in %s's network and PID namespaces; its filesystem is at /proc/1/root\n", name)
 	return r.Execute(ctx, p, o, rio)
 }
 
@@ -120,10 +127,11 @@ func (r *Runner) startCopy(ctx context.Context, ctr container.InspectResponse, s
 	p.Name = name + "-copy-" + shortID()
 	p.Config.Image = commit.ID
 	p.Config.Entrypoint, p.Config.Cmd = idle, nil
-	p.Config.Labels = map[string]string{LabelCopy: name}
+	p.Config.Labels = map[string]string{}
 	for k, v := range s.Labels {
 		p.Config.Labels[k] = v
 	}
+	p.Config.Labels[LabelCopy] = name
 	p.Host.Init = &init
 	if len(p.Networks) > 0 && p.Host.NetworkMode == "" {
 		p.Host.NetworkMode = container.NetworkMode(p.Networks[0])
