@@ -64,6 +64,7 @@ func (r *Runner) Execute(ctx context.Context, p Plan, o Options, rio IO) (Result
 		return Result{}, err
 	}
 	res := Result{ID: id, Name: p.Name}
+	log.Debug("container created")
 	if o.Detach {
 		if err := r.Engine.ContainerStart(ectx, id, container.StartOptions{}); err != nil {
 			_ = remove(ectx, r.Engine, id)
@@ -113,6 +114,7 @@ func (r *Runner) attached(ctx context.Context, p Plan, res Result, o Options, ri
 		r.awaitRemoval(waitC, errC)
 		return res, startError(p, err)
 	}
+	log.Debug("container started")
 	if o.TTY && rio.Terminal != nil {
 		rctx, stopResize := context.WithCancel(ectx)
 		defer stopResize()
@@ -124,6 +126,7 @@ func (r *Runner) attached(ctx context.Context, p Plan, res Result, o Options, ri
 	}
 	sup := &supervisor{eng: r.Engine, id: id, timeout: o.Timeout, grace: grace, log: log}
 	out, err := sup.wait(ctx, waitC, errC, rio.Signals)
+	log.Debug("task ended", "exit_code", out.code, "err", err)
 	st.drain(drainLimit, log)
 	removed = err == nil
 	if err != nil {

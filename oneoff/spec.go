@@ -95,6 +95,7 @@ func (r *Runner) Resolve(ctx context.Context, s Spec) (Plan, error) {
 	if err != nil {
 		return Plan{}, err
 	}
+	r.logger().Debug("resolving run", "from", s.From, "image", p.Config.Image)
 	img, err := ensureImage(ctx, eng, p.Config.Image, s.Pull, r.logger())
 	if err != nil {
 		return Plan{}, err
