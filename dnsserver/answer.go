@@ -33,7 +33,7 @@ func (z *Zone) Resolve(q dns.Question) Reply {
 	}
 	wire = wire[:off]
 	key := lowerWire(append([]byte(nil), wire...))
-	n, apexLen, k := z.lookup(key)
+	n, apexLen, k, ptr := z.lookup(key)
 	switch k {
 	case kindForward:
 		return Reply{Forward: true}
@@ -45,7 +45,7 @@ func (z *Zone) Resolve(q dns.Question) Reply {
 			return Reply{Rcode: dns.RcodeSuccess, Ns: []dns.RR{z.soa(wire, apexLen)}}
 		}
 		return Reply{Rcode: dns.RcodeSuccess, Answer: []dns.RR{&dns.PTR{
-			Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypePTR, Class: dns.ClassINET, Ttl: z.ttl}, Ptr: n.name}}}
+			Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypePTR, Class: dns.ClassINET, Ttl: z.ttl}, Ptr: ptr}}}
 	}
 	ans := z.records(n, q)
 	if len(ans) == 0 && (q.Qtype != dns.TypeSOA || n == nil || !n.apex) {

@@ -77,7 +77,7 @@ func (z *Zone) fastAnswer(req, out []byte, ra bool) (resp []byte, qtype uint16, 
 		return nil, 0, 0, false
 	}
 	key := keyBuf[:kn]
-	n, apexLen, k := z.lookup(key)
+	n, apexLen, k, ptr := z.lookup(key)
 	if k == kindForward {
 		return nil, 0, 0, false
 	}
@@ -92,8 +92,8 @@ func (z *Zone) fastAnswer(req, out []byte, ra bool) (resp []byte, qtype uint16, 
 	var an, ns uint16
 	switch {
 	case k == kindReverse && (qtype == dns.TypePTR || qtype == dns.TypeANY):
-		out = z.appendHeader(out, dns.TypePTR, len(n.key))
-		out = append(out, n.key...)
+		out = z.appendHeader(out, dns.TypePTR, len(ptr)+1) // a plain FQDN: one byte longer on the wire
+		out = wireName(out, ptr)
 		an = 1
 	case k == kindOwned && n != nil:
 		out, an = z.appendRecords(out, n, qtype, kn, apexLen)

@@ -13,11 +13,11 @@ import (
 // up without allocating. A new Zone is built on every reload and swapped in
 // atomically.
 type Zone struct {
-	names    map[string]*node   // exact names and local zone apexes
-	ptrs     map[[16]byte]*node // address (IPv4 as 4-in-6) to the node of its first name
-	wild     map[string]*node   // wildcard suffixes ("*.myapp.test" is stored as myapp.test)
-	ents     map[string]int     // empty non-terminals under local zones, to their SOA apex length
-	local    []string           // wire names of the local zones
+	names    map[string]*node    // exact names and local zone apexes
+	ptrs     map[[16]byte]string // address (IPv4 as 4-in-6) to its first name
+	wild     map[string]*node    // wildcard suffixes ("*.myapp.test" is stored as myapp.test)
+	ents     map[string]int      // empty non-terminals under local zones, to their SOA apex length
+	local    []string            // wire names of the local zones
 	ttl      uint32
 	soaRdata []byte
 	entries  int
@@ -59,7 +59,6 @@ const (
 func NewZone(entries []Entry, opt ZoneOptions) *Zone {
 	z := &Zone{
 		names:   make(map[string]*node, len(entries)),
-		ptrs:    make(map[[16]byte]*node, len(entries)),
 		wild:    map[string]*node{},
 		ents:    make(map[string]int, len(entries)/8),
 		ttl:     opt.TTL,
@@ -93,6 +92,9 @@ func NewZone(entries []Entry, opt ZoneOptions) *Zone {
 			z.names[key] = n
 		}
 	}
+	// The PTR index is built on the side, on another core when there is one.
+	ptrDone := make(chan map[[16]byte]string, 1)
+	go func() { ptrDone <- ptrIndex(entries) }()
 	var buf []byte
 	for _, e := range entries {
 		buf = wireName(buf[:0], e.Name)
@@ -109,11 +111,6 @@ func NewZone(entries []Entry, opt ZoneOptions) *Zone {
 				z.place(n.key, n, false)
 			}
 		}
-		if !e.Wildcard {
-			if _, taken := z.ptrs[e.Addr.As16()]; !taken {
-				z.ptrs[e.Addr.As16()] = n // the automatic PTR: the first name of each address
-			}
-		}
 		switch {
 		case e.Addr.Is4() && n.v4 == nil:
 			slab4 = append(slab4, e.Addr.As4())
@@ -128,7 +125,23 @@ func NewZone(entries []Entry, opt ZoneOptions) *Zone {
 	for key, n := range z.wild {
 		z.place(key, n, true)
 	}
+	z.ptrs = <-ptrDone
 	return z
+}
+
+// ptrIndex maps every address of an exact name to the first such name:
+// the automatic PTR.
+func ptrIndex(entries []Entry) map[[16]byte]string {
+	m := make(map[[16]byte]string, len(entries))
+	for _, e := range entries {
+		if e.Wildcard {
+			continue
+		}
+		if _, taken := m[e.Addr.As16()]; !taken {
+			m[e.Addr.As16()] = e.Name
+		}
+	}
+	return m
 }
 
 // place sets a node's SOA apex and records the empty non-terminals between
@@ -203,36 +216,36 @@ const (
 	kindForward  kind = iota // not ours: forward (or refuse)
 	kindOwned                // ours: an answer or NODATA
 	kindNXDomain             // unknown name under a local zone
-	kindReverse              // the reverse name of a local address: n is the node of its name
+	kindReverse              // the reverse name of a local address: ptr is its name
 )
 
 // lookup finds what the zone says about a lowercase wire name. The rule:
 // an exact name wins; then the longest wildcard suffix strictly above the
 // name; then an empty non-terminal of a local zone; then NXDOMAIN under a
 // local zone; anything else is forwarded. n is nil for NODATA.
-func (z *Zone) lookup(key []byte) (n *node, apexLen int, k kind) {
+func (z *Zone) lookup(key []byte) (n *node, apexLen int, k kind, ptr string) {
 	if n := z.names[string(key)]; n != nil {
-		return n, n.apexLen, kindOwned
+		return n, n.apexLen, kindOwned, ""
 	}
 	if a, ok := parseReverse(key); ok {
-		if n := z.ptrs[a]; n != nil {
-			return n, z.apexLen(string(key)), kindReverse
+		if name, ok := z.ptrs[a]; ok {
+			return nil, z.apexLen(string(key)), kindReverse, name
 		}
 	}
 	if len(z.wild) > 0 && len(key) > 1 {
 		for off := int(key[0]) + 1; off < len(key) && key[off] != 0; off += int(key[off]) + 1 {
 			if w := z.wild[string(key[off:])]; w != nil {
-				return w, w.apexLen, kindOwned
+				return w, w.apexLen, kindOwned, ""
 			}
 		}
 	}
 	if a, ok := z.ents[string(key)]; ok {
-		return nil, a, kindOwned
+		return nil, a, kindOwned, ""
 	}
 	if len(z.local) > 0 {
 		if a := z.apexLen(string(key)); a < len(key) {
-			return nil, a, kindNXDomain
+			return nil, a, kindNXDomain, ""
 		}
 	}
-	return nil, 0, kindForward
+	return nil, 0, kindForward, ""
 }
