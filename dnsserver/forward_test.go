@@ -168,13 +168,13 @@ func TestForwardFailover(t *testing.T) {
 		return m
 	})
 	good := startUpstream(t, answerA("192.0.2.9", 60))
-	f := NewForwarder(ForwarderConfig{Upstreams: []string{hole.LocalAddr().String(), failing.addr, good.addr}, Timeout: 200 * time.Millisecond})
+	f := NewForwarder(ForwarderConfig{Upstreams: []string{hole.LocalAddr().String(), failing.addr, good.addr}, Timeout: 500 * time.Millisecond})
 	m, err := f.Exchange(t.Context(), dns.Question{Name: "x.example.", Qtype: dns.TypeA, Qclass: dns.ClassINET}, false, false)
 	if err != nil || len(m.Answer) != 1 || failing.queries.Load() != 1 {
 		t.Fatalf("failover: %v %v", m, err)
 	}
 	// All failing: the last SERVFAIL is passed on.
-	f = NewForwarder(ForwarderConfig{Upstreams: []string{hole.LocalAddr().String(), failing.addr}, Timeout: 200 * time.Millisecond})
+	f = NewForwarder(ForwarderConfig{Upstreams: []string{hole.LocalAddr().String(), failing.addr}, Timeout: 500 * time.Millisecond})
 	m, err = f.Exchange(t.Context(), dns.Question{Name: "x.example.", Qtype: dns.TypeA, Qclass: dns.ClassINET}, false, false)
 	if err != nil || m.Rcode != dns.RcodeServerFailure {
 		t.Fatalf("all failing: %v %v", m, err)
@@ -288,7 +288,7 @@ func blackHole(t *testing.T) (string, *atomic.Int64) {
 func TestFailedUpstreamGoesLast(t *testing.T) {
 	hole, holeQueries := blackHole(t)
 	good := startUpstream(t, answerA("192.0.2.9", 60))
-	f := NewForwarder(ForwarderConfig{Upstreams: []string{hole, good.addr}, Timeout: 200 * time.Millisecond})
+	f := NewForwarder(ForwarderConfig{Upstreams: []string{hole, good.addr}, Timeout: time.Second})
 	for i, name := range []string{"a.example.", "b.example.", "c.example."} {
 		m, err := f.Exchange(t.Context(), dns.Question{Name: name, Qtype: dns.TypeA, Qclass: dns.ClassINET}, false, false)
 		if err != nil || len(m.Answer) != 1 {
