@@ -17,9 +17,9 @@ import (
 	"github.com/devbox-tools/devbox/oneoff"
 )
 
-// sigwinch is SIGWINCH (28 on Linux and macOS), spelt as a number so the
+// runSIGWINCH is SIGWINCH (28 on Linux and macOS), spelt as a number so the
 // file builds everywhere.
-const sigwinch = syscall.Signal(0x1c)
+const runSIGWINCH = syscall.Signal(0x1c)
 
 func (a *app) runCommand() *cli.Command {
 	return &cli.Command{
@@ -90,7 +90,7 @@ func (a *app) runAction(c *cli.Context) error {
 		Workdir: c.String("workdir"), User: c.String("user"),
 		NoInit: !c.Bool("init"), Pull: pull, Lookup: a.lookupEnv,
 	}
-	if spec.Labels, err = labels(c.StringSlice("label")); err != nil {
+	if spec.Labels, err = runLabels(c.StringSlice("label")); err != nil {
 		return err
 	}
 	if spec.From == "" {
@@ -196,8 +196,8 @@ func (a *app) cleanup(c *cli.Context, eng *client.Client) error {
 	return nil
 }
 
-// labels reads --label KEY=VALUE entries.
-func labels(entries []string) (map[string]string, error) {
+// runLabels reads --label KEY=VALUE entries.
+func runLabels(entries []string) (map[string]string, error) {
 	m := map[string]string{}
 	for _, e := range entries {
 		k, v, _ := strings.Cut(e, "=")
@@ -242,12 +242,15 @@ func (a *app) runIO(tty bool) (oneoff.IO, func()) {
 	if !tty {
 		return rio, func() { signal.Stop(sigs) }
 	}
-	in, _ := a.streams.In.(*os.File)
-	out, _ := a.streams.Out.(*os.File)
+	in, inOK := a.streams.In.(interface{ Fd() uintptr })
+	out, outOK := a.streams.Out.(interface{ Fd() uintptr })
+	if !inOK || !outOK {
+		return rio, func() { signal.Stop(sigs) }
+	}
 	winch := make(chan os.Signal, 1)
 	resized := make(chan struct{}, 1)
 	done := make(chan struct{})
-	signal.Notify(winch, sigwinch)
+	signal.Notify(winch, runSIGWINCH)
 	go func() {
 		for {
 			select {
@@ -261,7 +264,7 @@ func (a *app) runIO(tty bool) (oneoff.IO, func()) {
 			}
 		}
 	}()
-	rio.Terminal, rio.Resized = terminal{in: in, out: out}, resized
+	rio.Terminal, rio.Resized = runTerminal{in: int(in.Fd()), out: int(out.Fd())}, resized
 	return rio, func() {
 		signal.Stop(sigs)
 		signal.Stop(winch)
@@ -269,15 +272,15 @@ func (a *app) runIO(tty bool) (oneoff.IO, func()) {
 	}
 }
 
-// terminal is the local terminal of a TTY run.
-type terminal struct{ in, out *os.File }
+// runTerminal is the local terminal of a TTY run.
+type runTerminal struct{ in, out int }
 
-func (t terminal) Size() (int, int, error) { return term.GetSize(int(t.out.Fd())) }
+func (t runTerminal) Size() (int, int, error) { return term.GetSize(t.out) }
 
-func (t terminal) MakeRaw() (func() error, error) {
-	st, err := term.MakeRaw(int(t.in.Fd()))
+func (t runTerminal) MakeRaw() (func() error, error) {
+	st, err := term.MakeRaw(t.in)
 	if err != nil {
 		return nil, err
 	}
-	return func() error { return term.Restore(int(t.in.Fd()), st) }, nil
+	return func() error { return term.Restore(t.in, st) }, nil
 }

@@ -180,8 +180,8 @@ func TestDebugCLI(t *testing.T) {
 	}
 }
 
-// buildDevbox builds the devbox binary for end-to-end runs.
-func buildDevbox(t *testing.T) string {
+// buildRunDevbox builds the devbox binary for end-to-end runs.
+func buildRunDevbox(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "devbox")
 	cmd := exec.Command("go", "build", "-o", bin, ".")
@@ -194,7 +194,7 @@ func buildDevbox(t *testing.T) string {
 
 func TestRunSignalsEndToEnd(t *testing.T) {
 	e := newRunEnv(t)
-	bin := buildDevbox(t)
+	bin := buildRunDevbox(t)
 	c := dockertest.Client(t)
 	// Each signal is sent once the task has printed the line before it.
 	type step struct {
@@ -236,7 +236,7 @@ func TestRunSignalsEndToEnd(t *testing.T) {
 				}
 			}()
 			for _, st := range tt.steps {
-				waitLine(t, lines, st.after)
+				waitRunLine(t, lines, st.after)
 				if err := cmd.Process.Signal(st.signal); err != nil {
 					t.Fatal(err)
 				}
@@ -266,8 +266,8 @@ func TestRunSignalsEndToEnd(t *testing.T) {
 	}
 }
 
-// waitLine reads lines until want, failing after a minute.
-func waitLine(t *testing.T, lines <-chan string, want string) {
+// waitRunLine reads lines until want, failing after a minute.
+func waitRunLine(t *testing.T, lines <-chan string, want string) {
 	t.Helper()
 	deadline := time.After(time.Minute)
 	for {
@@ -294,7 +294,7 @@ func TestRunTTYEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal("script(1) not found: install bsdutils (apt-get install bsdutils)")
 	}
-	bin := buildDevbox(t)
+	bin := buildRunDevbox(t)
 	quoted := []string{bin}
 	for _, a := range e.args("-i", "sh", "-c", "tty; echo tty-ok; exit 5") {
 		quoted = append(quoted, "'"+strings.ReplaceAll(a, "'", `'\''`)+"'")
