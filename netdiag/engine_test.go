@@ -139,6 +139,7 @@ func notMentioned(t *testing.T, r Result, names ...string) {
 }
 
 func TestDoctorAppNetwork(t *testing.T) {
+	t.Parallel()
 	c := dockertest.Client(t)
 	img := dockertest.BusyboxImage(t, c)
 	net := dockertest.Network(t, c, "app", network.CreateOptions{})
@@ -175,6 +176,7 @@ func TestDoctorAppNetwork(t *testing.T) {
 }
 
 func TestDoctorPeerIsSelfWithoutContainers(t *testing.T) {
+	t.Parallel()
 	c := dockertest.Client(t)
 	net := dockertest.Network(t, c, "lonely", network.CreateOptions{})
 	rep := doctor(t, c, newFixture(t), Config{Network: net})
@@ -183,6 +185,7 @@ func TestDoctorPeerIsSelfWithoutContainers(t *testing.T) {
 }
 
 func TestDoctorStaleDNS(t *testing.T) {
+	t.Parallel()
 	c := dockertest.Client(t)
 	img := dockertest.BusyboxImage(t, c)
 	net := dockertest.Network(t, c, "stale", network.CreateOptions{})
@@ -213,6 +216,7 @@ func TestDoctorStaleDNS(t *testing.T) {
 }
 
 func TestDoctorDefaultBridgeConnectFix(t *testing.T) {
+	t.Parallel()
 	c := dockertest.Client(t)
 	img := dockertest.BusyboxImage(t, c)
 	net := dockertest.Network(t, c, "connect", network.CreateOptions{})
@@ -242,6 +246,7 @@ func TestDoctorDefaultBridgeConnectFix(t *testing.T) {
 }
 
 func TestDoctorMissingNetworkFix(t *testing.T) {
+	t.Parallel()
 	c := dockertest.Client(t)
 	for _, mtu := range []int{1500, 1400} {
 		name := dockertest.Name(t, "missing")
@@ -282,6 +287,7 @@ func TestDoctorMissingNetworkFix(t *testing.T) {
 }
 
 func TestDoctorSubnetOverlapFix(t *testing.T) {
+	t.Parallel()
 	c := dockertest.Client(t)
 	net := dockertest.Network(t, c, "overlap", network.CreateOptions{})
 	subnet := subnetOf(t, c, net)
@@ -311,6 +317,7 @@ func TestDoctorSubnetOverlapFix(t *testing.T) {
 }
 
 func TestDoctorMTUFix(t *testing.T) {
+	t.Parallel()
 	c := dockertest.Client(t)
 	img := dockertest.BusyboxImage(t, c)
 	net := dockertest.Network(t, c, "mtu", network.CreateOptions{})
@@ -383,6 +390,7 @@ func TestProbeProblemIsSkip(t *testing.T) {
 }
 
 func TestDoctorRestartsStaleContainersWithYes(t *testing.T) {
+	t.Parallel()
 	c := dockertest.Client(t)
 	img := dockertest.BusyboxImage(t, c)
 	net := dockertest.Network(t, c, "restart", network.CreateOptions{})
@@ -431,6 +439,7 @@ func TestDoctorRestartsStaleContainersWithYes(t *testing.T) {
 }
 
 func TestDoctorReadsHostFilesThroughProbe(t *testing.T) {
+	t.Parallel()
 	c := dockertest.Client(t)
 	net := dockertest.Network(t, c, "remote", network.CreateOptions{})
 	// The fixture root must not be used in probe mode: make it wrong.
@@ -466,6 +475,7 @@ func TestDoctorReadsHostFilesThroughProbe(t *testing.T) {
 }
 
 func TestDoctorVPNMTUWarns(t *testing.T) {
+	t.Parallel()
 	c := dockertest.Client(t)
 	net := dockertest.Network(t, c, "vpnmtu", network.CreateOptions{Options: map[string]string{mtuOption: "1400"}})
 	f := newFixture(t)
@@ -476,6 +486,7 @@ func TestDoctorVPNMTUWarns(t *testing.T) {
 }
 
 func TestDoctorRejectsDefaultBridgeAsAppNetwork(t *testing.T) {
+	t.Parallel()
 	c := dockertest.Client(t)
 	rep := doctor(t, c, newFixture(t), Config{Network: "bridge"})
 	wantResult(t, find(t, rep, "appnet.exists"), Fail, "this is the default bridge: it has no embedded DNS")
