@@ -52,11 +52,12 @@ func newSources(cfg Config, log *slog.Logger) *sources {
 	return &sources{files: files, dir: dir, rules: cfg.Rules, last: map[string][]Entry{}, log: log}
 }
 
-// read returns every entry, in priority order: rules, files, dir, Docker.
+// read returns every entry, in priority order (which only matters for the
+// automatic PTR): files, dir, rules, Docker.
 func (s *sources) read(initial bool) ([]Entry, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	entries := append([]Entry(nil), s.rules...)
+	var entries []Entry
 	for _, f := range s.files {
 		es, err := s.readFile(f, initial)
 		if err != nil {
@@ -88,6 +89,7 @@ func (s *sources) read(initial bool) ([]Entry, error) {
 			}
 		}
 	}
+	entries = append(entries, s.rules...)
 	if s.docker != nil {
 		entries = append(entries, s.docker.entries()...)
 	}

@@ -25,7 +25,7 @@ type Config struct {
 	Listen       []string       // host:port, UDP and TCP on each
 	HostsFiles   []string       // /etc/hosts format, watched
 	HostsDir     string         // every file in it (not dotfiles or names ending in ~), watched
-	Rules        []Entry        // --wildcard rules (exact or wildcard), before the files
+	Rules        []Entry        // --wildcard rules (exact or wildcard), after the files
 	Upstreams    []string       // host:port; empty: the nameservers of ResolvConf
 	ResolvConf   string         // default /etc/resolv.conf
 	Servers      []DomainServer // per-domain upstreams

@@ -25,6 +25,10 @@ func TestServeDefaults(t *testing.T) {
 			t.Errorf("%s = %s, want %s", name, got, want)
 		}
 	}
+	// 127.0.0.1 keeps the name /etc/hosts gives it first, not devbox.test.
+	if r := dnsQuery(t, addr, "1.0.0.127.in-addr.arpa.", dns.TypePTR); len(r.Answer) != 1 || r.Answer[0].(*dns.PTR).Ptr == "devbox.test." {
+		t.Errorf("PTR of 127.0.0.1 = %v, want the /etc/hosts name", r.Answer)
+	}
 	if code := r.stop(t); code != exitInterrupted {
 		t.Errorf("exit code = %d, want %d", code, exitInterrupted)
 	}
