@@ -214,6 +214,20 @@ func (s *Server) startWatch() {
 		}
 	}
 	s.watcher = w
+	s.watchFiles()
+}
+
+// watchFiles also watches each named file itself: a bind-mounted file
+// (a container's /etc/hosts) changed from outside tells only its own
+// watch. An editor's rename drops that watch, so it is renewed on every
+// reload; the directory watch sees the rename.
+func (s *Server) watchFiles() {
+	if s.watcher == nil {
+		return
+	}
+	for _, f := range s.data.files {
+		_ = s.watcher.Add(f)
+	}
 }
 
 // watch reloads on file changes and on Reload until ctx ends.
@@ -259,6 +273,7 @@ func (s *Server) reloadNow() {
 	if err := s.load(false); err != nil {
 		s.log.Error("reload failed; keeping the last data", "err", err)
 	}
+	s.watchFiles()
 }
 
 // relevant tells whether a changed path is one of our files.

@@ -116,3 +116,17 @@ func TestReloadOnSignalWithoutWatch(t *testing.T) {
 		t.Errorf("after removal a.test = %s, want the last data", got)
 	}
 }
+
+// A file changed through another path (a bind mount from the host, here a
+// hard link in another directory) is seen through the file's own watch.
+func TestReloadChangeThroughAnotherPath(t *testing.T) {
+	hosts := filepath.Join(t.TempDir(), "hosts")
+	writeFile(t, hosts, "10.0.0.1 linked.test\n")
+	link := filepath.Join(t.TempDir(), "elsewhere")
+	if err := os.Link(hosts, link); err != nil {
+		t.Fatalf("hard link: %v", err)
+	}
+	s := startServer(t, Config{HostsFiles: []string{hosts}, NoForward: true})
+	writeFile(t, link, "10.0.0.2 linked.test\n") // same inode, written in place
+	waitFor(t, "change through the link", func() bool { return firstA(t, s.Addrs()[0], "linked.test.") == "10.0.0.2" })
+}
