@@ -84,3 +84,23 @@ func TestBothModeCatchesAndDelivers(t *testing.T) {
 		t.Error("no caught copy")
 	}
 }
+
+func TestReleaseWithoutUpstream(t *testing.T) {
+	r, addr := startRelay(t, Config{Mode: ModeCatch, HTTPListen: "127.0.0.1:0"})
+	if err := sendMail(t, addr, "app@x.test", []string{"dev@x.test"}, testMsg); err != nil {
+		t.Fatal(err)
+	}
+	ids, _ := r.spool.IDs(QueueCaught)
+	if code, body := httpDo(t, "POST", "http://"+r.HTTPAddr().String()+"/api/messages/"+ids[0]+"/release"); code != http.StatusConflict || !strings.Contains(body, "DEVBOX_MAIL_RELAY_HOST") {
+		t.Errorf("release without upstream: %d %q", code, body)
+	}
+}
+
+func TestDefaultSpoolDir(t *testing.T) {
+	if got := DefaultSpoolDir(envMap(map[string]string{"XDG_DATA_HOME": "/x"})); got != "/x/devbox/mail" {
+		t.Errorf("with XDG_DATA_HOME: %q", got)
+	}
+	if got := DefaultSpoolDir(envMap(map[string]string{"HOME": "/home/dev"})); got != "/home/dev/.local/share/devbox/mail" {
+		t.Errorf("with HOME: %q", got)
+	}
+}

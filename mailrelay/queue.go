@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/devbox-tools/devbox/internal/hint"
 )
 
 // FlushSummary counts what one pass over the queue did.
@@ -24,9 +26,6 @@ type FlushSummary struct {
 func DeliverNow(ctx context.Context, cfg Config, logger *slog.Logger) (FlushSummary, error) {
 	var sum FlushSummary
 	cfg.setDefaults()
-	if cfg.Upstream.Addr == "" {
-		return sum, errors.New("no upstream configured (DEVBOX_MAIL_RELAY_HOST)")
-	}
 	spool, err := OpenSpool(cfg.Spool)
 	if err != nil {
 		return sum, err
@@ -35,6 +34,9 @@ func DeliverNow(ctx context.Context, cfg Config, logger *slog.Logger) (FlushSumm
 		return sum, err
 	}
 	defer spool.Unlock()
+	if cfg.Upstream.Addr == "" {
+		return sum, hint.Wrap(errors.New("no upstream configured and no relay running on this spool"), "set DEVBOX_MAIL_RELAY_HOST=host:port (or SSMTP_MAILHUB)")
+	}
 	recs, _, err := spool.Recover()
 	if err != nil {
 		return sum, err

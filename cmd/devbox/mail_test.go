@@ -325,6 +325,52 @@ func httpGet(url string) (string, error) {
 	return string(b), err
 }
 
+func TestDevServeMailConfig(t *testing.T) {
+	env := map[string]string{"XDG_DATA_HOME": "/data", "SSMTP_MAILHUB": "mail.example.test:587"}
+	cfg, err := devServeMailConfig(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Mode != mailrelay.ModeCatch || cfg.Listen != "127.0.0.1:2525" || cfg.HTTPListen != "127.0.0.1:8025" ||
+		cfg.Spool != filepath.Join("/data", "devbox", "mail") || cfg.Upstream.Addr != "mail.example.test:587" {
+		t.Errorf("config = %+v", cfg)
+	}
+}
+
+// TestMailQueueFlushAsksRunningRelay: with a relay holding the spool,
+// flush is a request the relay acts on.
+func TestMailQueueFlushAsksRunningRelay(t *testing.T) {
+	clearMailEnv(t)
+	upstream, upAddr := catchRelay(t)
+	dir, _, _ := spoolWith(t) // one message waiting an hour, one failed
+	r, err := mailrelay.New(mailrelay.Config{Listen: "127.0.0.1:0", Spool: dir, Mode: mailrelay.ModeRelay,
+		Upstream: mailrelay.Upstream{Addr: upAddr, TLS: mailrelay.TLSNone}, ControlInterval: 20 * time.Millisecond},
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Serve(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	code, _, stderr := runCLI(t, context.Background(), "mail", "queue", "flush", "--spool", dir)
+	if code != 0 || !strings.Contains(stderr, "flush requested from the running relay") {
+		t.Fatalf("flush: %d %q", code, stderr)
+	}
+	for i := 0; ; i++ {
+		if caught, _ := upstream.Spool().Caught(); len(caught) == 1 {
+			break
+		}
+		if i > 1000 {
+			t.Fatal("the running relay did not flush")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 var _ = exec.Command
-var _ = filepath.Join
 var _ = syscall.SIGKILL
