@@ -467,6 +467,9 @@ func (a *app) sendmailCommand() *cli.Command {
 }
 
 func (a *app) sendmail(c *cli.Context) error {
+	if c.Args().First() == "--help" {
+		return cli.ShowSubcommandHelp(c)
+	}
 	opts, err := sendmail.Parse(c.Args().Slice())
 	if err != nil {
 		return exitCode(sendmail.ExitUsage, fmt.Errorf("sendmail: %w", err))

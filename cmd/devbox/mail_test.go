@@ -374,3 +374,10 @@ func TestMailQueueFlushAsksRunningRelay(t *testing.T) {
 
 var _ = exec.Command
 var _ = syscall.SIGKILL
+
+func TestSendmailHelpDoesNotReadStdin(t *testing.T) {
+	code, stdout, _ := runCLI(t, context.Background(), "sendmail", "--help")
+	if code != 0 || !strings.Contains(stdout, "sendmail drop-in") {
+		t.Errorf("sendmail --help: %d %q", code, stdout)
+	}
+}
