@@ -88,14 +88,24 @@ func (r *Runner) attached(ctx context.Context, p Plan, res Result, o Options, ri
 			log.Warn("remove container", "err", err)
 		}
 	}()
+	// Attach and register the wait at the same time; both before start.
+	waitCtx, cancelWait := context.WithCancel(ectx)
+	defer cancelWait()
+	var (
+		waitC      <-chan container.WaitResponse
+		errC       <-chan error
+		registered = make(chan struct{})
+	)
+	go func() {
+		defer close(registered)
+		waitC, errC = r.Engine.ContainerWait(waitCtx, id, container.WaitConditionRemoved)
+	}()
 	st, err := attach(ectx, r.Engine, id, o.TTY, interactive, rio, log)
+	<-registered
 	if err != nil {
 		return res, engineError(fmt.Errorf("attach to %s: %w", p.Name, err))
 	}
 	defer st.resp.Close()
-	waitCtx, cancelWait := context.WithCancel(ectx)
-	defer cancelWait()
-	waitC, errC := r.Engine.ContainerWait(waitCtx, id, container.WaitConditionRemoved)
 	if o.TTY && interactive && rio.Terminal != nil {
 		restore, err := rio.Terminal.MakeRaw()
 		if err != nil {

@@ -31,27 +31,33 @@ docker build -q -t "$IMAGE" "$ctx" >/dev/null
 docker network create "$NET" >/dev/null
 
 now() { date +%s%N; }
-devbox_ns=0
-docker_ns=0
 run_devbox() { "$DEVBOX" run --pull never --image "$IMAGE" --network "$NET" true; }
 run_docker() { docker run --rm --init --network "$NET" "$IMAGE" true; }
 
-# One warm-up run each, not counted.
+# One warm-up run each, not counted; then alternate, devbox first on even
+# rounds and docker first on odd ones.
 run_devbox
 run_docker
+devbox_ms=()
+docker_ms=()
+time_devbox() { local t0 t1; t0=$(now); run_devbox; t1=$(now); devbox_ms+=($(((t1 - t0) / 1000000))); }
+time_docker() { local t0 t1; t0=$(now); run_docker; t1=$(now); docker_ms+=($(((t1 - t0) / 1000000))); }
 for ((i = 0; i < N; i++)); do
-	t0=$(now); run_devbox; t1=$(now)
-	devbox_ns=$((devbox_ns + t1 - t0))
-	t0=$(now); run_docker; t1=$(now)
-	docker_ns=$((docker_ns + t1 - t0))
+	if ((i % 2 == 0)); then time_devbox; time_docker; else time_docker; time_devbox; fi
 done
 
-left=$(docker ps -aq --filter label=devbox.run=true --filter label=devbox.run.parent="$IMAGE" | wc -l)
-awk -v n="$N" -v a="$devbox_ns" -v b="$docker_ns" -v left="$left" 'BEGIN {
-	da = a / n / 1e6; db = b / n / 1e6
+# stats prints the mean and median of its arguments.
+stats() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1; s += $1 } END {
+	m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+	printf "%.0f %.0f %d %d\n", s / NR, m, v[1], v[NR] }'; }
+read -r da dm dmin dmax <<<"$(stats "${devbox_ms[@]}")"
+read -r ka km kmin kmax <<<"$(stats "${docker_ms[@]}")"
+left=$(docker ps -aq --filter label=devbox.run.parent="$IMAGE" | wc -l)
+awk -v n="$N" -v da="$da" -v dm="$dm" -v ka="$ka" -v km="$km" -v dr="$dmin-$dmax" -v kr="$kmin-$kmax" -v left="$left" 'BEGIN {
 	printf "runs each:            %d (alternating)\n", n
-	printf "devbox run (mean):    %.0f ms\n", da
-	printf "docker run --rm:      %.0f ms\n", db
-	printf "ratio devbox/docker:  %.2f (target <= 1.0)\n", da / db
+	printf "                      mean     median   range\n"
+	printf "devbox run:           %4d ms  %4d ms  %s ms\n", da, dm, dr
+	printf "docker run --rm:      %4d ms  %4d ms  %s ms\n", ka, km, kr
+	printf "ratio devbox/docker:  %.2f (mean)  %.2f (median)  target <= 1.0\n", da / ka, dm / km
 	printf "containers left:      %d\n", left
 }'
