@@ -65,40 +65,15 @@ func (a *app) runAction(c *cli.Context) error {
 	}
 	from, image := c.String("from"), c.String("image")
 	if !c.Args().Present() {
-		err := usageErrorf("devbox run needs a TASK; see devbox run --help")
-		if from == "" && image == "" {
-			return err
-		}
-		tasks, terr := oneoff.AppTasks(c.Context, eng, from, image)
-		if terr != nil || len(tasks) == 0 {
-			return hint.Wrap(err, "declare tasks in the image: LABEL devbox.task.migrate=\"bin/migrate up\"")
-		}
-		return hint.Wrap(err, "tasks of this app: "+strings.Join(tasks, ", "))
+		return noTask(c, eng, from, image)
 	}
 	if from == "" && image == "" {
 		return hint.Wrap(usageErrorf("devbox run needs the app: --from CONTAINER or --image IMAGE"),
 			"set DEVBOX_APP_CONTAINER to your app's container (docker ps) or DEVBOX_APP_IMAGE to its image, in .env for example")
 	}
-	pull, err := oneoff.ParsePullPolicy(c.String("pull"))
+	spec, err := a.runSpec(c, from, image)
 	if err != nil {
-		return usageErrorf("%v", err)
-	}
-	spec := oneoff.Spec{
-		Task: c.Args().First(), Args: c.Args().Tail(),
-		From: from, Image: image,
-		Env: c.StringSlice("env"), EnvFiles: c.StringSlice("env-file"), Volumes: c.StringSlice("volume"),
-		Workdir: c.String("workdir"), User: c.String("user"),
-		NoInit: !c.Bool("init"), Pull: pull, Lookup: a.lookupEnv,
-	}
-	if spec.Labels, err = runLabels(c.StringSlice("label")); err != nil {
 		return err
-	}
-	if spec.From == "" {
-		spec.Networks = c.StringSlice("network")
-	}
-	if c.IsSet("entrypoint") {
-		ep := c.String("entrypoint")
-		spec.Entrypoint = &ep
 	}
 	opts := a.attachOptions(c.Bool("no-tty"), c.Bool("interactive"))
 	opts.Detach, opts.Timeout, opts.Grace = c.Bool("detach"), c.Duration("timeout"), c.Duration("grace")
@@ -109,6 +84,46 @@ func (a *app) runAction(c *cli.Context) error {
 	// rio instead, so that it can forward them and still clean up.
 	res, err := r.Run(context.WithoutCancel(c.Context), spec, opts, rio)
 	return a.runResult(c, res, err, opts.Detach)
+}
+
+// runSpec reads what to run from the flags and arguments.
+func (a *app) runSpec(c *cli.Context, from, image string) (oneoff.Spec, error) {
+	pull, err := oneoff.ParsePullPolicy(c.String("pull"))
+	if err != nil {
+		return oneoff.Spec{}, usageErrorf("%v", err)
+	}
+	spec := oneoff.Spec{
+		Task: c.Args().First(), Args: c.Args().Tail(),
+		From: from, Image: image,
+		Env: c.StringSlice("env"), EnvFiles: c.StringSlice("env-file"), Volumes: c.StringSlice("volume"),
+		Workdir: c.String("workdir"), User: c.String("user"),
+		NoInit: !c.Bool("init"), Pull: pull, Lookup: a.lookupEnv,
+	}
+	if spec.Labels, err = runLabels(c.StringSlice("label")); err != nil {
+		return oneoff.Spec{}, err
+	}
+	if from == "" {
+		spec.Networks = c.StringSlice("network") // --from inherits its networks
+	}
+	if c.IsSet("entrypoint") {
+		ep := c.String("entrypoint")
+		spec.Entrypoint = &ep
+	}
+	return spec, nil
+}
+
+// noTask is the usage error of a run without TASK; its hint lists the
+// tasks the app's image declares.
+func noTask(c *cli.Context, eng *client.Client, from, image string) error {
+	err := usageErrorf("devbox run needs a TASK; see devbox run --help")
+	if from == "" && image == "" {
+		return err
+	}
+	tasks, terr := oneoff.AppTasks(c.Context, eng, from, image)
+	if terr != nil || len(tasks) == 0 {
+		return hint.Wrap(err, "declare tasks in the image: LABEL devbox.task.migrate=\"bin/migrate up\"")
+	}
+	return hint.Wrap(err, "tasks of this app: "+strings.Join(tasks, ", "))
 }
 
 func (a *app) debugCommand() *cli.Command {
