@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/network"
 
@@ -117,6 +118,17 @@ func TestRunCLIFromEnvironment(t *testing.T) {
 	code, stdout, stderr := runCLI(t, context.Background(), "run", "--label", "devboxtest.id="+e.id, "sh", "-c", "ip -o -4 addr | grep -c eth")
 	if code != 0 || strings.TrimSpace(stdout) != "1" {
 		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+
+	// DEVBOX_APP_CONTAINER: the app container's environment, with its image.
+	c := dockertest.Client(t)
+	app := dockertest.Run(t, c, "app", &container.Config{Image: e.image, Cmd: []string{"sleep", "300"}, Env: []string{"APP_MODE=from-container"}},
+		&container.HostConfig{NetworkMode: container.NetworkMode(e.network)}, nil)
+	t.Setenv("DEVBOX_APP_CONTAINER", app)
+	t.Setenv("DEVBOX_APP_IMAGE", "")
+	code, stdout, stderr = runCLI(t, context.Background(), "run", "--label", "devboxtest.id="+e.id, "sh", "-c", "echo $APP_MODE")
+	if code != 0 || stdout != "from-container\n" {
+		t.Fatalf("--from via DEVBOX_APP_CONTAINER: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
 }
 
