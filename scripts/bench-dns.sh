@@ -7,9 +7,11 @@
 set -euo pipefail
 
 BIN=${BIN:-bin/devbox}
-DURATION=${DURATION:-8}      # seconds of full-speed load per server and round
+DURATION=${DURATION:-6}      # seconds of full-speed load per server and round
+ROUNDS=${ROUNDS:-3}          # alternating rounds; the best of each server counts
 RATE=${RATE:-20000}          # queries per second for the latency run
-CLIENTS=${CLIENTS:-4}        # dnsperf clients (source ports)
+CLIENTS=${CLIENTS:-8}        # dnsperf clients (source ports)
+THREADS=${THREADS:-2}        # dnsperf threads
 PORT_DNSMASQ=${PORT_DNSMASQ:-15353}
 PORT_DEVBOX=${PORT_DEVBOX:-15354}
 PORT_RELOAD=${PORT_RELOAD:-15355}
@@ -51,9 +53,12 @@ pids+=($!)
 pids+=($!)
 wait_port "$PORT_DNSMASQ"
 wait_port "$PORT_DEVBOX"
+for p in "${pids[@]}"; do
+  kill -0 "$p" 2>/dev/null || { echo "bench-dns: a server failed to start (port taken?)" >&2; exit 1; }
+done
 
 qps() { # qps PORT: full-speed queries per second
-  dnsperf -s 127.0.0.1 -p "$1" -d "$work/queries" -l "$DURATION" -c "$CLIENTS" -q 500 2>&1 |
+  dnsperf -s 127.0.0.1 -p "$1" -d "$work/queries" -l "$DURATION" -c "$CLIENTS" -T "$THREADS" -q 500 2>&1 |
     awk '/Queries per second/ { print int($4) }'
 }
 
@@ -63,10 +68,10 @@ latency() { # latency PORT: p50 p99 in microseconds at RATE qps for 5 s
     awk '{ v[NR] = $1 } END { if (NR == 0) { print "- -"; exit } printf "%d %d\n", v[int(NR*0.50)+1], v[int(NR*0.99)+1] }'
 }
 
-# Two alternating rounds, best of each: the machine may be busy with other work.
-echo "bench-dns: $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg), 10,000 names, dnsperf -c $CLIENTS, 2 rounds of ${DURATION}s each"
+# Alternating rounds, best of each: the machine may be busy with other work.
+echo "bench-dns: $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg), 10,000 names, dnsperf -c $CLIENTS -T $THREADS, $ROUNDS rounds of ${DURATION}s each"
 q_dnsmasq=0 q_devbox=0
-for _ in 1 2; do
+for _ in $(seq "$ROUNDS"); do
   q=$(qps "$PORT_DNSMASQ"); [ "${q:-0}" -gt "$q_dnsmasq" ] && q_dnsmasq=$q
   q=$(qps "$PORT_DEVBOX"); [ "${q:-0}" -gt "$q_devbox" ] && q_devbox=$q
 done
