@@ -77,10 +77,14 @@ func (s *Server) serveUDP(ctx context.Context, c *net.UDPConn, inflight *sync.Wa
 		}
 		for off := 0; off < k; {
 			m, err := bc.WriteBatch(out[off:k], 0)
-			if err != nil || m == 0 {
-				break // the client is gone or the buffer is full: it retries
+			switch {
+			case err != nil:
+				off++ // this client cannot be sent to: skip it, not the others
+			case m == 0:
+				off = k
+			default:
+				off += m
 			}
-			off += m
 		}
 	}
 }
