@@ -3,7 +3,6 @@ package oneoff
 import (
 	"context"
 	"fmt"
-	"io"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/errdefs"
@@ -66,10 +65,7 @@ func (r *Runner) Debug(ctx context.Context, s DebugSpec, o Options, rio IO) (Res
 	if err != nil {
 		return Result{}, err
 	}
-	progress := rio.Err
-	if progress == nil {
-		progress = io.Discard
-	}
+	progress := orDiscard(rio.Err)
 	target := ctr.ID
 	if !running {
 		copyID, cleanup, err := r.startCopy(ectx, ctr, s)

@@ -42,12 +42,13 @@ func attach(ctx context.Context, eng Engine, id string, tty, stdin bool, rio IO,
 		return nil, err
 	}
 	s := &streams{resp: resp, output: make(chan error, 1)}
+	out, errOut := orDiscard(rio.Out), orDiscard(rio.Err)
 	go func() {
 		var err error
 		if tty {
-			_, err = io.Copy(rio.Out, resp.Reader)
+			_, err = io.Copy(out, resp.Reader)
 		} else {
-			_, err = stdcopy.StdCopy(rio.Out, rio.Err, resp.Reader)
+			_, err = stdcopy.StdCopy(out, errOut, resp.Reader)
 		}
 		s.output <- err
 	}()
@@ -63,6 +64,13 @@ func attach(ctx context.Context, eng Engine, id string, tty, stdin bool, rio IO,
 		}()
 	}
 	return s, nil
+}
+
+func orDiscard(w io.Writer) io.Writer {
+	if w == nil {
+		return io.Discard
+	}
+	return w
 }
 
 // drain waits for the output to be copied to the end, at most limit after
