@@ -142,7 +142,9 @@ func TestRunCLIDetachAndCleanup(t *testing.T) {
 	if err := imagebuild.Build(ctx, c, imagebuild.Spec{Tag: tag, Dockerfile: "FROM " + e.image + "\nLABEL devbox.task." + task + "=\"echo detached\"\n", Labels: map[string]string{dockertest.Label: "image"}}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _, _ = c.ImageRemove(context.Background(), tag, image.RemoveOptions{Force: true, PruneChildren: true}) })
+	t.Cleanup(func() {
+		_, _ = c.ImageRemove(context.Background(), tag, image.RemoveOptions{Force: true, PruneChildren: true})
+	})
 
 	code, _, stderr := runCLI(t, context.Background(), e.args("--image", tag)...)
 	if code != exitUsage || !strings.Contains(stderr, "hint: tasks of this app: "+task) {
