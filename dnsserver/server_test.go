@@ -239,11 +239,12 @@ func TestIPv6AndSeveralListenAddresses(t *testing.T) {
 		t.Skipf("no IPv6 loopback on this machine (%v); the IPv4 part is covered by every other test", err)
 	}
 	probe.Close()
-	s := hostsServer(t, Config{Listen: []string{"[::1]:0", "127.0.0.1:0"}, NoForward: true})
-	if len(s.Addrs()) != 2 {
+	s := hostsServer(t, Config{Listen: []string{"[::1]:0", "127.0.0.1:0", ":0"}, NoForward: true})
+	if len(s.Addrs()) != 3 {
 		t.Fatalf("addrs = %v", s.Addrs())
 	}
-	for _, addr := range s.Addrs() {
+	_, anyPort, _ := net.SplitHostPort(s.Addrs()[2]) // all addresses, dual stack: reached over IPv4
+	for _, addr := range append(s.Addrs()[:2:2], net.JoinHostPort("127.0.0.1", anyPort)) {
 		for _, network := range []string{"udp", "tcp"} {
 			if r := query(t, network, addr, "web.myapp.test.", dns.TypeA); len(r.Answer) != 1 {
 				t.Errorf("%s %s: %v", network, addr, r)
