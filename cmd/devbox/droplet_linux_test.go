@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -16,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/devbox-tools/devbox/internal/output"
+	"github.com/devbox-tools/devbox/internal/testbin"
 )
 
 // dropletPTY returns both ends of a new pseudo-terminal.
@@ -69,17 +69,6 @@ func TestDropletDownAsksOnTerminal(t *testing.T) {
 	}
 }
 
-// dropletBinary builds devbox for the end-to-end tests.
-func dropletBinary(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "devbox")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // TestDropletBinaryRaceAndSIGINT runs the built binary: two `up`s started
 // together end with one droplet, and SIGINT during an `up` that is waiting
 // exits 130 with the droplet it created deleted.
@@ -87,8 +76,10 @@ func TestDropletBinaryRaceAndSIGINT(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
+	// Build before dropletEnv points HOME at a temporary folder, which would
+	// also move the Go build and module caches.
+	bin := testbin.Devbox(t)
 	f := dropletEnv(t)
-	bin := dropletBinary(t)
 
 	f.HoldCreates(2)
 	cmds := make([]*exec.Cmd, 2)

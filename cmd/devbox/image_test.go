@@ -4,8 +4,6 @@ import (
 	"context"
 	"io"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,19 +15,8 @@ import (
 
 	"github.com/devbox-tools/devbox/internal/dockertest"
 	"github.com/devbox-tools/devbox/internal/imagebuild"
+	"github.com/devbox-tools/devbox/internal/testbin"
 )
-
-// buildStatic compiles devbox as the static binary the image ships.
-func buildStatic(t *testing.T) string {
-	t.Helper()
-	out := filepath.Join(t.TempDir(), "devbox")
-	cmd := exec.Command("go", "build", "-trimpath", "-o", out, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, b)
-	}
-	return out
-}
 
 // TestImage builds the project's Dockerfile the way `make image` does and
 // runs it as the DNS server of a test network: the HEALTHCHECK (devbox
@@ -41,7 +28,7 @@ func TestImage(t *testing.T) {
 	}
 	c := dockertest.Client(t)
 	ctx := t.Context()
-	bin, err := os.ReadFile(buildStatic(t))
+	bin, err := os.ReadFile(testbin.Devbox(t))
 	if err != nil {
 		t.Fatal(err)
 	}

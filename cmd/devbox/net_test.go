@@ -4,12 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/devbox-tools/devbox/internal/dockertest"
+	"github.com/devbox-tools/devbox/internal/testbin"
 )
 
 // netFixtureRoot writes a healthy host-files tree for net doctor --root:
@@ -54,18 +54,6 @@ func netFixtureRoot(t *testing.T) string {
 	return root
 }
 
-// netProbeBinary builds devbox statically for the probe image.
-func netProbeBinary(t *testing.T) string {
-	t.Helper()
-	out := filepath.Join(t.TempDir(), "devbox")
-	cmd := exec.Command("go", "build", "-trimpath", "-o", out, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, b)
-	}
-	return out
-}
-
 type doctorDoc struct {
 	Network string `json:"network"`
 	Engine  struct {
@@ -96,7 +84,7 @@ func parseDoctor(t *testing.T, stdout string) doctorDoc {
 
 func TestNetDoctor(t *testing.T) {
 	c := dockertest.Client(t)
-	bin := netProbeBinary(t)
+	bin := testbin.Devbox(t)
 	root := netFixtureRoot(t)
 	name := dockertest.Name(t, "cli-net")
 	t.Cleanup(func() { dockertest.RemoveNetwork(t, c, name) })
