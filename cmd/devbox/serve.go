@@ -7,13 +7,15 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// The default DNS of `devbox serve`: a fresh machine needs no configuration.
-// Port 5300 is unprivileged and clashes with neither mDNS (5353) nor LLMNR
-// (5355).
-var serveDNSDefaults = dnsDefaults{
-	listen:   []string{"127.0.0.1:5300"},
-	hosts:    []string{"/etc/hosts"},
-	wildcard: []string{"devbox.test=127.0.0.1", "*.devbox.test=127.0.0.1"},
+// serveDNSDefaults is the DNS of `devbox serve`: a fresh machine needs no
+// configuration. Port 5300 is unprivileged and clashes with neither mDNS
+// (5353) nor LLMNR (5355).
+func serveDNSDefaults() dnsDefaults {
+	return dnsDefaults{
+		listen:   []string{"127.0.0.1:5300"},
+		hosts:    []string{"/etc/hosts"},
+		wildcard: []string{"devbox.test=127.0.0.1", "*.devbox.test=127.0.0.1"},
+	}
 }
 
 // service is one part of `devbox serve`. prepare binds and loads (so all
@@ -33,7 +35,8 @@ func (a *app) serveCommand() *cli.Command {
 		Usage: "run the local development services (DNS on 127.0.0.1:5300) with built-in defaults",
 		Description: "With no configuration: DNS on 127.0.0.1:5300 answering devbox.test and *.devbox.test with\n" +
 			"127.0.0.1, serving /etc/hosts and forwarding the rest to the resolvers of /etc/resolv.conf.",
-		Flags: dnsFlags(serveDNSDefaults, "dns-"),
+		Flags: dnsFlags(serveDNSDefaults(), "dns-"), // each service adds its flags here
+
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
 				return usageErrorf("unexpected argument %q", c.Args().First())
@@ -42,6 +45,7 @@ func (a *app) serveCommand() *cli.Command {
 			for _, s := range services {
 				run, err := s.prepare(c)
 				if err != nil {
+					release(runs)
 					return err
 				}
 				runs = append(runs, run)
@@ -52,5 +56,15 @@ func (a *app) serveCommand() *cli.Command {
 			}
 			return g.Wait()
 		},
+	}
+}
+
+// release runs prepared services with a context that has already ended:
+// each closes what it bound and returns.
+func release(runs []func(context.Context) error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, run := range runs {
+		_ = run(ctx)
 	}
 }

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"context"
+	"net"
+	"strings"
 	"testing"
 
 	"github.com/miekg/dns"
@@ -35,7 +38,24 @@ func TestServeDefaults(t *testing.T) {
 }
 
 func TestServeDefaultPort(t *testing.T) {
-	if got := serveDNSDefaults.listen[0]; got != "127.0.0.1:5300" {
+	if got := serveDNSDefaults().listen[0]; got != "127.0.0.1:5300" {
 		t.Errorf("default listen = %s", got)
+	}
+}
+
+// A start that fails after the DNS sockets are bound (here: a bad metrics
+// address) closes them: the same port can be bound again at once.
+func TestServeStartErrorClosesSockets(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := pc.LocalAddr().String()
+	pc.Close()
+	for range 2 {
+		code, _, stderr := runCLI(t, context.Background(), "serve", "--dns-listen", addr, "--dns-no-forward", "--dns-metrics-addr", "256.0.0.1:1")
+		if code != exitFailure || !strings.Contains(stderr, "metrics listen") || strings.Contains(stderr, "already uses") {
+			t.Errorf("exit %d, stderr %q: want the metrics error, and the DNS port free again", code, stderr)
+		}
 	}
 }
