@@ -219,9 +219,7 @@ func TestLoopDetection(t *testing.T) {
 }
 
 func TestNeverItselfAsUpstream(t *testing.T) {
-	dir := t.TempDir()
 	s := startServer(t, Config{Listen: []string{"127.0.0.1:0"}, NoForward: true})
-	_ = dir
 	// A second server whose configured upstream is its own address.
 	s2, err := New(t.Context(), Config{Listen: []string{"127.0.0.1:0"}, Upstreams: []string{s.Addrs()[0]}})
 	if err != nil {
