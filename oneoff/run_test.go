@@ -11,6 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docker/docker/api/types"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/client"
+
 	"github.com/devbox-tools/devbox/internal/hint"
 )
 
@@ -222,5 +226,48 @@ func TestRunInterruptedBeforeStart(t *testing.T) {
 	_, err := e.runner().Run(t.Context(), e.spec("echo", "must not run"), Options{}, rio)
 	if Code(err) != 130 || !strings.Contains(err.Error(), "before the task started") {
 		t.Fatalf("err = %v (code %d), want 130 before the task started", err, Code(err))
+	}
+}
+
+// brokenEngine is the real engine with one call failing after create.
+type brokenEngine struct {
+	*client.Client
+	fail string
+}
+
+func (b brokenEngine) ContainerWait(ctx context.Context, id string, cond container.WaitCondition) (<-chan container.WaitResponse, <-chan error) {
+	switch b.fail {
+	case "wait":
+		errC := make(chan error, 1)
+		errC <- errors.New("injected wait failure")
+		return nil, errC
+	case "wait while running":
+		errC := make(chan error, 1)
+		time.AfterFunc(time.Second, func() { errC <- errors.New("injected wait failure") })
+		return nil, errC
+	}
+	return b.Client.ContainerWait(ctx, id, cond)
+}
+
+func (b brokenEngine) ContainerAttach(ctx context.Context, id string, opts container.AttachOptions) (types.HijackedResponse, error) {
+	if b.fail == "attach" {
+		return types.HijackedResponse{}, errors.New("injected attach failure")
+	}
+	return b.Client.ContainerAttach(ctx, id, opts)
+}
+
+func TestRunEngineErrorAfterCreate(t *testing.T) {
+	e := newEnv(t)
+	for _, fail := range []string{"wait", "attach", "wait while running"} {
+		t.Run(fail, func(t *testing.T) {
+			r := &Runner{Engine: brokenEngine{Client: e.c, fail: fail}}
+			_, err := r.Run(t.Context(), e.spec("sleep", "30"), Options{}, quietIO(&bytes.Buffer{}, &bytes.Buffer{}))
+			if Code(err) != ExitEngine || !strings.Contains(err.Error(), "injected") {
+				t.Fatalf("err = %v (code %d), want the injected failure as 125", err, Code(err))
+			}
+			if left := e.leftovers(t); len(left) > 0 {
+				t.Errorf("containers left: %v", left)
+			}
+		})
 	}
 }

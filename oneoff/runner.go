@@ -137,11 +137,18 @@ func (r *Runner) attached(ctx context.Context, p Plan, res Result, o Options, ri
 	sup := &supervisor{eng: r.Engine, id: id, timeout: o.Timeout, grace: grace, log: log}
 	out, err := sup.wait(ctx, waitC, errC, rio.Signals)
 	log.Debug("task ended", "exit_code", out.code, "err", err)
-	st.drain(drainLimit, log)
-	removed = err == nil
 	if err != nil {
+		// The engine lost track of the task: remove it first, which ends
+		// its output stream, then flush what came.
+		if rerr := remove(ectx, r.Engine, id); rerr != nil {
+			log.Warn("remove container", "err", rerr)
+		}
+		removed = true
+		st.drain(drainLimit, log)
 		return res, err
 	}
+	removed = true
+	st.drain(drainLimit, log)
 	res.ExitCode, res.TimedOut = out.code, out.timedOut
 	if out.timedOut {
 		res.ExitCode = ExitTimeout
