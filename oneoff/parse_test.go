@@ -84,7 +84,7 @@ func TestSplitCommand(t *testing.T) {
 }
 
 func TestParseVolume(t *testing.T) {
-	abs := func(p string) (string, error) { return "/work/" + strings.TrimPrefix(p, "./"), nil }
+	abs := func(p string) (string, error) { return "/srv/app/" + strings.TrimPrefix(p, "./"), nil }
 	tests := []struct {
 		in   string
 		want Volume
@@ -93,7 +93,7 @@ func TestParseVolume(t *testing.T) {
 		{in: "/data", want: Volume{Target: "/data"}},
 		{in: "cache:/cache", want: Volume{Bind: "cache:/cache", Target: "/cache"}},
 		{in: "/host:/in:ro", want: Volume{Bind: "/host:/in:ro", Target: "/in"}},
-		{in: "./src:/app", want: Volume{Bind: "/work/src:/app", Target: "/app"}},
+		{in: "./src:/app", want: Volume{Bind: "/srv/app/src:/app", Target: "/app"}},
 		{in: "data", err: true},
 		{in: "a:relative", err: true},
 		{in: ":/x", err: true},
