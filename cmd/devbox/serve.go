@@ -5,6 +5,10 @@ import (
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/devbox-tools/devbox/internal/hint"
+	"github.com/devbox-tools/devbox/internal/metricsserver"
+	"github.com/devbox-tools/devbox/mailrelay"
 )
 
 // serveDNSDefaults is the DNS of `devbox serve`: a fresh machine needs no
@@ -28,14 +32,16 @@ type service struct {
 func (a *app) serveCommand() *cli.Command {
 	services := []service{
 		{name: "dns", prepare: func(c *cli.Context) (func(context.Context) error, error) { return a.prepareDNS(c, "dns-") }},
-		// The mail relay joins here.
+		{name: "mail", prepare: a.prepareServeMail},
 	}
 	return &cli.Command{
 		Name:  "serve",
-		Usage: "run the local development services (DNS on 127.0.0.1:5300) with built-in defaults",
+		Usage: "run the local development services (DNS on 127.0.0.1:5300, mail catcher on 127.0.0.1:2525) with built-in defaults",
 		Description: "With no configuration: DNS on 127.0.0.1:5300 answering devbox.test and *.devbox.test with\n" +
-			"127.0.0.1, serving /etc/hosts and forwarding the rest to the resolvers of /etc/resolv.conf.",
-		Flags: dnsFlags(serveDNSDefaults(), "dns-"), // each service adds its flags here
+			"127.0.0.1, serving /etc/hosts and forwarding the rest to the resolvers of /etc/resolv.conf;\n" +
+			"the mail relay in catch mode on 127.0.0.1:2525 with caught mail at http://127.0.0.1:8025,\n" +
+			"its spool under $XDG_DATA_HOME/devbox/mail (or ~/.local/share/devbox/mail).",
+		Flags: append(dnsFlags(serveDNSDefaults(), "dns-"), serveMailFlags()...),
 
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
@@ -67,4 +73,61 @@ func release(runs []func(context.Context) error) {
 	for _, run := range runs {
 		_ = run(ctx)
 	}
+}
+
+// serveMailFlags are the mail relay's flags in `devbox serve`.
+func serveMailFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "mail-listen", Value: "127.0.0.1:2525", Usage: "SMTP address of the mail relay"},
+		&cli.StringFlag{Name: "mail-http-listen", Value: "127.0.0.1:8025", Usage: "address of the caught-mail page and JSON API (empty: none)"},
+		&cli.StringFlag{Name: "mail-mode", Value: "catch", Usage: "catch (keep as .eml), relay (deliver upstream) or both"},
+		&cli.StringFlag{Name: "mail-spool", Usage: "spool folder (default $XDG_DATA_HOME/devbox/mail)",
+			EnvVars: []string{"DEVBOX_SERVE_MAIL_SPOOL", "DEVBOX_MAIL_SPOOL"}},
+		&cli.StringFlag{Name: "mail-metrics-addr", Usage: "serve the relay's /healthz and /metrics here"},
+	}
+}
+
+// prepareServeMail binds the mail relay of `devbox serve`: catch mode on
+// loopback by default, the upstream from the environment (for releasing
+// caught mail).
+func (a *app) prepareServeMail(c *cli.Context) (func(context.Context) error, error) {
+	cfg, err := devServeMailConfig(a.streams.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	mode, err := mailrelay.ParseMode(c.String("mail-mode"))
+	if err != nil {
+		return nil, usageErrorf("--mail-mode: %v", err)
+	}
+	cfg.Mode = mode
+	cfg.Listen = c.String("mail-listen")
+	cfg.HTTPListen = c.String("mail-http-listen")
+	if s := c.String("mail-spool"); s != "" {
+		cfg.Spool = s
+	}
+	r, err := mailrelay.New(cfg, a.logger.With("component", "mail"))
+	if err != nil {
+		return nil, err
+	}
+	if _, err := r.Listen(); err != nil {
+		return nil, err
+	}
+	var ms *metricsserver.Server
+	if addr := c.String("mail-metrics-addr"); addr != "" {
+		if ms, err = metricsserver.Listen(addr, r.Registry(), r.Healthy); err != nil {
+			release([]func(context.Context) error{r.Serve})
+			return nil, hint.Wrap(err, "pick another --mail-metrics-addr")
+		}
+	}
+	if h := r.HTTPAddr(); h != nil {
+		a.logger.Info("caught mail web listening", "component", "mail", "addr", h.String(), "url", "http://"+h.String()+"/")
+	}
+	return func(ctx context.Context) error {
+		g, ctx := errgroup.WithContext(ctx)
+		g.Go(func() error { return r.Serve(ctx) })
+		if ms != nil {
+			g.Go(func() error { return ms.Serve(ctx) })
+		}
+		return g.Wait()
+	}, nil
 }

@@ -2,9 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"net"
+	"net/http"
+	"net/smtp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/miekg/dns"
 )
@@ -13,7 +17,7 @@ import (
 // serves /etc/hosts; only the port and the upstream are changed here.
 func TestServeDefaults(t *testing.T) {
 	up := fakeDNSUpstream(t)
-	r := startDNSCLI(t, "serve", "--dns-listen", "127.0.0.1:0", "--dns-upstream", up)
+	r := startDNSCLI(t, append([]string{"serve", "--dns-listen", "127.0.0.1:0", "--dns-upstream", up}, serveMailTestFlags(t)...)...)
 	addr := r.waitLog(t, "dns server listening", "addrs")
 	for name, want := range map[string]string{
 		"devbox.test.":         "127.0.0.1",
@@ -53,9 +57,55 @@ func TestServeStartErrorClosesSockets(t *testing.T) {
 	addr := pc.LocalAddr().String()
 	pc.Close()
 	for range 2 {
-		code, _, stderr := runCLI(t, context.Background(), "serve", "--dns-listen", addr, "--dns-no-forward", "--dns-metrics-addr", "256.0.0.1:1")
+		code, _, stderr := runCLI(t, context.Background(), append([]string{"serve", "--dns-listen", addr, "--dns-no-forward", "--dns-metrics-addr", "256.0.0.1:1"}, serveMailTestFlags(t)...)...)
 		if code != exitFailure || !strings.Contains(stderr, "metrics listen") || strings.Contains(stderr, "already uses") {
 			t.Errorf("exit %d, stderr %q: want the metrics error, and the DNS port free again", code, stderr)
 		}
+	}
+}
+
+// serveMailTestFlags keeps the relay of `devbox serve` on free ports and a
+// temporary spool.
+func serveMailTestFlags(t *testing.T) []string {
+	return []string{"--mail-listen", "127.0.0.1:0", "--mail-http-listen", "127.0.0.1:0", "--mail-spool", t.TempDir()}
+}
+
+// With its defaults, `devbox serve` also catches mail: a message sent to its
+// SMTP port shows up in the caught-mail JSON API, and nothing is relayed.
+func TestServeCatchesMail(t *testing.T) {
+	r := startDNSCLI(t, append([]string{"serve", "--dns-listen", "127.0.0.1:0", "--dns-no-forward"}, serveMailTestFlags(t)...)...)
+	smtpAddr := r.waitLog(t, "mail relay listening", "addr")
+	webAddr := r.waitLog(t, "caught mail web listening", "addr")
+	if !strings.Contains(r.waitLog(t, "mail relay listening", ""), "mode=catch") {
+		t.Errorf("serve's relay is not in catch mode")
+	}
+	msg := "From: app@devbox.test\r\nTo: user@example.com\r\nSubject: welcome\r\n\r\nhello\r\n"
+	if err := smtp.SendMail(smtpAddr, nil, "app@devbox.test", []string{"user@example.com"}, []byte(msg)); err != nil {
+		t.Fatalf("send: %v", err)
+	}
+	var list []struct {
+		ID      string `json:"id"`
+		Subject string `json:"subject"`
+	}
+	for i := 0; ; i++ {
+		resp, err := http.Get("http://" + webAddr + "/api/messages")
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = json.NewDecoder(resp.Body).Decode(&list)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list) > 0 || i == 100 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if len(list) != 1 || list[0].Subject != "welcome" {
+		t.Fatalf("caught messages = %+v, want the one sent", list)
+	}
+	if code := r.stop(t); code != exitInterrupted {
+		t.Errorf("exit code = %d, want %d", code, exitInterrupted)
 	}
 }
