@@ -105,7 +105,7 @@ func (a *app) prepareServeMail(c *cli.Context) (func(context.Context) error, err
 	if s := c.String("mail-spool"); s != "" {
 		cfg.Spool = s
 	}
-	r, err := mailrelay.New(cfg, a.logger.With("component", "mail"))
+	r, err := mailrelay.New(cfg, a.logger)
 	if err != nil {
 		return nil, err
 	}
