@@ -40,6 +40,7 @@ func (a *app) runCommand() *cli.Command {
 			&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "user (name|uid[:group|gid]) in the container"},
 			&cli.StringFlag{Name: "entrypoint", Usage: "override the image's entrypoint"},
 			&cli.BoolFlag{Name: "interactive", Aliases: []string{"i"}, Usage: "attach stdin"},
+			&cli.BoolFlag{Name: "tty", Aliases: []string{"t"}, Usage: "a TTY even when stdout is not a terminal (default: when stdin and stdout are)"},
 			&cli.BoolFlag{Name: "no-tty", Aliases: []string{"T"}, Usage: "no TTY even when stdin and stdout are terminals"},
 			&cli.DurationFlag{Name: "timeout", Usage: "stop the task after this long (SIGTERM, then SIGKILL after --grace); exit 124"},
 			&cli.DurationFlag{Name: "grace", Value: oneoff.DefaultGrace, Usage: "time from SIGTERM to SIGKILL on --timeout or a forwarded signal"},
@@ -50,7 +51,8 @@ func (a *app) runCommand() *cli.Command {
 			&cli.BoolFlag{Name: "cleanup", Usage: "remove stopped containers of earlier runs (of TASK when given) and exit"},
 			jsonFlag(),
 		},
-		Action: a.runAction,
+		UseShortOptionHandling: true, // -it, like docker run
+		Action:                 a.runAction,
 	}
 }
 
@@ -75,7 +77,10 @@ func (a *app) runAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	opts := a.attachOptions(c.Bool("no-tty"), c.Bool("interactive"))
+	opts, err := a.attachOptions(c, c.Bool("interactive"))
+	if err != nil {
+		return err
+	}
 	opts.Detach, opts.Timeout, opts.Grace = c.Bool("detach"), c.Duration("timeout"), c.Duration("grace")
 	rio, stop := a.runIO(opts.TTY)
 	defer stop()
@@ -163,7 +168,10 @@ func (a *app) debugAction(c *cli.Context) error {
 	}
 	defer eng.Close()
 	spec := oneoff.DebugSpec{Target: args[0], Image: c.String("image"), Cmd: cmd, Copy: c.Bool("copy"), Idle: c.StringSlice("idle"), Pull: pull}
-	opts := a.attachOptions(c.Bool("no-tty"), true)
+	opts, err := a.attachOptions(c, true)
+	if err != nil {
+		return err
+	}
 	rio, stop := a.runIO(opts.TTY)
 	defer stop()
 	r := &oneoff.Runner{Engine: eng, Logger: a.logger}
@@ -241,10 +249,23 @@ func (a *app) lookupEnv(k string) (string, bool) {
 }
 
 // attachOptions picks the TTY: on when stdin and stdout are terminals,
-// unless --no-tty.
-func (a *app) attachOptions(noTTY, interactive bool) oneoff.Options {
-	tty := !noTTY && output.IsTerminal(a.streams.In) && output.IsTerminal(a.streams.Out)
-	return oneoff.Options{TTY: tty, Interactive: interactive}
+// or with --tty; off with --no-tty. As with docker run, --tty with
+// --interactive needs a terminal on stdin.
+func (a *app) attachOptions(c *cli.Context, interactive bool) (oneoff.Options, error) {
+	inTerm := output.IsTerminal(a.streams.In)
+	tty := inTerm && output.IsTerminal(a.streams.Out)
+	switch {
+	case c.Bool("tty") && c.Bool("no-tty"):
+		return oneoff.Options{}, usageErrorf("--tty and --no-tty contradict each other")
+	case c.Bool("no-tty"):
+		tty = false
+	case c.Bool("tty"):
+		if interactive && !inTerm {
+			return oneoff.Options{}, usageErrorf("--tty with --interactive needs a terminal on stdin; drop -t")
+		}
+		tty = true
+	}
+	return oneoff.Options{TTY: tty, Interactive: interactive}, nil
 }
 
 // runIO connects a run to the streams and to the signals devbox receives

@@ -60,6 +60,8 @@ func TestRunCLIUsage(t *testing.T) {
 		{name: "bad pull", args: []string{"run", "--image", "x", "--pull", "sometimes", "migrate"}, stderr: "--pull"},
 		{name: "bad label", args: []string{"run", "--image", "x", "--label", "=v", "migrate"}, stderr: "--label"},
 		{name: "debug needs a container", args: []string{"debug"}, stderr: "needs a CONTAINER"},
+		{name: "-it without a terminal", args: []string{"run", "--image", "x", "-it", "sh"}, stderr: "drop -t"},
+		{name: "-t and -T", args: []string{"run", "--image", "x", "-tT", "sh"}, stderr: "contradict"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -88,6 +90,7 @@ func TestRunCLI(t *testing.T) {
 		{name: "env file then -e", args: e.args("--env-file", envFile, "-e", "A=flag", "sh", "-c", `echo $FROM_FILE $A`), stdout: "\"literal\" flag\n"},
 		{name: "volume", args: e.args("-v", filepath.Dir(envFile)+":/cfg:ro", "sh", "-c", "head -1 /cfg/app.env; touch /cfg/x 2>/dev/null || echo read-only"), stdout: "# app\nread-only\n"},
 		{name: "workdir and user", args: e.args("-w", "/bin", "-u", "42", "sh", "-c", "echo $(pwd) $(id -u)"), stdout: "/bin 42\n"},
+		{name: "forced TTY", args: e.args("-t", "sh", "-c", "tty; echo out; echo err >&2"), stdout: "/dev/pts/0\r\nout\r\nerr\r\n"},
 		{name: "entrypoint", args: e.args("--entrypoint", "echo", "hello"), stdout: "hello\n"},
 		{name: "not found", args: e.args("no-such-command"), code: 127},
 		{name: "timeout", args: e.args("--timeout", "300ms", "sleep", "30"), code: 124, stderr: "timed out"},
