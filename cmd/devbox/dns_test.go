@@ -19,6 +19,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/devbox-tools/devbox/internal/output"
+	"github.com/devbox-tools/devbox/internal/testbin"
 )
 
 // dnsLogBuffer is a bytes buffer safe to read while a server writes to it.
@@ -249,10 +250,7 @@ func TestDNSBinarySignals(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	bin := filepath.Join(t.TempDir(), "devbox")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := testbin.Devbox(t)
 	hosts := filepath.Join(t.TempDir(), "hosts")
 	if err := os.WriteFile(hosts, []byte("10.0.0.1 bin.test\n"), 0o644); err != nil {
 		t.Fatal(err)

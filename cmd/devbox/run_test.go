@@ -19,6 +19,7 @@ import (
 
 	"github.com/devbox-tools/devbox/internal/dockertest"
 	"github.com/devbox-tools/devbox/internal/imagebuild"
+	"github.com/devbox-tools/devbox/internal/testbin"
 )
 
 // runEnv is a busybox image, a network and a label for one test's runs.
@@ -197,21 +198,9 @@ func TestDebugCLI(t *testing.T) {
 	}
 }
 
-// buildRunDevbox builds the devbox binary for end-to-end runs.
-func buildRunDevbox(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "devbox")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 func TestRunSignalsEndToEnd(t *testing.T) {
 	e := newRunEnv(t)
-	bin := buildRunDevbox(t)
+	bin := testbin.Devbox(t)
 	c := dockertest.Client(t)
 	// Each signal is sent once the task has printed the line before it.
 	type step struct {
@@ -311,7 +300,7 @@ func TestRunTTYEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal("script(1) not found: install bsdutils (apt-get install bsdutils)")
 	}
-	bin := buildRunDevbox(t)
+	bin := testbin.Devbox(t)
 	quoted := []string{bin}
 	for _, a := range e.args("-i", "sh", "-c", "tty; echo tty-ok; exit 5") {
 		quoted = append(quoted, "'"+strings.ReplaceAll(a, "'", `'\''`)+"'")
