@@ -57,8 +57,6 @@ func (d *deliverer) run(ctx context.Context) {
 	}
 	t := time.NewTicker(250 * time.Millisecond)
 	defer t.Stop()
-	st := time.NewTicker(syncDelay)
-	defer st.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -67,17 +65,14 @@ func (d *deliverer) run(ctx context.Context) {
 			return
 		case <-t.C:
 			d.dispatchDue()
-		case <-st.C:
-			d.syncRemovals()
 		}
 	}
 }
 
-// syncDelay is how soon the unlinks of delivered messages are synced.
-const syncDelay = 100 * time.Millisecond
-
+// syncRemovals waits until the unlinks of delivered messages are synced
+// (each delivery started that sync without waiting for it).
 func (d *deliverer) syncRemovals() {
-	if err := d.spool.syncs[QueueActive].syncIfDirty(); err != nil {
+	if err := d.spool.syncs[QueueActive].Sync(); err != nil {
 		d.log.Error("sync queue folder", "err", err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -33,12 +34,14 @@ var ErrNotFound = errors.New("no such message")
 var ErrLocked = errors.New("spool is in use by a running relay")
 
 // Spool is the on-disk store of accepted messages. Every write is synced
-// (file, then directory) before the call returns.
+// (file and folder) before the call returns; concurrent writers into one
+// folder share their syncs (see committer).
 type Spool struct {
 	dir   string
-	syncs map[string]*dirSyncer
+	syncs map[string]*committer
 	now   func() time.Time
 	lock  *os.File
+	bufs  sync.Pool // *bufio.Writer, reused between writes
 }
 
 // OpenSpool creates the spool folders under dir if needed.
@@ -46,13 +49,13 @@ func OpenSpool(dir string) (*Spool, error) {
 	if dir == "" {
 		return nil, errors.New("open spool: no directory given")
 	}
-	s := &Spool{dir: dir, syncs: map[string]*dirSyncer{}, now: time.Now}
+	s := &Spool{dir: dir, syncs: map[string]*committer{}, now: time.Now}
 	for _, q := range []string{QueueActive, QueueFailed, QueueCaught, ctlDir} {
 		p := filepath.Join(dir, q)
 		if err := os.MkdirAll(p, 0o700); err != nil {
 			return nil, hint.Wrap(fmt.Errorf("open spool: %w", err), "check --spool / DEVBOX_MAIL_SPOOL points at a writable folder")
 		}
-		s.syncs[q] = newDirSyncer(p)
+		s.syncs[q] = newCommitter(p, syncEach)
 	}
 	return s, nil
 }
@@ -104,10 +107,11 @@ func (s *Spool) writeDurable(queue, name string, write func(w io.Writer) error) 
 	return s.writeFile(queue, name, true, write)
 }
 
-// writeFile writes a file, syncs it and syncs the folder. Through a
-// temporary name (renamed into place) when viaTemp; otherwise straight
-// under its name, which saves a directory journal commit: only for spool
-// records, whose trailer tells a complete file from one cut short.
+// writeFile writes a file, then waits for a group commit that makes it and
+// its folder entry durable. Through a temporary name (renamed into place,
+// then the folder synced again) when viaTemp; otherwise straight under its
+// name, which needs one commit instead of two: only for spool records,
+// whose trailer tells a complete file from one cut short.
 func (s *Spool) writeFile(queue, name string, viaTemp bool, write func(w io.Writer) error) error {
 	final := filepath.Join(s.dir, queue, name)
 	tmp := final
@@ -118,38 +122,34 @@ func (s *Spool) writeFile(queue, name string, viaTemp bool, write func(w io.Writ
 	if err != nil {
 		return fmt.Errorf("spool write: %w", err)
 	}
-	// Written in place, the file's directory entry exists from now on: its
-	// folder sync runs while the message is written and the file synced.
-	var dirSynced chan error
-	if !viaTemp {
-		dirSynced = make(chan error, 1)
-		go func() { dirSynced <- s.syncs[queue].Sync() }()
+	bw, _ := s.bufs.Get().(*bufio.Writer)
+	if bw == nil {
+		bw = bufio.NewWriterSize(f, 64<<10)
 	}
-	bw := bufio.NewWriterSize(f, 64<<10)
+	bw.Reset(f)
 	err = write(bw)
 	if err == nil {
 		err = bw.Flush()
 	}
+	bw.Reset(nil)
+	s.bufs.Put(bw)
 	if err == nil {
-		err = f.Sync()
+		err = s.syncs[queue].commit(f)
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err == nil && viaTemp {
 		err = os.Rename(tmp, final)
+		if err == nil {
+			err = s.syncs[queue].Sync()
+		}
 	}
 	if err != nil {
 		os.Remove(tmp)
-		if dirSynced != nil {
-			<-dirSynced
-		}
 		return fmt.Errorf("spool write %s: %w", name, err)
 	}
-	if dirSynced != nil {
-		return <-dirSynced
-	}
-	return s.syncs[queue].Sync()
+	return nil
 }
 
 // Put writes rec and the message read from msg into queue, durably.
@@ -201,7 +201,8 @@ func openRecord(f *os.File) (*Record, io.Reader, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	br := bufio.NewReaderSize(f, 64<<10)
+	// Sized to the file: a spool record is mostly small.
+	br := bufio.NewReaderSize(f, int(min(st.Size()+1, 64<<10)))
 	rec, hlen, err := decodeHeader(br)
 	if err != nil {
 		return nil, nil, err
@@ -221,8 +222,11 @@ func (s *Spool) Load(queue, id string) (*Record, []byte, error) {
 		return nil, nil, err
 	}
 	defer rc.Close()
-	msg, err := io.ReadAll(rc)
-	return rec, msg, err
+	msg := make([]byte, rec.Size)
+	if _, err := io.ReadFull(rc, msg); err != nil {
+		return nil, nil, fmt.Errorf("message %s: %w", id, err)
+	}
+	return rec, msg, nil
 }
 
 // Update rewrites a record's header in place of the old file, durably.
@@ -251,13 +255,14 @@ func (s *Spool) Remove(queue, id string) error {
 
 // removeDelivered deletes a delivered message without waiting for the
 // folder sync: the unlink survives a crash of the process at once, and the
-// relay syncs the folder within syncDelay (a power loss inside that window
-// can bring the message back: a duplicate, never a loss).
+// folder sync starts now, shared with concurrent writers' (a power loss
+// before it completes can bring the message back: a duplicate, never a
+// loss).
 func (s *Spool) removeDelivered(id string) error {
 	if err := s.unlink(QueueActive, id); err != nil {
 		return err
 	}
-	s.syncs[QueueActive].markDirty()
+	s.syncs[QueueActive].syncSoon()
 	return nil
 }
 
