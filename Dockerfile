@@ -9,7 +9,7 @@ ENV DEVBOX_DNS_LISTEN=0.0.0.0:53 \
     DEVBOX_MAIL_SPOOL=/var/spool/devbox
 VOLUME ["/var/spool/devbox"]
 EXPOSE 53/udp 53/tcp 25/tcp
-# devbox probes itself: no shell or curl in the image.
-HEALTHCHECK --interval=10s --timeout=3s --retries=3 CMD ["/devbox", "health", "dns", "127.0.0.1:53"]
+# devbox probes itself (whatever PID 1 serves: dns, mail or both): no shell or curl in the image.
+HEALTHCHECK --interval=10s --timeout=3s --retries=3 CMD ["/devbox", "health", "auto"]
 ENTRYPOINT ["/devbox"]
 CMD ["dns", "serve"]

@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -22,6 +24,30 @@ func (a *app) healthCommand() *cli.Command {
 		Name:  "health",
 		Usage: "probe a running devbox service (exit 0 healthy, 1 not)",
 		Subcommands: []*cli.Command{
+			{
+				Name:  "auto",
+				Usage: "probe the services the container's main devbox process serves (the image's HEALTHCHECK)",
+				Flags: []cli.Flag{timeout, &cli.StringFlag{Name: "cmdline", Value: "/proc/1/cmdline", Hidden: true}},
+				Action: func(c *cli.Context) error {
+					raw, err := os.ReadFile(c.String("cmdline"))
+					if err != nil {
+						return fmt.Errorf("health auto: %w", err)
+					}
+					probes, err := autoProbes(strings.Split(strings.TrimRight(string(raw), "\x00"), "\x00"), a.streams.Getenv)
+					if err != nil {
+						return err
+					}
+					ctx, cancel := context.WithTimeout(c.Context, c.Duration("timeout"))
+					defer cancel()
+					for _, p := range probes {
+						if err := p.probe(ctx, p.addr); err != nil {
+							return err
+						}
+						fmt.Fprintf(a.streams.Out, "%s %s: ok\n", p.name, p.addr)
+					}
+					return nil
+				},
+			},
 			{
 				Name:      "dns",
 				Usage:     "check that a DNS server answers",
@@ -56,6 +82,97 @@ func (a *app) healthCommand() *cli.Command {
 			},
 		},
 	}
+}
+
+type autoProbe struct {
+	name  string
+	addr  string
+	probe func(context.Context, string) error
+}
+
+// autoProbes reads the command line of the container's main process
+// (devbox itself, or behind an init) and returns a probe for each service
+// it serves, at the address it listens on: the --listen flag on that
+// command line, else the environment variable, else the default. An
+// unspecified address (0.0.0.0, ::) is probed on loopback.
+func autoProbes(argv []string, getenv func(string) string) ([]autoProbe, error) {
+	start := -1
+	for i, a := range argv {
+		if filepath.Base(a) == "devbox" {
+			start = i + 1
+			break
+		}
+	}
+	if start < 0 || start >= len(argv) {
+		return nil, hint.Wrap(fmt.Errorf("health auto: no devbox command in %q", argv), "use devbox health dns ADDR or devbox health smtp ADDR")
+	}
+	args := argv[start:]
+	var cmd []string
+	for _, a := range args {
+		if !strings.HasPrefix(a, "-") && len(cmd) < 2 {
+			cmd = append(cmd, a)
+		}
+	}
+	listen := func(flag, env, def string) string {
+		v := flagValue(args, flag)
+		if v == "" {
+			v = getenv(env)
+		}
+		if v == "" {
+			v = def
+		}
+		if i := strings.IndexByte(v, ','); i >= 0 {
+			v = v[:i]
+		}
+		return loopbackFor(v)
+	}
+	dnsP := func(flag, env, def string) autoProbe { return autoProbe{"dns", listen(flag, env, def), probeDNS} }
+	smtpP := func(flag, env, def string) autoProbe { return autoProbe{"smtp", listen(flag, env, def), probeSMTP} }
+	switch strings.Join(cmd, " ") {
+	case "dns serve":
+		return []autoProbe{dnsP("listen", "DEVBOX_DNS_LISTEN", "127.0.0.1:53")}, nil
+	case "mail serve":
+		return []autoProbe{smtpP("listen", "DEVBOX_MAIL_LISTEN", "127.0.0.1:25")}, nil
+	}
+	if len(cmd) > 0 && cmd[0] == "serve" {
+		return []autoProbe{
+			dnsP("dns-listen", "DEVBOX_SERVE_DNS_LISTEN", "127.0.0.1:5300"),
+			smtpP("mail-listen", "DEVBOX_SERVE_MAIL_LISTEN", "127.0.0.1:2525"),
+		}, nil
+	}
+	return nil, hint.Wrap(fmt.Errorf("health auto: %q serves nothing to probe", strings.Join(args, " ")), "use devbox health dns ADDR or devbox health smtp ADDR")
+}
+
+// flagValue finds --name VALUE or --name=VALUE in args.
+func flagValue(args []string, name string) string {
+	for i, a := range args {
+		t := strings.TrimLeft(a, "-")
+		if t == a {
+			continue
+		}
+		if v, ok := strings.CutPrefix(t, name+"="); ok {
+			return v
+		}
+		if t == name && i+1 < len(args) {
+			return args[i+1]
+		}
+	}
+	return ""
+}
+
+// loopbackFor turns an unspecified listen address into a loopback one.
+func loopbackFor(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	switch host {
+	case "", "0.0.0.0":
+		host = "127.0.0.1"
+	case "::":
+		host = "::1"
+	}
+	return net.JoinHostPort(host, port)
 }
 
 func withDefaultPort(addr, host, port string) string {

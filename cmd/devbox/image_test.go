@@ -62,19 +62,13 @@ func TestImage(t *testing.T) {
 		Cmd:   []string{"dns", "serve", "--wildcard", "*.myapp.test=10.1.2.3", "--no-forward"},
 	}, &container.HostConfig{NetworkMode: container.NetworkMode(netName)}, nil)
 
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		info, err := c.ContainerInspect(ctx, dnsName)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if info.State.Health != nil && info.State.Health.Status == "healthy" {
-			break
-		}
-		if !info.State.Running || time.Now().After(deadline) {
-			t.Fatalf("devbox container not healthy: running=%v health=%+v\nlogs:\n%s", info.State.Running, info.State.Health, logs(t, c, dnsName))
-		}
-		time.Sleep(500 * time.Millisecond)
+	// The same image as the mail relay: `health auto` probes SMTP there.
+	mailName := dockertest.Run(t, c, "mail", &container.Config{
+		Image: tag,
+		Cmd:   []string{"mail", "serve", "--mode", "catch"},
+	}, &container.HostConfig{NetworkMode: container.NetworkMode(netName)}, nil)
+	for _, name := range []string{dnsName, mailName} {
+		waitHealthy(t, c, name)
 	}
 
 	bb := dockertest.BusyboxImage(t, c)
@@ -93,6 +87,28 @@ func TestImage(t *testing.T) {
 		t.Fatal(err)
 	case <-time.After(30 * time.Second):
 		t.Fatal("nslookup did not finish in 30 s")
+	}
+}
+
+// waitHealthy waits until the image's HEALTHCHECK reports healthy.
+func waitHealthy(t *testing.T, c interface {
+	ContainerInspect(context.Context, string) (container.InspectResponse, error)
+	ContainerLogs(context.Context, string, container.LogsOptions) (io.ReadCloser, error)
+}, name string) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		info, err := c.ContainerInspect(t.Context(), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.State.Health != nil && info.State.Health.Status == "healthy" {
+			return
+		}
+		if !info.State.Running || time.Now().After(deadline) {
+			t.Fatalf("%s not healthy: running=%v health=%+v\nlogs:\n%s", name, info.State.Running, info.State.Health, logs(t, c, name))
+		}
+		time.Sleep(500 * time.Millisecond)
 	}
 }
 

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/miekg/dns"
+)
+
+func TestAutoProbes(t *testing.T) {
+	env := map[string]string{"DEVBOX_DNS_LISTEN": "0.0.0.0:53", "DEVBOX_MAIL_LISTEN": "[::]:25"}
+	getenv := func(k string) string { return env[k] }
+	tests := []struct {
+		name string
+		argv []string
+		want string // name=addr, space separated
+		err  string
+	}{
+		{"dns from env", []string{"/devbox", "dns", "serve"}, "dns=127.0.0.1:53", ""},
+		{"dns flag wins", []string{"/devbox", "dns", "serve", "--listen", "10.0.0.2:5300", "--no-forward"}, "dns=10.0.0.2:5300", ""},
+		{"dns flag with =", []string{"/devbox", "--log-level=debug", "dns", "serve", "--listen=127.0.0.2:53,127.0.0.3:53"}, "dns=127.0.0.2:53", ""},
+		{"mail behind init", []string{"/sbin/docker-init", "--", "/devbox", "mail", "serve", "--mode", "catch"}, "smtp=[::1]:25", ""},
+		{"serve", []string{"devbox", "serve"}, "dns=127.0.0.1:5300 smtp=127.0.0.1:2525", ""},
+		{"nothing to probe", []string{"/devbox", "net", "doctor"}, "", "serves nothing to probe"},
+		{"not devbox", []string{"/bin/sh"}, "", "no devbox command"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			probes, err := autoProbes(tt.argv, getenv)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("err = %v, want %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, p := range probes {
+				got = append(got, p.name+"="+p.addr)
+			}
+			if g := strings.Join(got, " "); g != tt.want {
+				t.Errorf("probes = %s, want %s", g, tt.want)
+			}
+		})
+	}
+}
+
+// health auto, pointed at a command line of `dns serve --listen ADDR`,
+// probes a real server there and fails when nothing listens.
+func TestHealthAuto(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(func(w dns.ResponseWriter, r *dns.Msg) {
+		m := new(dns.Msg)
+		m.SetRcode(r, dns.RcodeNameError)
+		_ = w.WriteMsg(m)
+	})}
+	go func() { _ = srv.ActivateAndServe() }()
+	t.Cleanup(func() { _ = srv.Shutdown() })
+
+	cmdline := filepath.Join(t.TempDir(), "cmdline")
+	write := func(args ...string) {
+		if err := os.WriteFile(cmdline, []byte(strings.Join(args, "\x00")+"\x00"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("/devbox", "dns", "serve", "--listen", pc.LocalAddr().String())
+	if code, stdout, stderr := runCLI(t, context.Background(), "health", "auto", "--cmdline", cmdline); code != 0 || !strings.Contains(stdout, "ok") {
+		t.Fatalf("healthy server: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	write("/devbox", "mail", "serve", "--listen", "127.0.0.1:1")
+	if code, _, stderr := runCLI(t, context.Background(), "health", "auto", "--cmdline", cmdline); code != 1 || !strings.Contains(stderr, "smtp 127.0.0.1:1") {
+		t.Fatalf("nothing listening: exit %d, stderr %q, want 1", code, stderr)
+	}
+}
