@@ -17,7 +17,7 @@ func runCLI(t *testing.T, ctx context.Context, args ...string) (int, string, str
 	t.Helper()
 	var out, errOut bytes.Buffer
 	code := run(ctx, append([]string{"devbox"}, args...), output.Streams{
-		In: strings.NewReader(""), Out: &out, Err: &errOut, Getenv: os.Getenv,
+		In: strings.NewReader(""), Out: &out, Err: &errOut, Getenv: os.Getenv, LookupEnv: os.LookupEnv,
 	})
 	return code, out.String(), errOut.String()
 }

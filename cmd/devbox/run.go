@@ -240,7 +240,12 @@ func (a *app) engine() (*client.Client, error) {
 	return eng, nil
 }
 
+// lookupEnv tells a variable set to "" from one not set, as docker run
+// -e KEY does.
 func (a *app) lookupEnv(k string) (string, bool) {
+	if a.streams.LookupEnv != nil {
+		return a.streams.LookupEnv(k)
+	}
 	if a.streams.Getenv == nil {
 		return os.LookupEnv(k)
 	}
@@ -273,7 +278,9 @@ func (a *app) attachOptions(c *cli.Context, interactive bool) (oneoff.Options, e
 // changes. stop releases the signals.
 func (a *app) runIO(tty bool) (oneoff.IO, func()) {
 	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	// A closed terminal (SIGHUP) or SIGQUIT would otherwise end devbox and
+	// orphan the task: forward them too, so the container is removed.
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
 	rio := oneoff.IO{In: a.streams.In, Out: a.streams.Out, Err: a.streams.Err, Signals: sigs}
 	if !tty {
 		return rio, func() { signal.Stop(sigs) }

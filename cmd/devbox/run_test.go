@@ -80,6 +80,7 @@ func TestRunCLI(t *testing.T) {
 	if err := os.WriteFile(envFile, []byte("# app\nFROM_FILE=\"literal\"\nA=file\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	t.Setenv("DEVBOX_TEST_EMPTY", "")
 	tests := []struct {
 		name   string
 		args   []string
@@ -89,6 +90,8 @@ func TestRunCLI(t *testing.T) {
 	}{
 		{name: "exit code and args after TASK unparsed", args: e.args("-e", "A=1", "sh", "-c", `echo "$A" "$@"; exit 3`, "x", "--foo", "-e", "--", "bar"), code: 3, stdout: "1 --foo -e -- bar\n"},
 		{name: "env file then -e", args: e.args("--env-file", envFile, "-e", "A=flag", "sh", "-c", `echo $FROM_FILE $A`), stdout: "\"literal\" flag\n"},
+		// As docker run -e KEY: a variable set to "" is passed, an unset one is not.
+		{name: "-e KEY set empty or unset", args: e.args("-e", "DEVBOX_TEST_EMPTY", "-e", "DEVBOX_TEST_UNSET", "sh", "-c", "env | grep -c DEVBOX_TEST_"), stdout: "1\n"},
 		{name: "volume", args: e.args("-v", filepath.Dir(envFile)+":/cfg:ro", "sh", "-c", "head -1 /cfg/app.env; touch /cfg/x 2>/dev/null || echo read-only"), stdout: "# app\nread-only\n"},
 		{name: "workdir and user", args: e.args("-w", "/bin", "-u", "42", "sh", "-c", "echo $(pwd) $(id -u)"), stdout: "/bin 42\n"},
 		{name: "forced TTY", args: e.args("-t", "sh", "-c", "tty; echo out; echo err >&2"), stdout: "/dev/pts/0\r\nout\r\nerr\r\n"},
@@ -215,6 +218,8 @@ func TestRunSignalsEndToEnd(t *testing.T) {
 	}{
 		{name: "SIGINT", script: "echo ready; exec sleep 30", steps: []step{{"ready", syscall.SIGINT}}, code: 130},
 		{name: "SIGTERM", script: "echo ready; exec sleep 30", steps: []step{{"ready", syscall.SIGTERM}}, code: 143},
+		// A closed terminal: the task gets the hangup and is removed.
+		{name: "SIGHUP", script: "echo ready; exec sleep 30", steps: []step{{"ready", syscall.SIGHUP}}, code: 129},
 		{name: "second Ctrl-C kills", script: `trap "echo got-int" INT; echo ready; while :; do sleep 1; done`,
 			steps: []step{{"ready", syscall.SIGINT}, {"got-int", syscall.SIGINT}}, code: 137},
 	}

@@ -19,6 +19,8 @@ type Streams struct {
 	Out    io.Writer // data
 	Err    io.Writer // progress, logs, errors
 	Getenv func(string) string
+	// LookupEnv, where set, tells an empty variable from a missing one.
+	LookupEnv func(string) (string, bool)
 }
 
 // IsTerminal reports whether w is a terminal.
