@@ -96,7 +96,7 @@ func checkPeerDNS(ctx context.Context, s *state) Result {
 	if l.Kind == "ok" {
 		return pass(fmt.Sprintf("%s resolved to %s through %s", who, strings.Join(l.Addrs, ", "), l.Server))
 	}
-	ev := []string{fmt.Sprintf("%s did not resolve through %s: %s %s", who, l.Server, l.Kind, l.Error)}
+	ev := []string{fmt.Sprintf("%s did not resolve through %s: %s", who, l.Server, l.outcome())}
 	if l.Server != embeddedDNS {
 		ev = append(ev, fmt.Sprintf("the probe's nameserver is %s, not the embedded DNS %s", l.Server, embeddedDNS))
 	}
@@ -112,7 +112,7 @@ func checkOutsideDNS(ctx context.Context, s *state) Result {
 	if l.Kind == "ok" {
 		return pass(fmt.Sprintf("%s resolved to %s", l.Name, strings.Join(l.Addrs, ", ")))
 	}
-	ev := []string{fmt.Sprintf("%s did not resolve through %s: %s %s", l.Name, l.Server, l.Kind, l.Error)}
+	ev := []string{fmt.Sprintf("%s did not resolve through %s: %s", l.Name, l.Server, l.outcome())}
 	switch {
 	case peer.Kind != "ok":
 		ev = append(ev, "container names do not resolve either: the embedded DNS itself is failing (see appnet.dns-peer)")

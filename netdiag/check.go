@@ -127,12 +127,18 @@ type Summary struct {
 	Skip int `json:"skip"`
 	// Fixed counts results whose problem --fix repaired.
 	Fixed int `json:"fixed"`
+	// Changed counts results where --fix changed something, repaired in
+	// full or not (a part may be left to do by hand).
+	Changed int `json:"changed"`
 }
 
 // Summarize counts results; a fixed failure counts as fixed, not failed.
 func Summarize(results []Result) Summary {
 	var s Summary
 	for _, r := range results {
+		if len(r.Changes) > 0 {
+			s.Changed++
+		}
 		if r.Fixed {
 			s.Fixed++
 			continue

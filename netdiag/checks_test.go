@@ -552,3 +552,24 @@ func TestDocsDescribeEveryCheck(t *testing.T) {
 		}
 	}
 }
+
+// A result where --fix changed something but left a part to do by hand
+// counts as changed, not fixed, and the summary line says so.
+func TestSummaryPartlyFixed(t *testing.T) {
+	res := []Result{
+		{ID: "sysctl.tunables", Status: Warn, Changes: []string{"set net.core.somaxconn = 4096"}},
+		{ID: "appnet.exists", Status: Fail, Fixed: true, Changes: []string{"created network party"}},
+		{ID: "engine.reachable", Status: Pass},
+	}
+	s := Summarize(res)
+	if s != (Summary{Pass: 1, Warn: 1, Fixed: 1, Changed: 2}) {
+		t.Fatalf("summary %+v", s)
+	}
+	var b strings.Builder
+	if err := WriteText(&b, Report{Network: "party", Checks: res, Summary: s}, output.Colors{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "1 fixed, 1 partly fixed\n") {
+		t.Fatalf("summary line: %q", b.String())
+	}
+}

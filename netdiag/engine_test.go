@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
 
@@ -30,9 +32,26 @@ var probeBin struct {
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if probeBin.dir != "" {
+		removeProbeImages(probeBin.path)
 		_ = os.RemoveAll(probeBin.dir)
 	}
 	os.Exit(code)
+}
+
+// removeProbeImages removes the probe image the tests built from bin, and
+// dangling probe images left by builds of the same tag that raced.
+func removeProbeImages(bin string) {
+	c, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		return
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if b, err := os.ReadFile(bin); err == nil {
+		_, _ = c.ImageRemove(ctx, ProbeTag(b), image.RemoveOptions{Force: true, PruneChildren: true})
+	}
+	_, _ = c.ImagesPrune(ctx, filters.NewArgs(filters.Arg("dangling", "true"), filters.Arg("label", probeLabel)))
 }
 
 // probeBinary builds devbox statically once per test process: the probe

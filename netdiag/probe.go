@@ -50,6 +50,14 @@ type Lookup struct {
 	Error string `json:"error"`
 }
 
+// outcome is the kind of a failed lookup, with its error where there is one.
+func (l Lookup) outcome() string {
+	if l.Error == "" {
+		return l.Kind
+	}
+	return l.Kind + " " + l.Error
+}
+
 // Probe runs inside the probe container: it resolves the names in parallel
 // through the container's first nameserver (two tries of 1.5 s at most)
 // and writes a ProbeReport as JSON to w.
@@ -159,8 +167,7 @@ func (s *state) probeImage(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("read probe binary: %w", err)
 	}
-	sum := sha256.Sum256(bin)
-	tag := "devbox-netprobe:" + hex.EncodeToString(sum[:])[:16]
+	tag := ProbeTag(bin)
 	if _, err := s.eng.ImageInspect(ctx, tag); err == nil {
 		return tag, nil
 	}
@@ -287,3 +294,10 @@ func withSelf(args []string, name string) []string {
 }
 
 func hintOf(err error) string { return hint.Of(err) }
+
+// ProbeTag names the probe image after the binary it holds, so it is built
+// once per devbox build.
+func ProbeTag(bin []byte) string {
+	sum := sha256.Sum256(bin)
+	return "devbox-netprobe:" + hex.EncodeToString(sum[:])[:16]
+}

@@ -30,8 +30,12 @@ func WriteText(w io.Writer, rep Report, colors output.Colors) error {
 		}
 	}
 	s := rep.Summary
-	fmt.Fprintf(&b, "%d checks on network %s: %d passed, %d warnings, %d failed, %d skipped, %d fixed\n",
+	fmt.Fprintf(&b, "%d checks on network %s: %d passed, %d warnings, %d failed, %d skipped, %d fixed",
 		len(rep.Checks), rep.Network, s.Pass, s.Warn, s.Fail, s.Skip, s.Fixed)
+	if partly := s.Changed - s.Fixed; partly > 0 {
+		fmt.Fprintf(&b, ", %d partly fixed", partly)
+	}
+	b.WriteString("\n")
 	_, err := io.WriteString(w, b.String())
 	return err
 }

@@ -8,8 +8,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/docker/docker/api/types/image"
+
 	"github.com/devbox-tools/devbox/internal/dockertest"
 	"github.com/devbox-tools/devbox/internal/testbin"
+	"github.com/devbox-tools/devbox/netdiag"
 )
 
 // netFixtureRoot writes a healthy host-files tree for net doctor --root:
@@ -85,6 +88,11 @@ func parseDoctor(t *testing.T, stdout string) doctorDoc {
 func TestNetDoctor(t *testing.T) {
 	c := dockertest.Client(t)
 	bin := testbin.Devbox(t)
+	t.Cleanup(func() {
+		if b, err := os.ReadFile(bin); err == nil {
+			_, _ = c.ImageRemove(context.Background(), netdiag.ProbeTag(b), image.RemoveOptions{Force: true})
+		}
+	})
 	root := netFixtureRoot(t)
 	name := dockertest.Name(t, "cli-net")
 	t.Cleanup(func() { dockertest.RemoveNetwork(t, c, name) })
