@@ -21,11 +21,11 @@ type Reply struct {
 //     and PTR records) from its data, and any other type, or a type it has
 //     no data for, with NODATA: NOERROR, no answer, the SOA in authority;
 //   - an unknown name under a local zone is NXDOMAIN with the SOA;
-//   - any other name, or a class other than IN, is to be forwarded.
+//   - a name the zone claims (any of the above), asked in a class other
+//     than IN or ANY (CH, HS, ...), is REFUSED, not authoritative: it
+//     never leaves;
+//   - any other name, in any class, is to be forwarded.
 func (z *Zone) Resolve(q dns.Question) Reply {
-	if q.Qclass != dns.ClassINET && q.Qclass != dns.ClassANY {
-		return Reply{Forward: true}
-	}
 	wire := make([]byte, 256)
 	off, err := dns.PackDomainName(dns.Fqdn(q.Name), wire, 0, nil, false)
 	if err != nil {
@@ -34,10 +34,13 @@ func (z *Zone) Resolve(q dns.Question) Reply {
 	wire = wire[:off]
 	key := lowerWire(append([]byte(nil), wire...))
 	n, apexLen, k, ptr := z.lookup(key)
-	switch k {
-	case kindForward:
+	if k == kindForward {
 		return Reply{Forward: true}
-	case kindNXDomain:
+	}
+	if q.Qclass != dns.ClassINET && q.Qclass != dns.ClassANY {
+		return Reply{Rcode: dns.RcodeRefused}
+	}
+	if k == kindNXDomain {
 		return Reply{Rcode: dns.RcodeNameError, Ns: []dns.RR{z.soa(wire, apexLen)}}
 	}
 	if k == kindReverse {

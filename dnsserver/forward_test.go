@@ -91,6 +91,18 @@ func TestForwarding(t *testing.T) {
 	if r.Rcode != dns.RcodeNameError || up.queries.Load() != before {
 		t.Errorf("local zone: %v", r)
 	}
+	// Nor do owned names in another class: REFUSED, not authoritative.
+	for _, name := range []string{"web.myapp.test.", "leak.test.", "api.example.com."} {
+		m := new(dns.Msg)
+		m.SetQuestion(name, dns.TypeA)
+		m.Question[0].Qclass = dns.ClassCHAOS
+		for _, network := range []string{"udp", "tcp"} {
+			r = exchange(t, network, addr, m)
+			if r.Rcode != dns.RcodeRefused || r.Authoritative || len(r.Answer) != 0 || up.queries.Load() != before {
+				t.Errorf("%s CH over %s: %v (upstream asked %d times)", name, network, r, up.queries.Load()-before)
+			}
+		}
+	}
 	// Through a Go resolver too.
 	ips, err := resolver(addr).LookupHost(t.Context(), "www.example.com")
 	if err != nil || len(ips) != 1 || ips[0] != "192.0.2.1" {

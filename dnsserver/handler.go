@@ -76,7 +76,8 @@ func (h *Handler) Respond(ctx context.Context, req *dns.Msg) *dns.Msg {
 	q := req.Question[0]
 	r := h.zone.Load().Resolve(q)
 	if !r.Forward {
-		resp.Authoritative = true
+		resp.Authoritative = r.Rcode != dns.RcodeRefused // owned name, other class
+
 		resp.Answer, resp.Ns = r.Answer, r.Ns
 		return finish(r.Rcode)
 	}

@@ -119,6 +119,41 @@ fd00::4  v6only.test
 	}
 }
 
+// TestOtherClasses: a name the zone claims is never forwarded, whatever
+// the class; outside IN and ANY it is REFUSED. Other names are forwarded.
+func TestOtherClasses(t *testing.T) {
+	z := NewZone(mustEntries(t, "10.0.0.1 app.myapp.test\n10.0.0.2 *.wild.test\n10.0.0.4 api.example.com\n"),
+		ZoneOptions{TTL: 60, Local: DefaultLocalZones()})
+	tests := []struct {
+		name   string
+		qclass uint16
+		fwd    bool
+		rcode  int
+	}{
+		{"app.myapp.test.", dns.ClassCHAOS, false, dns.RcodeRefused}, // exact
+		{"x.wild.test.", dns.ClassCHAOS, false, dns.RcodeRefused},    // wildcard
+		{"myapp.test.", dns.ClassHESIOD, false, dns.RcodeRefused},    // empty non-terminal
+		{"nothing.test.", dns.ClassCHAOS, false, dns.RcodeRefused},   // under a local zone
+		{"api.example.com.", dns.ClassCHAOS, false, dns.RcodeRefused},
+		{"1.0.0.10.in-addr.arpa.", dns.ClassCHAOS, false, dns.RcodeRefused}, // automatic PTR
+		{"app.myapp.test.", dns.ClassANY, false, dns.RcodeSuccess},
+		{"nothing.test.", dns.ClassANY, false, dns.RcodeNameError},
+		{"version.bind.", dns.ClassCHAOS, true, 0},
+		{"www.example.com.", dns.ClassCHAOS, true, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name+dns.ClassToString[tt.qclass], func(t *testing.T) {
+			r := z.Resolve(dns.Question{Name: tt.name, Qtype: dns.TypeA, Qclass: tt.qclass})
+			if r.Forward != tt.fwd || (!tt.fwd && r.Rcode != tt.rcode) {
+				t.Fatalf("got %+v, want forward=%v rcode %s", r, tt.fwd, dns.RcodeToString[tt.rcode])
+			}
+			if r.Rcode == dns.RcodeRefused && (len(r.Answer) != 0 || len(r.Ns) != 0) {
+				t.Errorf("REFUSED with records: %+v", r)
+			}
+		})
+	}
+}
+
 func TestPTRFirstNameWins(t *testing.T) {
 	z := NewZone(mustEntries(t, "10.1.1.1 first.test second.test\n10.1.1.1 third.test\n"), ZoneOptions{TTL: 5})
 	r := z.Resolve(dns.Question{Name: "1.1.1.10.in-addr.arpa.", Qtype: dns.TypePTR, Qclass: dns.ClassINET})
