@@ -2,6 +2,7 @@ package dnsserver
 
 import (
 	"net"
+	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -193,17 +194,58 @@ func TestForwardFailover(t *testing.T) {
 	}
 }
 
+// TestPerDomainUpstream: --server domains win over the default upstreams
+// and, as with dnsmasq (the longest match wins), over a shorter or equal
+// local zone; exact and wildcard local names still win.
 func TestPerDomainUpstream(t *testing.T) {
 	def := startUpstream(t, answerA("192.0.2.1", 60))
 	corp := startUpstream(t, answerA("10.9.9.9", 60))
-	s := startServer(t, Config{Upstreams: []string{def.addr}, Servers: []DomainServer{{Domain: "corp.example.", Addr: corp.addr}}})
-	r := query(t, "udp", s.Addrs()[0], "git.Corp.example.", dns.TypeA)
-	if len(r.Answer) != 1 || r.Answer[0].(*dns.A).A.String() != "10.9.9.9" || def.queries.Load() != 0 {
-		t.Errorf("per-domain: %v", r)
+	hosts := filepath.Join(t.TempDir(), "hosts")
+	writeFile(t, hosts, "10.0.0.1 db.corp.test x.y.corp.test a.in.corp.test\n10.0.0.2 *.w.corp.test\n")
+	s := startServer(t, Config{
+		Upstreams:  []string{def.addr},
+		HostsFiles: []string{hosts},
+		Local:      append(DefaultLocalZones(), "in.corp.test."),
+		Servers: []DomainServer{
+			{Domain: "corp.example.", Addr: corp.addr},
+			{Domain: "corp.test.", Addr: corp.addr}, // longer than the local zone test
+			{Domain: "invalid.", Addr: corp.addr},   // as long as the local zone invalid
+		},
+	})
+	tests := []struct {
+		name  string
+		rcode int
+		addr  string // "" for no answer
+		aa    bool   // local
+	}{
+		{"git.Corp.example.", dns.RcodeSuccess, "10.9.9.9", false},
+		{"www.example.", dns.RcodeSuccess, "192.0.2.1", false},
+		{"git.corp.test.", dns.RcodeSuccess, "10.9.9.9", false},
+		{"corp.test.", dns.RcodeSuccess, "10.9.9.9", false},
+		{"y.corp.test.", dns.RcodeSuccess, "10.9.9.9", false},   // an empty non-terminal of test, under corp.test
+		{"db.corp.test.", dns.RcodeSuccess, "10.0.0.1", true},   // exact wins
+		{"a.w.corp.test.", dns.RcodeSuccess, "10.0.0.2", true},  // wildcard wins
+		{"nothing.in.corp.test.", dns.RcodeNameError, "", true}, // a longer local zone wins
+		{"a.in.corp.test.", dns.RcodeSuccess, "10.0.0.1", true},
+		{"other.test.", dns.RcodeNameError, "", true},
+		{"x.invalid.", dns.RcodeSuccess, "10.9.9.9", false},
+		{"invalid.", dns.RcodeSuccess, "10.9.9.9", false},
 	}
-	r = query(t, "udp", s.Addrs()[0], "www.example.", dns.TypeA)
-	if len(r.Answer) != 1 || r.Answer[0].(*dns.A).A.String() != "192.0.2.1" {
-		t.Errorf("default: %v", r)
+	for _, tt := range tests {
+		for _, network := range []string{"udp", "tcp"} {
+			r := query(t, network, s.Addrs()[0], tt.name, dns.TypeA)
+			addr := ""
+			if len(r.Answer) == 1 {
+				addr = r.Answer[0].(*dns.A).A.String()
+			}
+			if r.Rcode != tt.rcode || addr != tt.addr || r.Authoritative != tt.aa {
+				t.Errorf("%s over %s: %s %q AA=%v, want %s %q AA=%v", tt.name, network,
+					dns.RcodeToString[r.Rcode], addr, r.Authoritative, dns.RcodeToString[tt.rcode], tt.addr, tt.aa)
+			}
+		}
+	}
+	if def.queries.Load() != 1 { // www.example, then from the cache
+		t.Errorf("default upstream asked %d times, want 1", def.queries.Load())
 	}
 }
 

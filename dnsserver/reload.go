@@ -183,7 +183,13 @@ func (s *Server) load(initial bool) error {
 	if old := s.zone.Load(); old != nil {
 		serial = max(serial, old.serial()+1)
 	}
-	z := NewZone(entries, ZoneOptions{TTL: s.cfg.TTL, Local: s.cfg.Local, Serial: serial})
+	var servers []string
+	if !s.cfg.NoForward {
+		for _, d := range s.cfg.Servers {
+			servers = append(servers, d.Domain)
+		}
+	}
+	z := NewZone(entries, ZoneOptions{TTL: s.cfg.TTL, Local: s.cfg.Local, Serial: serial, Servers: servers})
 	s.zone.Store(z)
 	s.metrics.names.Store(int64(len(entries)))
 	s.metrics.reloadOK.Add(1)

@@ -2,6 +2,7 @@ package dnsserver
 
 import (
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/miekg/dns"
@@ -18,6 +19,7 @@ type Zone struct {
 	wild     map[string]*node    // wildcard suffixes ("*.myapp.test" is stored as myapp.test)
 	ents     map[string]int      // empty non-terminals under local zones, to their SOA apex length
 	local    []string            // wire names of the local zones
+	servers  []string            // wire names of the --server domains
 	ttl      uint32
 	soaRdata []byte
 	entries  int
@@ -38,6 +40,12 @@ type ZoneOptions struct {
 	TTL    uint32   // TTL of every local answer, and the negative TTL
 	Local  []string // local zones: unknown names below them get NXDOMAIN
 	Serial uint32   // SOA serial, changed on every reload
+	// Servers are the domains with their own upstreams (--server). As with
+	// dnsmasq the longest match wins: a name below one that no exact or
+	// wildcard name claims is forwarded when the domain is at least as
+	// long as the local zone around the name; a local zone that is itself
+	// a server domain is no local zone.
+	Servers []string
 }
 
 // DefaultLocal are the special-use domains (RFC 6761) that never leak upstream.
@@ -65,9 +73,17 @@ func NewZone(entries []Entry, opt ZoneOptions) *Zone {
 		entries: len(entries),
 	}
 	z.soaRdata = soaRdata(opt.Serial, opt.TTL)
-	for _, l := range opt.Local {
-		z.local = append(z.local, string(wireName(nil, strings.ToLower(dns.Fqdn(l)))))
+	for _, d := range opt.Servers {
+		z.servers = append(z.servers, string(wireName(nil, strings.ToLower(dns.Fqdn(d)))))
 	}
+	var local []string
+	for _, l := range opt.Local {
+		key := string(wireName(nil, strings.ToLower(dns.Fqdn(l))))
+		if !slices.Contains(z.servers, key) {
+			z.local, local = append(z.local, key), append(local, l)
+		}
+	}
+	opt.Local = local
 	nodes := make([]node, 0, len(entries)+len(opt.Local))
 	newNode := func() *node {
 		if len(nodes) == cap(nodes) {
@@ -187,6 +203,22 @@ func (z *Zone) apexLen(key string) int {
 	return len(key)
 }
 
+// serverLen is the length of the longest --server domain containing key
+// (itself included), or -1.
+func (z *Zone) serverLen(key []byte) int {
+	for off := 0; off < len(key); off += int(key[off]) + 1 {
+		for _, d := range z.servers {
+			if len(d) == len(key)-off && d == string(key[off:]) {
+				return len(d)
+			}
+		}
+		if key[off] == 0 {
+			break
+		}
+	}
+	return -1
+}
+
 func (n *node) add(a netip.Addr) {
 	if a.Is4() {
 		b := a.As4()
@@ -222,7 +254,8 @@ const (
 // lookup finds what the zone says about a lowercase wire name. The rule:
 // an exact name wins; then the longest wildcard suffix strictly above the
 // name; then an empty non-terminal of a local zone; then NXDOMAIN under a
-// local zone; anything else is forwarded. n is nil for NODATA.
+// local zone, unless a --server domain at least as long as that zone
+// holds the name; anything else is forwarded. n is nil for NODATA.
 func (z *Zone) lookup(key []byte) (n *node, apexLen int, k kind, ptr string) {
 	if n := z.names[string(key)]; n != nil {
 		return n, n.apexLen, kindOwned, ""
@@ -237,6 +270,11 @@ func (z *Zone) lookup(key []byte) (n *node, apexLen int, k kind, ptr string) {
 			if w := z.wild[string(key[off:])]; w != nil {
 				return w, w.apexLen, kindOwned, ""
 			}
+		}
+	}
+	if len(z.servers) > 0 {
+		if sl := z.serverLen(key); sl > 0 && sl >= z.apexLen(string(key)) {
+			return nil, 0, kindForward, ""
 		}
 	}
 	if a, ok := z.ents[string(key)]; ok {
