@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"io/fs"
 	"os"
@@ -42,6 +43,7 @@ type Spool struct {
 	now   func() time.Time
 	lock  *os.File
 	bufs  sync.Pool // *bufio.Writer, reused between writes
+	spare spares
 }
 
 // OpenSpool creates the spool folders under dir if needed.
@@ -50,7 +52,7 @@ func OpenSpool(dir string) (*Spool, error) {
 		return nil, errors.New("open spool: no directory given")
 	}
 	s := &Spool{dir: dir, syncs: map[string]*committer{}, now: time.Now}
-	for _, q := range []string{QueueActive, QueueFailed, QueueCaught, ctlDir} {
+	for _, q := range []string{QueueActive, QueueFailed, QueueCaught, ctlDir, spareDir} {
 		p := filepath.Join(dir, q)
 		if err := os.MkdirAll(p, 0o700); err != nil {
 			return nil, hint.Wrap(fmt.Errorf("open spool: %w", err), "check --spool / DEVBOX_MAIL_SPOOL points at a writable folder")
@@ -78,6 +80,11 @@ func (s *Spool) Lock() error {
 		return fmt.Errorf("lock spool: %w", err)
 	}
 	s.lock = f
+	// Spare files are only this process's to reuse.
+	if err := s.clearSpares(); err != nil {
+		s.Unlock()
+		return err
+	}
 	return nil
 }
 
@@ -118,9 +125,16 @@ func (s *Spool) writeFile(queue, name string, viaTemp bool, write func(w io.Writ
 	if viaTemp {
 		tmp += ".tmp"
 	}
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
-	if err != nil {
-		return fmt.Errorf("spool write: %w", err)
+	var f *os.File
+	var err error
+	if queue == QueueActive && !viaTemp {
+		f = s.reuseSpare(final)
+	}
+	if f == nil {
+		f, err = os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+		if err != nil {
+			return fmt.Errorf("spool write: %w", err)
+		}
 	}
 	bw, _ := s.bufs.Get().(*bufio.Writer)
 	if bw == nil {
@@ -207,9 +221,18 @@ func openRecord(f *os.File) (*Record, io.Reader, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	size, _, err := readTrailer(f, st.Size(), hlen)
+	size, sum, err := readTrailer(f, st.Size(), hlen)
 	if err != nil {
 		return nil, nil, err
+	}
+	if name, ok := strings.CutSuffix(filepath.Base(f.Name()), ".msg"); ok && name != rec.ID {
+		// A valid record under another ID's name is a reused file (see
+		// spareDir) whose new record was never synced: never acknowledged.
+		h := crc32.New(crcTable)
+		if _, err := io.Copy(h, io.LimitReader(br, size)); err != nil || h.Sum32() != sum {
+			return nil, nil, fmt.Errorf("file %s: checksum mismatch", name)
+		}
+		return nil, nil, fmt.Errorf("file %s holds record %s: %w", name, rec.ID, ErrIncomplete)
 	}
 	rec.Size = size
 	return rec, io.LimitReader(br, size), nil
@@ -259,8 +282,10 @@ func (s *Spool) Remove(queue, id string) error {
 // before it completes can bring the message back: a duplicate, never a
 // loss).
 func (s *Spool) removeDelivered(id string) error {
-	if err := s.unlink(QueueActive, id); err != nil {
-		return err
+	if !s.keepSpare(id) {
+		if err := s.unlink(QueueActive, id); err != nil {
+			return err
+		}
 	}
 	s.syncs[QueueActive].syncSoon()
 	return nil
