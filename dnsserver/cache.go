@@ -11,7 +11,7 @@ import (
 // The forwarding cache keeps upstream answers for their TTL (capped at a
 // day). Negative answers (NXDOMAIN, and NODATA) are cached per RFC 2308 for
 // the smaller of the SOA's TTL and its MINIMUM field, and not at all without
-// an SOA. SERVFAIL, truncated answers and TTL 0 are not cached. Served
+// an SOA; the SOA served with them has that TTL (RFC 2308 §5). SERVFAIL, truncated answers and TTL 0 are not cached. Served
 // copies have their TTLs decreased by the time spent in the cache.
 
 const maxCacheTTL = 24 * time.Hour
@@ -89,13 +89,23 @@ func (c *cache) put(k cacheKey, m *dns.Msg) {
 	if !ok || ttl <= 0 {
 		return
 	}
+	m = m.Copy()
+	if m.Rcode == dns.RcodeNameError || len(m.Answer) == 0 {
+		// RFC 2308 §5: the SOA handed out with a cached negative answer
+		// carries the negative TTL, min(SOA TTL, MINIMUM), aged by get.
+		for _, rr := range m.Ns {
+			if soa, ok := rr.(*dns.SOA); ok {
+				soa.Hdr.Ttl = min(soa.Hdr.Ttl, soa.Minttl)
+			}
+		}
+	}
 	now := c.now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.m) >= c.max {
 		c.evict(now)
 	}
-	c.m[k] = cacheEntry{msg: m.Copy(), stored: now, expires: now.Add(ttl)}
+	c.m[k] = cacheEntry{msg: m, stored: now, expires: now.Add(ttl)}
 }
 
 // evict drops expired entries, then arbitrary ones, until a tenth is free.

@@ -1,6 +1,7 @@
 package dnsserver
 
 import (
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -44,6 +45,44 @@ func TestCacheRules(t *testing.T) {
 			t.Errorf("%s was cached", name)
 		}
 	}
+
+	// A negative answer's SOA is served with min(SOA TTL, MINIMUM), aged.
+	for _, tt := range []struct {
+		name     string
+		rcode    int
+		soaTTL   uint32
+		minimum  uint32
+		wantTTL  uint32 // after 10 s in the cache
+		wantLive bool
+	}{
+		{"nx.", dns.RcodeNameError, 300, 60, 50, true},
+		{"nodata.", dns.RcodeSuccess, 300, 60, 50, true},
+		{"soattl.", dns.RcodeNameError, 40, 3600, 30, true},
+		{"short.", dns.RcodeNameError, 300, 5, 0, false},
+	} {
+		neg := new(dns.Msg)
+		neg.SetQuestion(tt.name, dns.TypeA)
+		neg.Rcode = tt.rcode
+		soa, err := dns.NewRR(fmt.Sprintf("example. %d IN SOA ns.example. h.example. 1 2 3 4 %d", tt.soaTTL, tt.minimum))
+		if err != nil {
+			t.Fatal(err)
+		}
+		neg.Ns = []dns.RR{soa}
+		c.put(q(tt.name), neg)
+		if neg.Ns[0].Header().Ttl != tt.soaTTL {
+			t.Errorf("%s: put changed the caller's message", tt.name)
+		}
+		now = now.Add(10 * time.Second)
+		m, ok := c.get(q(tt.name))
+		if ok != tt.wantLive {
+			t.Errorf("%s: cached after 10 s = %v, want %v", tt.name, ok, tt.wantLive)
+		}
+		if ok && m.Ns[0].Header().Ttl != tt.wantTTL {
+			t.Errorf("%s: SOA TTL %d after 10 s, want %d", tt.name, m.Ns[0].Header().Ttl, tt.wantTTL)
+		}
+		now = now.Add(-10 * time.Second)
+	}
+	clear(c.m)
 
 	// Full: expired entries go first, then enough to free a tenth.
 	for i := range 10 {
