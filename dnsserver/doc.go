@@ -15,8 +15,13 @@
 //  2. Otherwise the longest wildcard suffix: "*.d" matches every name below
 //     d at any depth, never d itself.
 //  3. Otherwise, under a local zone (test, localhost, invalid and --local),
-//     a name above local data is NODATA and any other is NXDOMAIN.
+//     a name above local data is NODATA and any other is NXDOMAIN, unless
+//     a --server domain at least as long holds the name (forwarded there).
 //  4. Anything else is forwarded (or REFUSED without upstreams).
+//
+// localhost and every name below it answer 127.0.0.1 and ::1 (RFC 6761
+// §6.3) as built-in data of the lowest priority. A claimed name asked in a
+// class other than IN or ANY is REFUSED, never forwarded.
 //
 // Local answers are authoritative, for A, AAAA, PTR (automatic, the first
 // name given for each address) and ANY (the A, AAAA and PTR records the

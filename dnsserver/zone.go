@@ -70,7 +70,7 @@ func NewZone(entries []Entry, opt ZoneOptions) *Zone {
 		wild:    map[string]*node{},
 		ents:    make(map[string]int, len(entries)/8),
 		ttl:     opt.TTL,
-		entries: len(entries),
+		entries: len(entries), // the given entries, not the built-in loopback names
 	}
 	z.soaRdata = soaRdata(opt.Serial, opt.TTL)
 	for _, d := range opt.Servers {
@@ -84,6 +84,7 @@ func NewZone(entries []Entry, opt ZoneOptions) *Zone {
 		}
 	}
 	opt.Local = local
+	entries = withLoopback(entries, z.local)
 	nodes := make([]node, 0, len(entries)+len(opt.Local))
 	newNode := func() *node {
 		if len(nodes) == cap(nodes) {
@@ -143,6 +144,35 @@ func NewZone(entries []Entry, opt ZoneOptions) *Zone {
 	}
 	z.ptrs = <-ptrDone
 	return z
+}
+
+// withLoopback adds the loopback names of RFC 6761 §6.3 when localhost is
+// a local zone: localhost and every name below it answer 127.0.0.1 and
+// ::1. They come last, so the given data wins: a given localhost (or
+// *.localhost) replaces the built-in one, a given name below localhost
+// beats the built-in wildcard, and the PTR of 127.0.0.1 and ::1 stays the
+// first name the hosts files give them.
+func withLoopback(entries []Entry, local []string) []Entry {
+	if !slices.Contains(local, "\x09localhost\x00") {
+		return entries
+	}
+	var exact, wild bool
+	for _, e := range entries {
+		if e.Name == "localhost." {
+			exact = exact || !e.Wildcard
+			wild = wild || e.Wildcard
+		}
+	}
+	out := slices.Clip(entries)
+	for _, a := range []netip.Addr{netip.AddrFrom4([4]byte{127, 0, 0, 1}), netip.IPv6Loopback()} {
+		if !exact {
+			out = append(out, Entry{Name: "localhost.", Addr: a})
+		}
+		if !wild {
+			out = append(out, Entry{Name: "localhost.", Wildcard: true, Addr: a})
+		}
+	}
+	return out
 }
 
 // ptrIndex maps every address of an exact name to the first such name:

@@ -58,7 +58,9 @@ fd00::4  v6only.test
 		{"c.test.", dns.TypeAAAA, nodata, nil, "test."},
 		{"x.a.b.c.test.", dns.TypeA, nx, nil, "test."},
 		{"test.", dns.TypeA, nodata, nil, "test."},
-		{"foo.localhost.", dns.TypeA, nx, nil, "localhost."},
+		{"foo.localhost.", dns.TypeA, answer, []string{"127.0.0.1"}, ""}, // RFC 6761 §6.3
+		{"localhost.", dns.TypeAAAA, answer, []string{"::1"}, ""},
+		{"foo.localhost.", dns.TypeMX, nodata, nil, "localhost."},
 		{"foo.invalid.", dns.TypeA, nx, nil, "invalid."},
 		{"v6only.test.", dns.TypeAAAA, answer, []string{"fd00::4"}, ""},
 		{"v6only.test.", dns.TypeA, nodata, nil, "test."}, // the musl/Alpine case
@@ -149,6 +151,67 @@ func TestOtherClasses(t *testing.T) {
 			}
 			if r.Rcode == dns.RcodeRefused && (len(r.Answer) != 0 || len(r.Ns) != 0) {
 				t.Errorf("REFUSED with records: %+v", r)
+			}
+		})
+	}
+}
+
+// TestLoopbackNames: localhost and every name below it answer 127.0.0.1
+// and ::1 unless the given data says otherwise (RFC 6761 §6.3).
+func TestLoopbackNames(t *testing.T) {
+	tests := []struct {
+		hosts string
+		local []string
+		name  string
+		qtype uint16
+		want  []string // nil: NODATA; "forward"
+	}{
+		{"", nil, "localhost.", dns.TypeA, []string{"127.0.0.1"}},
+		{"", nil, "LocalHost.", dns.TypeAAAA, []string{"::1"}},
+		{"", nil, "a.b.localhost.", dns.TypeANY, []string{"127.0.0.1", "::1"}},
+		{"", nil, "1.0.0.127.in-addr.arpa.", dns.TypePTR, []string{"localhost."}},
+		{"", nil, reverseName(netip.IPv6Loopback()), dns.TypePTR, []string{"localhost."}},
+		{"127.0.0.1 myhost localhost\n", nil, "localhost.", dns.TypeAAAA, nil}, // the hosts file's localhost replaces the built-in one
+		{"127.0.0.1 myhost localhost\n", nil, "1.0.0.127.in-addr.arpa.", dns.TypePTR, []string{"myhost."}},
+		{"127.0.0.1 myhost localhost\n", nil, "app.localhost.", dns.TypeAAAA, []string{"::1"}},
+		{"10.0.0.1 app.localhost\n", nil, "app.localhost.", dns.TypeA, []string{"10.0.0.1"}},
+		{"10.0.0.1 app.localhost\n", nil, "x.app.localhost.", dns.TypeA, []string{"127.0.0.1"}},
+		{"10.0.0.1 app.localhost\n", nil, "localhost.", dns.TypeA, []string{"127.0.0.1"}},
+		{"10.9.9.9 *.localhost\n", nil, "x.localhost.", dns.TypeA, []string{"10.9.9.9"}},
+		{"10.9.9.9 *.localhost\n", nil, "x.localhost.", dns.TypeAAAA, nil},
+		{"10.9.9.9 *.localhost\n", nil, "localhost.", dns.TypeAAAA, []string{"::1"}},
+		{"", []string{"test."}, "localhost.", dns.TypeA, []string{"forward"}}, // not a local zone: no built-in names
+	}
+	for _, tt := range tests {
+		t.Run(tt.hosts+tt.name+dns.TypeToString[tt.qtype], func(t *testing.T) {
+			local := tt.local
+			if local == nil {
+				local = DefaultLocalZones()
+			}
+			entries := mustEntries(t, tt.hosts)
+			z := NewZone(entries, ZoneOptions{TTL: 5, Local: local})
+			if z.Names() != len(entries) {
+				t.Errorf("Names() = %d, want the %d given entries", z.Names(), len(entries))
+			}
+			r := z.Resolve(dns.Question{Name: tt.name, Qtype: tt.qtype, Qclass: dns.ClassINET})
+			var got []string
+			if r.Forward {
+				got = []string{"forward"}
+			} else if r.Rcode != dns.RcodeSuccess {
+				got = []string{dns.RcodeToString[r.Rcode]}
+			}
+			for _, rr := range r.Answer {
+				switch v := rr.(type) {
+				case *dns.A:
+					got = append(got, v.A.String())
+				case *dns.AAAA:
+					got = append(got, v.AAAA.String())
+				case *dns.PTR:
+					got = append(got, v.Ptr)
+				}
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("got %v, want %v", got, tt.want)
 			}
 		})
 	}
