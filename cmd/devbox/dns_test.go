@@ -176,11 +176,20 @@ func TestDNSServe(t *testing.T) {
 		}
 	}
 
-	// SIGHUP reloads (the handler is registered before the server logs it listens).
-	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+	// A changed hosts file is reloaded. (A real SIGHUP is sent only to the
+	// built binary, in TestDNSBinarySignals: sent here it would reach every
+	// test of this process.)
+	tmp := filepath.Join(dir, ".hosts.tmp")
+	if err := os.WriteFile(tmp, []byte("10.0.0.1 web.myapp.test\n10.0.0.2 api.example.com\n10.0.0.3 new.myapp.test\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, hosts); err != nil {
 		t.Fatal(err)
 	}
 	r.waitLog(t, "local data reloaded", "")
+	if got := firstDNSAddr(dnsQuery(t, addr, "new.myapp.test.", dns.TypeA)); got != "10.0.0.3" {
+		t.Errorf("after reload: new.myapp.test = %s, want 10.0.0.3", got)
+	}
 
 	for path, want := range map[string]string{"/healthz": "ok", "/metrics": `devbox_dns_queries_total{rcode="NOERROR",type="A"}`} {
 		resp, err := http.Get("http://" + metrics + path)

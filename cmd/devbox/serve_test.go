@@ -6,6 +6,8 @@ import (
 	"net"
 	"net/http"
 	"net/smtp"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,17 +15,35 @@ import (
 	"github.com/miekg/dns"
 )
 
-// The built-in default answers devbox.test and below with 127.0.0.1 and
-// serves /etc/hosts; only the port and the upstream are changed here.
+// The built-in defaults: DNS on 127.0.0.1:5300 answering devbox.test and
+// below with 127.0.0.1, serving /etc/hosts. The flag defaults are read
+// from the help; the run changes only the port, the upstream and the hosts
+// file (a temporary one, not this machine's /etc/hosts).
 func TestServeDefaults(t *testing.T) {
+	code, help, _ := runCLI(t, context.Background(), "serve", "--help")
+	for _, want := range []string{
+		`--dns-listen ADDR [ --dns-listen ADDR ]`, `(default: "127.0.0.1:5300")`,
+		`(default: "/etc/hosts")`,
+		`(default: "devbox.test=127.0.0.1", "*.devbox.test=127.0.0.1")`,
+	} {
+		if code != 0 || !strings.Contains(help, want) {
+			t.Errorf("serve --help (exit %d) lacks %q:\n%s", code, want, help)
+		}
+	}
+
+	hosts := filepath.Join(t.TempDir(), "hosts")
+	if err := os.WriteFile(hosts, []byte("127.0.0.1 localhost myhost\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	up := fakeDNSUpstream(t)
-	r := startDNSCLI(t, append([]string{"serve", "--dns-listen", "127.0.0.1:0", "--dns-upstream", up}, serveMailTestFlags(t)...)...)
+	r := startDNSCLI(t, append([]string{"serve", "--dns-listen", "127.0.0.1:0", "--dns-upstream", up, "--dns-hosts", hosts}, serveMailTestFlags(t)...)...)
 	addr := r.waitLog(t, "dns server listening", "addrs")
 	for name, want := range map[string]string{
 		"devbox.test.":         "127.0.0.1",
 		"app.devbox.test.":     "127.0.0.1",
 		"a.b.c.devbox.test.":   "127.0.0.1",
-		"localhost.":           "127.0.0.1", // from /etc/hosts
+		"myhost.":              "127.0.0.1", // from the hosts file
+		"localhost.":           "127.0.0.1",
 		"www.example.com.":     "192.0.2.1",
 		"unknown.test.":        "NXDOMAIN",
 		"something.localhost.": "127.0.0.1", // RFC 6761 §6.3, built in
@@ -32,18 +52,12 @@ func TestServeDefaults(t *testing.T) {
 			t.Errorf("%s = %s, want %s", name, got, want)
 		}
 	}
-	// 127.0.0.1 keeps the name /etc/hosts gives it first, not devbox.test.
-	if r := dnsQuery(t, addr, "1.0.0.127.in-addr.arpa.", dns.TypePTR); len(r.Answer) != 1 || r.Answer[0].(*dns.PTR).Ptr == "devbox.test." {
-		t.Errorf("PTR of 127.0.0.1 = %v, want the /etc/hosts name", r.Answer)
+	// 127.0.0.1 keeps the name the hosts file gives it first, not devbox.test.
+	if r := dnsQuery(t, addr, "1.0.0.127.in-addr.arpa.", dns.TypePTR); len(r.Answer) != 1 || r.Answer[0].(*dns.PTR).Ptr != "localhost." {
+		t.Errorf("PTR of 127.0.0.1 = %v, want localhost. (the hosts file's first name)", r.Answer)
 	}
 	if code := r.stop(t); code != exitInterrupted {
 		t.Errorf("exit code = %d, want %d", code, exitInterrupted)
-	}
-}
-
-func TestServeDefaultPort(t *testing.T) {
-	if got := serveDNSDefaults().listen[0]; got != "127.0.0.1:5300" {
-		t.Errorf("default listen = %s", got)
 	}
 }
 
