@@ -128,7 +128,14 @@ func NewForwarder(cfg ForwarderConfig) *Forwarder {
 	if f.log == nil {
 		f.log = slog.New(slog.DiscardHandler)
 	}
+	// One upstream per address, shared by the defaults and every domain
+	// that names it: its loop and failure state are the same everywhere.
 	add := func(addr string) *upstream {
+		for _, u := range f.all {
+			if u.addr == addr {
+				return u
+			}
+		}
 		u := &upstream{addr: addr, idx: byte(len(f.all))}
 		f.all = append(f.all, u)
 		return u
@@ -295,7 +302,8 @@ func (f *Forwarder) loopMarkers(req *dns.Msg) (loop bool, others []*dns.EDNS0_LO
 // maxCarry bounds the loop markers passed on from other instances.
 const maxCarry = 8
 
-// Upstreams lists the upstream addresses in use (for logs and tests).
+// Upstreams lists the upstream addresses in use (for logs and tests),
+// each once, in the order first given.
 func (f *Forwarder) Upstreams() []string {
 	var out []string
 	for _, u := range f.all {

@@ -3,6 +3,7 @@ package dnsserver
 import (
 	"net"
 	"path/filepath"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -243,6 +244,9 @@ func TestPerDomainUpstream(t *testing.T) {
 					dns.RcodeToString[r.Rcode], addr, r.Authoritative, dns.RcodeToString[tt.rcode], tt.addr, tt.aa)
 			}
 		}
+	}
+	if got := s.Upstreams(); !slices.Equal(got, []string{def.addr, corp.addr}) {
+		t.Errorf("upstreams = %v, want each address once: %s %s", got, def.addr, corp.addr)
 	}
 	if def.queries.Load() != 1 { // www.example, then from the cache
 		t.Errorf("default upstream asked %d times, want 1", def.queries.Load())
