@@ -28,7 +28,8 @@ func (a *app) dnsCommand() *cli.Command {
 			Usage: "answer from hosts files and wildcard rules, forward the rest",
 			Description: "Local names (hosts files, --wildcard) are answered authoritatively, with automatic PTR.\n" +
 				"An exact name beats a wildcard; the longest wildcard suffix wins; '*.d' matches any depth below d, not d.\n" +
-				"Unknown names under local zones (test, localhost, invalid, --local) get NXDOMAIN; others are forwarded.\n" +
+				"Unknown names under local zones (test, invalid, --local) get NXDOMAIN; localhost and names below it\n" +
+				"answer 127.0.0.1 and ::1 (RFC 6761) unless a hosts file names them; other names are forwarded.\n" +
 				"Files are reloaded on change and on SIGHUP.",
 			Flags:  dnsFlags(dnsDefaults{listen: []string{"127.0.0.1:53"}}, ""),
 			Action: func(c *cli.Context) error { return a.runDNS(c, "") },
