@@ -3,7 +3,10 @@ package mailrelay
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io/fs"
 	"log/slog"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -19,11 +22,21 @@ const (
 	probeAfter = 2 * time.Second
 )
 
+// maxCached bounds the bytes of freshly spooled messages the deliverer
+// keeps in memory for their first attempt; maxCachedMessage is the largest
+// message kept.
+const (
+	maxCached        = 32 << 20
+	maxCachedMessage = 256 << 10
+)
+
 // entry is one message of the active queue, as the scheduler sees it.
 type entry struct {
 	next     time.Time
 	received time.Time
 	inflight bool
+	rec      *Record // with msg: the message as spooled, until its first attempt
+	msg      []byte
 }
 
 // deliverer owns delivery of the active queue: one in-flight attempt per
@@ -35,9 +48,10 @@ type deliverer struct {
 	m     *metrics
 	now   func() time.Time
 
-	mu    sync.Mutex
-	queue map[string]*entry
-	ready chan string
+	mu     sync.Mutex
+	queue  map[string]*entry
+	cached int64 // bytes of msg held in queue's entries
+	ready  chan string
 }
 
 func newDeliverer(cfg *Config, spool *Spool, log *slog.Logger) *deliverer {
@@ -153,7 +167,7 @@ func (d *deliverer) attempt(ctx context.Context, w *conn, from string, to []stri
 // moves it on: removed when every recipient is done, failed queue for 5xx
 // or an expired lifetime, back to waiting with backoff otherwise.
 func (d *deliverer) deliver(ctx context.Context, w *conn, id string) status {
-	rec, msg, err := d.spool.Load(QueueActive, id)
+	rec, msg, err := d.load(id)
 	if err != nil {
 		if !errors.Is(err, ErrNotFound) {
 			d.log.Error("read spooled message", "id", id, "err", err)
@@ -190,6 +204,22 @@ func (d *deliverer) deliver(ctx context.Context, w *conn, id string) status {
 	}
 	d.done(id, next)
 	return st
+}
+
+// load returns a message of the active queue: from memory when it was
+// just spooled (checking that its file is still there: `queue delete` may
+// have removed it), from its file otherwise.
+func (d *deliverer) load(id string) (*Record, []byte, error) {
+	if rec, msg, ok := d.takeCached(id); ok {
+		if _, err := os.Lstat(d.spool.path(QueueActive, id, ".msg")); err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil, nil, fmt.Errorf("message %s: %w", id, ErrNotFound)
+			}
+			return nil, nil, err
+		}
+		return rec, msg, nil
+	}
+	return d.spool.Load(QueueActive, id)
 }
 
 // status is where a delivery attempt left a message.

@@ -7,13 +7,25 @@ import (
 
 // add schedules a record of the active queue (new, recovered or found on
 // a rescan); a known ID is left alone.
-func (d *deliverer) add(rec *Record) {
+func (d *deliverer) add(rec *Record) { d.addWith(rec, nil) }
+
+// addFresh schedules a record just spooled, keeping its message in memory
+// (within maxCached bytes in all) so that the first attempt need not read
+// the file back; the file stays the durable copy.
+func (d *deliverer) addFresh(rec *Record, msg []byte) { d.addWith(rec, msg) }
+
+func (d *deliverer) addWith(rec *Record, msg []byte) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if _, ok := d.queue[rec.ID]; ok {
 		return
 	}
 	e := &entry{next: rec.NextAttempt, received: rec.Received}
+	if msg != nil && d.cached+int64(len(msg)) <= maxCached {
+		r := *rec
+		e.rec, e.msg = &r, msg
+		d.cached += int64(len(msg))
+	}
 	d.queue[rec.ID] = e
 	if !e.next.After(d.now()) {
 		d.dispatchLocked(rec.ID, e)
@@ -86,9 +98,25 @@ func (d *deliverer) forgetMissing(present map[string]bool) {
 	defer d.mu.Unlock()
 	for id, e := range d.queue {
 		if !e.inflight && !present[id] {
+			d.cached -= int64(len(e.msg))
 			delete(d.queue, id)
 		}
 	}
+}
+
+// takeCached returns (and forgets) the in-memory copy of a message, if
+// its entry holds one.
+func (d *deliverer) takeCached(id string) (*Record, []byte, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	e, ok := d.queue[id]
+	if !ok || e.rec == nil {
+		return nil, nil, false
+	}
+	rec, msg := e.rec, e.msg
+	e.rec, e.msg = nil, nil
+	d.cached -= int64(len(msg))
+	return rec, msg, true
 }
 
 func (d *deliverer) depth() float64 {

@@ -1,6 +1,7 @@
 package mailrelay
 
 import (
+	"bytes"
 	"crypto/subtle"
 	"errors"
 	"fmt"
@@ -140,10 +141,23 @@ func (r *Relay) store(rec *Record, msg io.Reader) error {
 		}
 		r.queue(rec)
 	default:
-		if err := r.spool.Put(QueueActive, rec, msg); err != nil {
+		// A message of common size is read into memory first, so that
+		// delivery can send it without reading the file back.
+		b, err := io.ReadAll(io.LimitReader(msg, maxCachedMessage+1))
+		if err != nil {
 			return err
 		}
-		r.queue(rec)
+		if len(b) > maxCachedMessage || r.del == nil {
+			if err := r.spool.Put(QueueActive, rec, io.MultiReader(bytes.NewReader(b), msg)); err != nil {
+				return err
+			}
+			r.queue(rec)
+			break
+		}
+		if err := r.spool.Put(QueueActive, rec, bytes.NewReader(b)); err != nil {
+			return err
+		}
+		r.del.addFresh(rec, b)
 	}
 	r.m.accepted.Inc()
 	return nil
