@@ -94,6 +94,7 @@ func (d *deliverer) syncRemovals() {
 // conn is a worker's upstream connection, kept between messages.
 type conn struct {
 	c        *smtp.Client
+	p        *pipe // over c's connection when the upstream pipelines
 	lastUsed time.Time
 }
 
@@ -101,7 +102,7 @@ func (w *conn) close() {
 	if w.c != nil {
 		_ = w.c.Quit()
 		w.c.Close()
-		w.c = nil
+		w.c, w.p = nil, nil
 	}
 }
 
@@ -135,7 +136,7 @@ func (d *deliverer) attempt(ctx context.Context, w *conn, from string, to []stri
 			}
 		}
 		if w.c == nil {
-			c, err := d.cfg.Upstream.Dial(ctx)
+			c, raw, err := d.cfg.Upstream.dial(ctx)
 			if err != nil {
 				out := Outcome{}
 				for _, r := range to {
@@ -143,13 +144,19 @@ func (d *deliverer) attempt(ctx context.Context, w *conn, from string, to []stri
 				}
 				return out
 			}
-			w.c = c
+			w.c, w.p = c, newPipe(c, raw, d.cfg.Upstream.timeout())
 		}
 		// Stopping the relay aborts the attempt instead of waiting for the
 		// upstream's timeout; the message stays queued.
 		c := w.c
 		stop := context.AfterFunc(ctx, func() { c.Close() })
-		out, err := Transact(c, from, to, utf8, bytesReader(body))
+		var out Outcome
+		var err error
+		if w.p != nil {
+			out, err = w.p.transact(from, to, utf8, bytesReader(body))
+		} else {
+			out, err = Transact(c, from, to, utf8, bytesReader(body))
+		}
 		stop()
 		w.lastUsed = time.Now()
 		if err == nil {

@@ -27,33 +27,44 @@ var errNoSTARTTLS = errors.New("upstream offers no STARTTLS; refusing to send th
 // Dial connects to the upstream, starts TLS as configured and
 // authenticates. The client is ready for MAIL.
 func (u Upstream) Dial(ctx context.Context) (*smtp.Client, error) {
+	c, _, err := u.dial(ctx)
+	return c, err
+}
+
+// dial is Dial that also returns the connection the client talks over
+// when the relay holds it (no STARTTLS), for a pipe; nil otherwise.
+func (u Upstream) dial(ctx context.Context) (*smtp.Client, net.Conn, error) {
 	if u.Addr == "" {
-		return nil, errors.New("no upstream configured (DEVBOX_MAIL_RELAY_HOST)")
+		return nil, nil, errors.New("no upstream configured (DEVBOX_MAIL_RELAY_HOST)")
 	}
-	timeout := u.Timeout
-	if timeout <= 0 {
-		timeout = DefaultUpstreamTimeout
-	}
-	c, err := u.connect(ctx, timeout, u.TLS)
+	timeout := u.timeout()
+	c, raw, err := u.connect(ctx, timeout, u.TLS)
 	if errors.Is(err, errNoSTARTTLS) && u.TLS == TLSAuto {
-		c, err = u.connect(ctx, timeout, TLSNone)
+		c, raw, err = u.connect(ctx, timeout, TLSNone)
 		if err == nil && u.User != "" {
 			c.Close()
-			return nil, errNoSTARTTLS
+			return nil, nil, errNoSTARTTLS
 		}
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if u.User != "" {
 		if err := c.Auth(u.saslClient(c)); err != nil {
 			c.Close()
 			// Not wrapped: a refused login is a configuration problem, so
 			// messages wait (temporary) instead of failing for good.
-			return nil, fmt.Errorf("upstream %s: auth as %s: %s", u.Addr, u.User, Reply(err))
+			return nil, nil, fmt.Errorf("upstream %s: auth as %s: %s", u.Addr, u.User, Reply(err))
 		}
 	}
-	return c, nil
+	return c, raw, nil
+}
+
+func (u Upstream) timeout() time.Duration {
+	if u.Timeout <= 0 {
+		return DefaultUpstreamTimeout
+	}
+	return u.Timeout
 }
 
 func (u Upstream) tlsConfig() *tls.Config {
@@ -70,11 +81,13 @@ func (u Upstream) tlsConfig() *tls.Config {
 	return cfg
 }
 
-func (u Upstream) connect(ctx context.Context, timeout time.Duration, mode TLSMode) (*smtp.Client, error) {
+// connect returns the client and, unless STARTTLS replaced it inside the
+// client, the connection it talks over.
+func (u Upstream) connect(ctx context.Context, timeout time.Duration, mode TLSMode) (*smtp.Client, net.Conn, error) {
 	d := net.Dialer{Timeout: timeout}
 	conn, err := d.DialContext(ctx, "tcp", u.Addr)
 	if err != nil {
-		return nil, fmt.Errorf("upstream %s: %w", u.Addr, err)
+		return nil, nil, fmt.Errorf("upstream %s: %w", u.Addr, err)
 	}
 	if mode == TLSImplicit {
 		tc := tls.Client(conn, u.tlsConfig())
@@ -83,21 +96,23 @@ func (u Upstream) connect(ctx context.Context, timeout time.Duration, mode TLSMo
 		cancel()
 		if err != nil {
 			conn.Close()
-			return nil, fmt.Errorf("upstream %s: tls: %w", u.Addr, err)
+			return nil, nil, fmt.Errorf("upstream %s: tls: %w", u.Addr, err)
 		}
 		conn = tc
 	}
 	// Deadline for the greeting and EHLO; the client sets its own after.
 	_ = conn.SetDeadline(time.Now().Add(timeout))
 	var c *smtp.Client
+	raw := conn
 	if mode == TLSStartTLS || mode == TLSAuto {
+		raw = nil
 		c, err = smtp.NewClientStartTLS(conn, u.tlsConfig())
 		if err != nil {
 			conn.Close()
 			if strings.Contains(err.Error(), "doesn't support STARTTLS") {
-				return nil, fmt.Errorf("upstream %s: %w", u.Addr, errNoSTARTTLS)
+				return nil, nil, fmt.Errorf("upstream %s: %w", u.Addr, errNoSTARTTLS)
 			}
-			return nil, fmt.Errorf("upstream %s: starttls: %w", u.Addr, err)
+			return nil, nil, fmt.Errorf("upstream %s: starttls: %w", u.Addr, err)
 		}
 	} else {
 		c = smtp.NewClient(conn)
@@ -112,9 +127,9 @@ func (u Upstream) connect(ctx context.Context, timeout time.Duration, mode TLSMo
 	_ = conn.SetDeadline(time.Time{})
 	if err != nil {
 		c.Close()
-		return nil, fmt.Errorf("upstream %s: %w", u.Addr, err)
+		return nil, nil, fmt.Errorf("upstream %s: %w", u.Addr, err)
 	}
-	return c, nil
+	return c, raw, nil
 }
 
 func (u Upstream) saslClient(c *smtp.Client) sasl.Client {
