@@ -542,13 +542,13 @@ func TestContainsWord(t *testing.T) {
 }
 
 func TestDocsDescribeEveryCheck(t *testing.T) {
-	doc, err := os.ReadFile("../docs/net.md")
+	doc, err := os.ReadFile("../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range allChecks() {
 		if head := "### `" + c.ID + "`: " + c.Title; !strings.Contains(string(doc), head) {
-			t.Errorf("docs/net.md lacks the heading %q", head)
+			t.Errorf("README.md lacks the heading %q", head)
 		}
 	}
 }

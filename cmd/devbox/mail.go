@@ -43,7 +43,7 @@ func (a *app) mailSpool(c *cli.Context) string {
 }
 
 // mailUpstreamFlags set the upstream; each reads the native variable, and
-// the ssmtp names are read behind it (see docs/mail.md for precedence).
+// the ssmtp names are read behind it (see the Mail section of the README for precedence).
 func mailUpstreamFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "relay-host", EnvVars: []string{"DEVBOX_MAIL_RELAY_HOST"}, Usage: "upstream host:port (also SSMTP_MAILHUB, SSMTP_SERVER + SSMTP_PORT)"},
@@ -81,7 +81,7 @@ func (a *app) mailUpstream(c *cli.Context) (mailrelay.Upstream, mailrelay.Rewrit
 		return a.mailGetenv(k)
 	})
 	if err != nil {
-		return up, rw, hint.Wrap(err, "see devbox environment and docs/mail.md for the mail variables")
+		return up, rw, hint.Wrap(err, "see devbox environment and the Mail section of the README for the mail variables")
 	}
 	return up, rw, nil
 }

@@ -25,7 +25,7 @@ func (a *app) netDoctorCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "doctor",
 		Usage: "check Docker networking and DNS; --fix repairs what is safe (exit 0 ok, 1 failed, 2 could not run)",
-		Description: "Runs these checks, in order (docs/net.md explains each and its fix by hand):\n  " +
+		Description: "Runs these checks, in order (the README explains each and its fix by hand):\n  " +
 			strings.Join(netdiag.IDs(), "\n  "),
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "network", Value: "party", EnvVars: []string{"DEVBOX_NETWORK"}, Usage: "the user-defined bridge network the app runs on"},
