@@ -23,16 +23,9 @@ func (a *app) dropletDownCommand() *cli.Command {
 		ArgsUsage: "[NAME]",
 		Flags:     append(dropletAPIFlags(), dropletNameFlag(), &cli.BoolFlag{Name: "force", Usage: "delete without asking (needed when not on a terminal)"}, jsonFlag()),
 		Action: func(c *cli.Context) error {
-			args, err := dropletArgs(c)
+			name, err := dropletNameArg(c, "down")
 			if err != nil {
 				return err
-			}
-			if len(args) > 1 {
-				return usageErrorf("down takes at most one NAME, got %d arguments", len(args))
-			}
-			name := dropletName(c, args)
-			if err := droplet.ValidateName(name); err != nil {
-				return dropletInvalid(err)
 			}
 			client, err := a.dropletClient(c)
 			if err != nil {
@@ -95,16 +88,9 @@ func (a *app) dropletStatusCommand() *cli.Command {
 		ArgsUsage: "[NAME]",
 		Flags:     append(dropletAPIFlags(), dropletNameFlag(), jsonFlag()),
 		Action: func(c *cli.Context) error {
-			args, err := dropletArgs(c)
+			name, err := dropletNameArg(c, "status")
 			if err != nil {
 				return err
-			}
-			if len(args) > 1 {
-				return usageErrorf("status takes at most one NAME, got %d arguments", len(args))
-			}
-			name := dropletName(c, args)
-			if err := droplet.ValidateName(name); err != nil {
-				return dropletInvalid(err)
 			}
 			client, err := a.dropletClient(c)
 			if err != nil {
@@ -247,4 +233,21 @@ func (a *app) dropletRunSSH(ctx context.Context, args []string) error {
 		return fmt.Errorf("run ssh: %w", err)
 	}
 	return nil
+}
+
+// dropletNameArg is the one optional NAME of a command, checked against
+// the API's naming rules before any request.
+func dropletNameArg(c *cli.Context, verb string) (string, error) {
+	args, err := dropletArgs(c)
+	if err != nil {
+		return "", err
+	}
+	if len(args) > 1 {
+		return "", usageErrorf("%s takes at most one NAME, got %d arguments", verb, len(args))
+	}
+	name := dropletName(c, args)
+	if err := droplet.ValidateName(name); err != nil {
+		return "", dropletInvalid(err)
+	}
+	return name, nil
 }

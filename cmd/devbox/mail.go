@@ -401,7 +401,9 @@ func (a *app) mailQueueFlush(c *cli.Context) error {
 	return err
 }
 
-func (a *app) mailQueueRetry(c *cli.Context) error {
+// mailQueueByID opens the spool and runs do on the message ID the command
+// names.
+func (a *app) mailQueueByID(c *cli.Context, do func(s *mailrelay.Spool, id string) error) error {
 	id, _, err := mailID(c)
 	if err != nil {
 		return err
@@ -410,48 +412,42 @@ func (a *app) mailQueueRetry(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.Retry(id); err != nil {
-		return mailNotFound(err)
-	}
-	_, err = fmt.Fprintf(a.streams.Err, "%s queued for a new attempt\n", id)
-	return err
+	return do(s, id)
+}
+
+func (a *app) mailQueueRetry(c *cli.Context) error {
+	return a.mailQueueByID(c, func(s *mailrelay.Spool, id string) error {
+		if err := s.Retry(id); err != nil {
+			return mailNotFound(err)
+		}
+		_, err := fmt.Fprintf(a.streams.Err, "%s queued for a new attempt\n", id)
+		return err
+	})
 }
 
 func (a *app) mailQueueDelete(c *cli.Context) error {
-	id, _, err := mailID(c)
-	if err != nil {
+	return a.mailQueueByID(c, func(s *mailrelay.Spool, id string) error {
+		q, err := s.Delete(id)
+		if err != nil {
+			return mailNotFound(err)
+		}
+		_, err = fmt.Fprintf(a.streams.Err, "%s deleted from %s\n", id, q)
 		return err
-	}
-	s, err := a.openMailSpool(c)
-	if err != nil {
-		return err
-	}
-	q, err := s.Delete(id)
-	if err != nil {
-		return mailNotFound(err)
-	}
-	_, err = fmt.Fprintf(a.streams.Err, "%s deleted from %s\n", id, q)
-	return err
+	})
 }
 
 func (a *app) mailQueueRelease(c *cli.Context) error {
-	id, _, err := mailID(c)
-	if err != nil {
+	return a.mailQueueByID(c, func(s *mailrelay.Spool, id string) error {
+		rec, err := s.Release(id)
+		if err != nil {
+			return mailNotFound(err)
+		}
+		if err := s.Request("rescan"); err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(a.streams.Out, "%s\n", rec.ID)
 		return err
-	}
-	s, err := a.openMailSpool(c)
-	if err != nil {
-		return err
-	}
-	rec, err := s.Release(id)
-	if err != nil {
-		return mailNotFound(err)
-	}
-	if err := s.Request("rescan"); err != nil {
-		return err
-	}
-	_, err = fmt.Fprintf(a.streams.Out, "%s\n", rec.ID)
-	return err
+	})
 }
 
 // sendmailCommand is `devbox sendmail` and /usr/sbin/sendmail through a
