@@ -16,18 +16,9 @@ import (
 	"time"
 
 	"github.com/emersion/go-smtp"
-)
 
-// buildDevbox builds the devbox binary for end-to-end tests.
-func buildDevbox(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "devbox")
-	out, err := exec.Command("go", "build", "-o", bin, "../cmd/devbox").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build devbox: %v\n%s", err, out)
-	}
-	return bin
-}
+	"github.com/devbox-tools/devbox/internal/testbin"
+)
 
 type relayProc struct {
 	cmd    *exec.Cmd
@@ -87,7 +78,7 @@ func TestSIGKILLUnderLoadLosesNothing(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	bin := buildDevbox(t)
+	bin := testbin.Devbox(t)
 	up := newTestUpstream(t)
 	up.set(func(u *testUpstream) { u.delay = 3 * time.Millisecond })
 	spool, addr := t.TempDir(), freeAddr(t)
