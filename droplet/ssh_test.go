@@ -2,33 +2,13 @@ package droplet
 
 import (
 	"context"
-	"net"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
-)
 
-// sshBannerServer accepts connections on loopback and greets like sshd.
-func sshBannerServer(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			_, _ = conn.Write([]byte("SSH-2.0-OpenSSH_9.6 devbox-test\r\n"))
-			conn.Close()
-		}
-	}()
-	return ln.Addr().(*net.TCPAddr).Port
-}
+	"github.com/devbox-tools/devbox/droplet/dofake"
+)
 
 func TestUpWaitSSH(t *testing.T) {
 	var mu sync.Mutex
@@ -44,7 +24,7 @@ func TestUpWaitSSH(t *testing.T) {
 	}
 	c := newTestClient(t, func(o *Options) { o.Run = run })
 	c.fake.SetPublicIPv4("127.0.0.1")
-	port := sshBannerServer(t)
+	port := dofake.SSHBanner(t)
 	cfg := upConfig("dev")
 	cfg.WaitSSH, cfg.SSHPort = true, port
 	res, err := c.Up(ctxT(t), cfg)
@@ -67,7 +47,7 @@ func TestUpWaitSSHFailureDestroys(t *testing.T) {
 	})
 	c.fake.SetPublicIPv4("127.0.0.1")
 	cfg := upConfig("dev")
-	cfg.WaitSSH, cfg.SSHPort = true, sshBannerServer(t)
+	cfg.WaitSSH, cfg.SSHPort = true, dofake.SSHBanner(t)
 	_, err := c.Up(ctxT(t), cfg)
 	if err == nil || !strings.Contains(err.Error(), "cloud-init failed") {
 		t.Fatalf("err = %v", err)

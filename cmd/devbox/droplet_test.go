@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -280,22 +279,7 @@ func TestDropletUpWaitSSH(t *testing.T) {
 	f := dropletEnv(t)
 	log := dropletFakeSSH(t)
 	f.SetPublicIPv4("127.0.0.1")
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			_, _ = conn.Write([]byte("SSH-2.0-OpenSSH_9.6\r\n"))
-			conn.Close()
-		}
-	}()
-	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	port := strconv.Itoa(dofake.SSHBanner(t))
 	code, stdout, stderr := runCLI(t, context.Background(), "droplet", "up", "dev", "--wait-ssh", "--ssh-port", port)
 	if code != 0 {
 		t.Fatalf("code %d stderr %q", code, stderr)
