@@ -23,16 +23,29 @@ type heldBarrier struct {
 	release chan struct{}
 	entered chan int // the number of files of each held batch
 
-	mu      sync.Mutex
-	batches [][]string
-	synced  map[string]bool
+	mu        sync.Mutex
+	batches   [][]string
+	synced    map[string]bool
+	committed map[string]bool // renamed to the final name, and that synced
 }
 
 func holdBarrier(c *committer) *heldBarrier {
-	h := &heldBarrier{release: make(chan struct{}), entered: make(chan int, 16), synced: map[string]bool{}}
+	h := &heldBarrier{release: make(chan struct{}), entered: make(chan int, 16), synced: map[string]bool{}, committed: map[string]bool{}}
 	c.setBarrier(func(dir string, files []*os.File) error {
+		// Records under their final name when the barrier starts: its
+		// folder sync makes their rename (the commit marker) durable.
+		ents, _ := os.ReadDir(dir)
+		defer func() {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			for _, e := range ents {
+				if id, ok := strings.CutSuffix(e.Name(), ".msg"); ok {
+					h.committed[id] = true
+				}
+			}
+		}()
 		if len(files) == 0 {
-			return syncEach(dir, files) // unlinks after delivery
+			return syncEach(dir, files) // renames, and unlinks after delivery
 		}
 		h.entered <- len(files)
 		<-h.release
@@ -41,7 +54,7 @@ func holdBarrier(c *committer) *heldBarrier {
 		defer h.mu.Unlock()
 		var ids []string
 		for _, f := range files {
-			id := strings.TrimSuffix(filepath.Base(f.Name()), ".msg")
+			id := strings.TrimSuffix(strings.TrimSuffix(filepath.Base(f.Name()), ".tmp"), ".msg")
 			ids = append(ids, id)
 			h.synced[id] = err == nil
 		}
@@ -51,10 +64,12 @@ func holdBarrier(c *committer) *heldBarrier {
 	return h
 }
 
+// isSynced reports whether the record's bytes were synced and then its
+// rename to the final name.
 func (h *heldBarrier) isSynced(id string) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.synced[id]
+	return h.synced[id] && h.committed[id]
 }
 
 // pending is the number of files waiting for the next batch.
@@ -102,7 +117,8 @@ func sendForID(addr, subject string) (string, error) {
 // TestGroupCommitAcknowledgesAfterBatchSync sends from many sessions at
 // once while the first batch's sync is held: the other sessions gather
 // into one second batch, and no session gets 250 before the sync of the
-// batch holding its message has returned.
+// batch holding its message has returned and a later folder sync has made
+// the record's final name (its commit marker) durable.
 func TestGroupCommitAcknowledgesAfterBatchSync(t *testing.T) {
 	up := newTestUpstream(t)
 	r, addr := startRelay(t, Config{Upstream: Upstream{Addr: up.addr}, Workers: 2})

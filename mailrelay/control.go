@@ -82,8 +82,8 @@ func (r *Relay) rescan() {
 		present[id] = true
 		rec, rc, err := r.spool.Open(QueueActive, id)
 		if err != nil {
-			if !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrIncomplete) {
-				r.log.Error("rescan queue", "id", id, "err", err)
+			if !errors.Is(err, ErrNotFound) && !r.del.known(id) {
+				r.del.setAside(id, err)
 			}
 			continue
 		}

@@ -22,16 +22,37 @@ import (
 
 type relayProc struct {
 	cmd    *exec.Cmd
-	stderr *bytes.Buffer
+	stderr *lockedBuffer
 	done   chan struct{}
 }
 
-func startRelayProc(t *testing.T, bin, addr, spool, upstream string) *relayProc {
+// lockedBuffer is the relay's stderr, read while the relay writes it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// startRelayProc runs `devbox mail serve` (extra: more flags) until the
+// test ends and waits for its greeting.
+func startRelayProc(t *testing.T, bin, addr, spool, upstream string, extra ...string) *relayProc {
 	t.Helper()
-	cmd := exec.Command(bin, "mail", "serve", "--listen", addr, "--spool", spool, "--workers", "4",
-		"--retry-initial", "50ms", "--retry-max", "200ms")
+	args := append([]string{"mail", "serve", "--listen", addr, "--spool", spool, "--workers", "4",
+		"--retry-initial", "50ms", "--retry-max", "200ms"}, extra...)
+	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), "DEVBOX_MAIL_RELAY_HOST="+upstream, "DEVBOX_MAIL_RELAY_TLS=none")
-	p := &relayProc{cmd: cmd, stderr: &bytes.Buffer{}, done: make(chan struct{})}
+	p := &relayProc{cmd: cmd, stderr: &lockedBuffer{}, done: make(chan struct{})}
 	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

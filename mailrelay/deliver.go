@@ -177,7 +177,7 @@ func (d *deliverer) deliver(ctx context.Context, w *conn, id string) status {
 	rec, msg, err := d.load(id)
 	if err != nil {
 		if !errors.Is(err, ErrNotFound) {
-			d.log.Error("read spooled message", "id", id, "err", err)
+			d.setAside(id, err)
 		}
 		d.done(id, time.Time{})
 		return statusGone
@@ -291,4 +291,18 @@ func isASCII(s string) bool {
 		}
 	}
 	return true
+}
+
+// setAside moves a record of the active queue that cannot be read to the
+// corrupt folder, so that it is listed (and never silently skipped).
+func (d *deliverer) setAside(id string, why error) {
+	dm, err := d.spool.setAside(QueueActive, id, why)
+	if err == nil {
+		err = d.spool.syncs[QueueCorrupt].Sync()
+	}
+	if err != nil {
+		d.log.Error("read spooled message", "id", id, "err", why, "set_aside_err", err)
+		return
+	}
+	reportDamaged(d.log, d.m, []Damaged{dm})
 }

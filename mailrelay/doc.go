@@ -12,7 +12,11 @@
 // Spool layout (DIR is --spool):
 //
 //	DIR/queue/ID.msg    accepted, waiting for delivery (spool record)
+//	DIR/queue/ID.msg.tmp being written; renamed to ID.msg once synced,
+//	                    before the 250 (so never acknowledged)
 //	DIR/failed/ID.msg   permanently failed or expired (spool record)
+//	DIR/corrupt/ID.msg  a record that failed a check, set aside
+//	DIR/spare/N         emptied files of delivered records, for reuse
 //	DIR/caught/ID.eml   caught message, with its envelope in ID.json
 //	DIR/ctl/            requests from `devbox mail queue` to a running relay
 //	DIR/lock            held (flock) by the relay that owns the spool

@@ -12,6 +12,7 @@ type metrics struct {
 	delivered prometheus.Counter
 	deferred  prometheus.Counter
 	failed    prometheus.Counter
+	corrupt   prometheus.Counter
 }
 
 func newMetrics(reg *prometheus.Registry, depth, oldest func() float64) *metrics {
@@ -25,8 +26,9 @@ func newMetrics(reg *prometheus.Registry, depth, oldest func() float64) *metrics
 		delivered: c("delivered_total", "Messages delivered upstream (all recipients done)."),
 		deferred:  c("deferred_total", "Delivery attempts that failed temporarily."),
 		failed:    c("failed_total", "Messages moved to the failed queue."),
+		corrupt:   c("corrupt_total", "Spool records that failed a check and were set aside in the corrupt folder."),
 	}
-	reg.MustRegister(m.accepted, m.rejected, m.caught, m.delivered, m.deferred, m.failed,
+	reg.MustRegister(m.accepted, m.rejected, m.caught, m.delivered, m.deferred, m.failed, m.corrupt,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "devbox", Subsystem: "mail", Name: "queue_depth", Help: "Messages waiting for delivery."}, depth),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "devbox", Subsystem: "mail", Name: "oldest_message_age_seconds", Help: "Age of the oldest message waiting for delivery."}, oldest),
 	)

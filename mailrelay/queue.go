@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -37,12 +38,13 @@ func DeliverNow(ctx context.Context, cfg Config, logger *slog.Logger) (FlushSumm
 	if cfg.Upstream.Addr == "" {
 		return sum, hint.Wrap(errors.New("no upstream configured and no relay running on this spool"), "set DEVBOX_MAIL_RELAY_HOST=host:port (or SSMTP_MAILHUB)")
 	}
-	recs, _, err := spool.Recover()
+	recs, damaged, err := spool.Recover()
 	if err != nil {
 		return sum, err
 	}
 	d := newDeliverer(&cfg, spool, logger.With("component", "mail"))
 	d.m = newMetrics(prometheus.NewRegistry(), d.depth, d.oldest)
+	reportDamaged(d.log, d.m, damaged)
 	var w conn
 	defer w.close()
 	for _, rec := range recs {
@@ -64,7 +66,8 @@ func DeliverNow(ctx context.Context, cfg Config, logger *slog.Logger) (FlushSumm
 }
 
 // Retry puts a failed message back in the active queue with its attempts
-// reset, or makes a waiting message due now. A running relay is told.
+// reset, or makes a waiting message due now, or requeues a damaged record
+// whose envelope and message can be recovered. A running relay is told.
 func (s *Spool) Retry(id string) error {
 	if rec, rc, err := s.Open(QueueFailed, id); err == nil {
 		rc.Close()
@@ -75,6 +78,9 @@ func (s *Spool) Retry(id string) error {
 		return s.Request("rescan")
 	} else if !errors.Is(err, ErrNotFound) {
 		return err
+	}
+	if d, err := s.Salvage(id); err == nil {
+		return s.retryDamaged(d)
 	}
 	rec, rc, err := s.Open(QueueActive, id)
 	if err != nil {
@@ -88,10 +94,32 @@ func (s *Spool) Retry(id string) error {
 	return s.Request("retry-" + id)
 }
 
+// retryDamaged writes a recoverable damaged record back into the active
+// queue as a new, valid record under the same ID, then removes the damaged
+// copy.
+func (s *Spool) retryDamaged(d Damaged) error {
+	if !d.Recoverable {
+		return hint.Wrap(fmt.Errorf("message %s: cannot requeue a damaged record (%s): its envelope or the end of its message cannot be read", d.ID, d.Reason),
+			"see what is left with devbox mail queue show "+d.ID+"; send it again by hand, then devbox mail queue delete "+d.ID)
+	}
+	rec := *d.Record
+	rec.ID, rec.Size, rec.Attempts, rec.NextAttempt, rec.LastError, rec.FailedAt = d.ID, 0, 0, time.Time{}, "", time.Time{}
+	if _, err := os.Lstat(s.path(QueueActive, d.ID, ".msg")); err == nil {
+		return fmt.Errorf("retry %s: a message with this ID is already queued", d.ID)
+	}
+	if err := s.Put(QueueActive, &rec, bytesReader(d.Message)); err != nil {
+		return err
+	}
+	if err := s.Remove(QueueCorrupt, d.ID); err != nil {
+		return err
+	}
+	return s.Request("rescan")
+}
+
 // Delete removes a message from whichever queue holds it and returns that
 // queue's name.
 func (s *Spool) Delete(id string) (string, error) {
-	for _, q := range []string{QueueActive, QueueFailed, QueueCaught} {
+	for _, q := range []string{QueueActive, QueueFailed, QueueCaught, QueueCorrupt} {
 		err := s.Remove(q, id)
 		if err == nil {
 			if q == QueueActive {
@@ -108,7 +136,7 @@ func (s *Spool) Delete(id string) (string, error) {
 
 // Find returns the record of a message and the queue that holds it.
 func (s *Spool) Find(id string) (*Record, string, error) {
-	for _, q := range []string{QueueActive, QueueFailed} {
+	for _, q := range []string{QueueActive, QueueFailed, QueueCorrupt} {
 		rec, rc, err := s.Open(q, id)
 		if err == nil {
 			rc.Close()

@@ -182,8 +182,7 @@ func decodeHeader(br *bufio.Reader) (*Record, int64, error) {
 // DecodeRecord parses a whole spool record held in memory, checking its
 // trailer and checksum, and returns the record and the message.
 func DecodeRecord(b []byte) (*Record, []byte, error) {
-	br := bufio.NewReader(bytes.NewReader(b))
-	r, hlen, err := decodeHeader(br)
+	r, hlen, err := decodeHeader(newRecordReader(b))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -211,3 +210,5 @@ func EncodeRecord(r *Record, msg []byte) ([]byte, error) {
 }
 
 func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
+
+func newRecordReader(b []byte) *bufio.Reader { return bufio.NewReader(bytes.NewReader(b)) }

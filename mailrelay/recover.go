@@ -10,7 +10,11 @@ import (
 	"strings"
 )
 
-// verify reads a whole record and checks its length and checksum.
+// errWrongName marks a record stored under another ID's file name.
+var errWrongName = errors.New("file name is not the record's ID")
+
+// verify reads a whole record and checks its header, trailer, length,
+// checksum and file name.
 func (s *Spool) verify(queue, id string) (*Record, error) {
 	f, err := os.Open(s.path(queue, id, ".msg"))
 	if err != nil {
@@ -21,7 +25,10 @@ func (s *Spool) verify(queue, id string) (*Record, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, _ := f.Stat()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
 	_, sum, err := readTrailer(f, st.Size(), st.Size()-rec.Size-int64(trailerLen))
 	if err != nil {
 		return nil, err
@@ -31,16 +38,36 @@ func (s *Spool) verify(queue, id string) (*Record, error) {
 		return nil, err
 	}
 	if h.Sum32() != sum {
-		return nil, fmt.Errorf("message %s: checksum mismatch", id)
+		return nil, fmt.Errorf("message %s: %w", id, errChecksum)
 	}
 	return rec, nil
 }
 
-// Recover removes files left by a crash before they were acknowledged
-// (temporary files, records without their trailer) and sets records that
-// fail their checksum aside (renamed to failed/ID.corrupt). It returns the
-// records of the active queue.
-func (s *Spool) Recover() (recs []*Record, corrupt []string, err error) {
+var errChecksum = errors.New("checksum mismatch")
+
+// Damaged is a spool record that failed a check and was set aside.
+type Damaged struct {
+	ID     string
+	Reason string
+	Record *Record // what could be read of it; LastError holds the reason
+	// Message is the message as far as it can be told apart from the
+	// record's header and trailer (the raw file when the header is
+	// unreadable).
+	Message []byte
+	// Recoverable is true when the envelope decodes and the message's end
+	// was found: `queue retry` can requeue it.
+	Recoverable bool
+	// Verified is true when the message matches its recorded checksum.
+	Verified bool
+}
+
+// Recover prepares the spool for a relay (under its lock): it removes
+// files that were never acknowledged (temporary files: a record reaches
+// its final name only after it was synced, see writeFile), and sets aside
+// every record of the active and failed queues that fails a check
+// (QueueCorrupt) instead of deleting it. It returns the records of the
+// active queue and the damaged ones set aside now.
+func (s *Spool) Recover() (recs []*Record, damaged []Damaged, err error) {
 	for _, q := range []string{QueueActive, QueueFailed, QueueCaught} {
 		ents, err := os.ReadDir(filepath.Join(s.dir, q))
 		if err != nil {
@@ -52,22 +79,134 @@ func (s *Spool) Recover() (recs []*Record, corrupt []string, err error) {
 			}
 		}
 	}
-	ids, err := s.IDs(QueueActive)
-	if err != nil {
-		return nil, nil, err
-	}
-	for _, id := range ids {
-		rec, err := s.verify(QueueActive, id)
-		switch {
-		case errors.Is(err, ErrIncomplete):
-			// Cut short by a crash before it was synced: never acknowledged.
-			os.Remove(s.path(QueueActive, id, ".msg"))
-		case err != nil:
-			corrupt = append(corrupt, id)
-			_ = os.Rename(s.path(QueueActive, id, ".msg"), s.path(QueueFailed, id, ".corrupt"))
-		default:
-			recs = append(recs, rec)
+	for _, q := range []string{QueueActive, QueueFailed} {
+		ids, err := s.IDs(q)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, id := range ids {
+			rec, verr := s.verify(q, id)
+			if verr == nil {
+				if q == QueueActive {
+					recs = append(recs, rec)
+				}
+				continue
+			}
+			d, err := s.setAside(q, id, verr)
+			if err != nil {
+				return nil, nil, err
+			}
+			damaged = append(damaged, d)
 		}
 	}
-	return recs, corrupt, nil
+	if len(damaged) > 0 {
+		for _, q := range []string{QueueActive, QueueFailed, QueueCorrupt} {
+			if err := s.syncs[q].Sync(); err != nil {
+				return nil, nil, fmt.Errorf("recover spool: %w", err)
+			}
+		}
+	}
+	return recs, damaged, nil
+}
+
+// setAside moves a record that failed a check from queue to QueueCorrupt
+// (the caller syncs both folders) and returns what can be read of it.
+func (s *Spool) setAside(queue, id string, why error) (Damaged, error) {
+	to := s.path(QueueCorrupt, id, ".msg")
+	if _, err := os.Lstat(to); err == nil {
+		// An older damaged record of the same ID: keep both.
+		for i := 1; ; i++ {
+			alt := s.path(QueueCorrupt, id, fmt.Sprintf(".%d.msg", i))
+			if _, err := os.Lstat(alt); err != nil {
+				to = alt
+				break
+			}
+		}
+	}
+	if err := os.Rename(s.path(queue, id, ".msg"), to); err != nil {
+		return Damaged{}, fmt.Errorf("set aside damaged record %s: %w", id, err)
+	}
+	d, err := s.Salvage(id)
+	if err != nil {
+		return Damaged{ID: id, Reason: why.Error()}, nil
+	}
+	return d, nil
+}
+
+// Salvage reads a record of QueueCorrupt: its reason (the first check it
+// fails) and what can be recovered of its envelope and message.
+func (s *Spool) Salvage(id string) (Damaged, error) {
+	if !ValidID(id) {
+		return Damaged{}, fmt.Errorf("message %q: %w", id, ErrNotFound)
+	}
+	b, err := os.ReadFile(s.path(QueueCorrupt, id, ".msg"))
+	if errors.Is(err, os.ErrNotExist) {
+		return Damaged{}, fmt.Errorf("message %s in %s: %w", id, QueueCorrupt, ErrNotFound)
+	}
+	if err != nil {
+		return Damaged{}, err
+	}
+	return salvage(id, b), nil
+}
+
+// salvage inspects the bytes of a record stored as id.msg.
+func salvage(id string, b []byte) Damaged {
+	d := Damaged{ID: id}
+	rec, msg, err := DecodeRecord(b)
+	switch {
+	case err == nil && rec.ID != id:
+		err = fmt.Errorf("file %s.msg holds record %s: %w", id, rec.ID, errWrongName)
+	case err == nil:
+		err = errors.New("no damage found (set aside by an earlier check)")
+	}
+	d.Reason = err.Error()
+	if rec != nil {
+		d.Record, d.Message, d.Recoverable, d.Verified = rec, msg, true, true
+	} else {
+		d.Record, d.Message, d.Recoverable, d.Verified = salvageParts(b)
+	}
+	if d.Record == nil {
+		d.Record = &Record{ID: id}
+		d.Message = b
+	}
+	d.Record.ID = id // listed, shown, retried and deleted under its file name
+	d.Record.Size = int64(len(d.Message))
+	d.Record.LastError = "corrupt: " + d.Reason
+	return d
+}
+
+// salvageParts decodes the header of a damaged record and looks for the
+// end of its message: the trailer's marker, or where a trailer would
+// start when the marker is damaged, the file having lost or gained a byte
+// or two. A candidate end whose checksum field matches the message wins.
+func salvageParts(b []byte) (rec *Record, msg []byte, recoverable, verified bool) {
+	br := newRecordReader(b)
+	rec, hlen, err := decodeHeader(br)
+	if err != nil {
+		return nil, nil, false, false
+	}
+	body := b[hlen:]
+	var ends []int
+	if i := strings.LastIndex(string(body), trailerMagic); i >= 0 {
+		ends = append(ends, i)
+	}
+	for _, delta := range []int{0, -1, 1, -2, 2} {
+		if p := len(body) - trailerLen + delta; p >= 0 {
+			ends = append(ends, p)
+		}
+	}
+	for _, p := range ends {
+		sumAt := p + len(trailerMagic) + 17
+		if sumAt+8 > len(body) {
+			continue
+		}
+		var sum uint32
+		if _, err := fmt.Sscanf(string(body[sumAt:sumAt+8]), "%08x", &sum); err == nil && crc32.Checksum(body[:p], crcTable) == sum {
+			return rec, body[:p], true, true
+		}
+	}
+	if len(ends) > 0 && strings.Contains(string(body), trailerMagic) {
+		return rec, body[:ends[0]], true, false
+	}
+	return rec, body, false, false
 }

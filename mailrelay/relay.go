@@ -91,14 +91,12 @@ func (r *Relay) Listen() (net.Addr, error) {
 		}
 		return nil, err
 	}
-	recs, corrupt, err := r.spool.Recover()
+	recs, damaged, err := r.spool.Recover()
 	if err != nil {
 		r.spool.Unlock()
 		return nil, err
 	}
-	for _, id := range corrupt {
-		r.log.Error("unreadable spool record set aside", "id", id, "path", filepath.Join(QueueFailed, id+".corrupt"))
-	}
+	reportDamaged(r.log, r.m, damaged)
 	if len(recs) > 0 {
 		r.log.Info("spool recovered", "queued", len(recs))
 	}
@@ -220,4 +218,14 @@ func (r *Relay) Healthy(context.Context) error {
 	}
 	f.Close()
 	return os.Remove(f.Name())
+}
+
+// reportDamaged logs each record set aside and counts it.
+func reportDamaged(log *slog.Logger, m *metrics, damaged []Damaged) {
+	for _, d := range damaged {
+		m.corrupt.Inc()
+		log.Error("damaged spool record set aside", "id", d.ID, "reason", d.Reason,
+			"path", filepath.Join(QueueCorrupt, d.ID+".msg"), "recoverable", d.Recoverable,
+			"hint", "devbox mail queue show "+d.ID+", then retry or delete it")
+	}
 }

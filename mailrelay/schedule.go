@@ -139,3 +139,11 @@ func (d *deliverer) oldest() float64 {
 	}
 	return d.now().Sub(oldest).Seconds()
 }
+
+// known reports whether id is scheduled (possibly in flight).
+func (d *deliverer) known(id string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	_, ok := d.queue[id]
+	return ok
+}

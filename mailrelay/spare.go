@@ -10,11 +10,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// spareDir holds the files of delivered records, kept to be written over
-// by new ones: renaming a file back into the queue costs less than
-// freeing an inode and allocating another (on ext4 without a journal,
-// allocating scans past every recently freed inode of the group). Its
-// contents are never read: Recover empties it.
+// spareDir holds the files of delivered records, truncated to zero
+// bytes, kept to be written over by new ones: renaming a file back into
+// the queue costs less than freeing an inode and allocating another (on
+// ext4 without a journal, allocating scans past every recently freed
+// inode of the group). Lock empties it.
 const spareDir = "spare"
 
 // maxSpares bounds the files kept in spareDir.
@@ -39,8 +39,15 @@ func (s *Spool) keepSpare(id string) bool {
 	sp.seq++
 	name := strconv.FormatUint(sp.seq, 10)
 	sp.mu.Unlock()
-	if err := os.Rename(s.path(QueueActive, id, ".msg"), filepath.Join(s.dir, spareDir, name)); err != nil {
+	spare := filepath.Join(s.dir, spareDir, name)
+	if err := os.Rename(s.path(QueueActive, id, ".msg"), spare); err != nil {
 		return false
+	}
+	// The delivered message must not stay readable, and its blocks go
+	// back to the file system; the inode is what is worth keeping.
+	if err := os.Truncate(spare, 0); err != nil {
+		os.Remove(spare)
+		return true
 	}
 	sp.mu.Lock()
 	sp.names = append(sp.names, name)
@@ -48,11 +55,10 @@ func (s *Spool) keepSpare(id string) bool {
 	return true
 }
 
-// reuseSpare renames a spare file to path (never over an existing file)
-// and opens it emptied, or returns nil when there is none. Until the new
-// record is written and synced, a crash can leave the old record's bytes
-// under the new name: Recover removes a record whose ID is not its file
-// name, so they can never be taken for a message.
+// reuseSpare renames a spare file (already empty) to path, a temporary
+// name (never over an existing file), and opens it, or returns nil when
+// there is none. A crash before the record is complete leaves it under
+// its temporary name, which Recover removes.
 func (s *Spool) reuseSpare(path string) *os.File {
 	for {
 		sp := &s.spare

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -67,32 +68,55 @@ func TestDeliveredFileIsReused(t *testing.T) {
 	}
 }
 
-// TestRecoverRemovesStaleReusedFile: a crash after a spare file was
-// renamed into the queue but before its new record was synced leaves the
-// old, valid record under the new name; recovery removes it (it was never
-// acknowledged) instead of delivering the old message again.
-func TestRecoverRemovesStaleReusedFile(t *testing.T) {
+// TestSpareFilesAreEmptied: a delivered record's file is truncated when
+// it moves to the spare folder, so delivered mail is not readable there
+// and its blocks are freed.
+func TestSpareFilesAreEmptied(t *testing.T) {
 	dir := t.TempDir()
 	s, err := OpenSpool(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	old := &Record{ID: NewID(time.Now()), Envelope: Envelope{From: "a@x.test", To: []string{"b@x.test"}}, Received: time.Now()}
-	if err := s.Put(QueueActive, old, strings.NewReader("Subject: old\r\n\r\nx\r\n")); err != nil {
+	rec := &Record{ID: NewID(time.Now()), Envelope: Envelope{From: "a@x.test", To: []string{"b@x.test"}}, Received: time.Now()}
+	if err := s.Put(QueueActive, rec, strings.NewReader("Subject: secret\r\n\r\n"+strings.Repeat("private body\r\n", 1000))); err != nil {
 		t.Fatal(err)
 	}
-	stale := "00000000abad1dea"
-	if err := os.Rename(filepath.Join(dir, QueueActive, old.ID+".msg"), filepath.Join(dir, QueueActive, stale+".msg")); err != nil {
+	if err := s.removeDelivered(rec.ID); err != nil {
 		t.Fatal(err)
 	}
-	recs, corrupt, err := s.Recover()
-	if err != nil {
+	ents, _ := os.ReadDir(filepath.Join(dir, spareDir))
+	if len(ents) != 1 {
+		t.Fatalf("%d spare files, want 1", len(ents))
+	}
+	var st syscall.Stat_t
+	if err := syscall.Stat(filepath.Join(dir, spareDir, ents[0].Name()), &st); err != nil {
 		t.Fatal(err)
 	}
-	if len(recs) != 0 || len(corrupt) != 0 {
-		t.Fatalf("recovered %d, corrupt %v; want the stale file removed", len(recs), corrupt)
+	if st.Size != 0 || st.Blocks != 0 {
+		t.Errorf("spare file holds %d bytes in %d blocks, want none", st.Size, st.Blocks)
 	}
-	if _, err := os.Stat(filepath.Join(dir, QueueActive, stale+".msg")); !os.IsNotExist(err) {
-		t.Error("stale reused file left in the queue")
+}
+
+// TestRelayEmptiesSpareFiles: through the relay, every delivered message's
+// file ends empty in the spare folder.
+func TestRelayEmptiesSpareFiles(t *testing.T) {
+	up := newTestUpstream(t)
+	cfg := fastRetry(up.addr)
+	r, addr := startRelay(t, cfg)
+	for range 3 {
+		if err := sendMail(t, addr, "a@x.test", []string{"b@x.test"}, "Subject: s\r\n\r\nconfidential\r\n"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "three deliveries", func() bool { return len(up.received()) == 3 && queueLen(t, r, QueueActive) == 0 })
+	ents, _ := os.ReadDir(filepath.Join(r.spool.Dir(), spareDir))
+	if len(ents) == 0 {
+		t.Fatal("no spare file kept")
+	}
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join(r.spool.Dir(), spareDir, e.Name()))
+		if err != nil || len(b) != 0 {
+			t.Errorf("spare %s: %d bytes (%v), want empty", e.Name(), len(b), err)
+		}
 	}
 }

@@ -2,11 +2,11 @@ package mailrelay
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"io"
 	"io/fs"
 	"os"
@@ -25,7 +25,10 @@ const (
 	QueueActive = "queue"
 	QueueFailed = "failed"
 	QueueCaught = "caught"
-	ctlDir      = "ctl"
+	// QueueCorrupt holds records that failed a check: set aside, never
+	// deleted without `devbox mail queue delete`.
+	QueueCorrupt = "corrupt"
+	ctlDir       = "ctl"
 )
 
 // ErrNotFound is returned for an ID that is not in the queue asked for.
@@ -52,7 +55,7 @@ func OpenSpool(dir string) (*Spool, error) {
 		return nil, errors.New("open spool: no directory given")
 	}
 	s := &Spool{dir: dir, syncs: map[string]*committer{}, now: time.Now}
-	for _, q := range []string{QueueActive, QueueFailed, QueueCaught, ctlDir, spareDir} {
+	for _, q := range []string{QueueActive, QueueFailed, QueueCaught, QueueCorrupt, ctlDir, spareDir} {
 		p := filepath.Join(dir, q)
 		if err := os.MkdirAll(p, 0o700); err != nil {
 			return nil, hint.Wrap(fmt.Errorf("open spool: %w", err), "check --spool / DEVBOX_MAIL_SPOOL points at a writable folder")
@@ -111,24 +114,27 @@ func (s *Spool) path(queue, id, ext string) string {
 // writeDurable writes a file through a temporary name, syncs it, renames
 // it into place and syncs the folder.
 func (s *Spool) writeDurable(queue, name string, write func(w io.Writer) error) error {
-	return s.writeFile(queue, name, true, write)
+	return s.writeFile(queue, name, false, write)
 }
 
-// writeFile writes a file, then waits for a group commit that makes it and
-// its folder entry durable. Through a temporary name (renamed into place,
-// then the folder synced again) when viaTemp; otherwise straight under its
-// name, which needs one commit instead of two: only for spool records,
-// whose trailer tells a complete file from one cut short.
-func (s *Spool) writeFile(queue, name string, viaTemp bool, write func(w io.Writer) error) error {
+// writeFile writes a file under a temporary name (NAME.tmp), waits for a
+// group commit that makes it and its folder entry durable, renames it
+// into place and waits for a second commit that makes the rename durable.
+// The second commit is shared with the next batch's first one, so under
+// load it costs no extra sync. The final name is the commit marker of a
+// spool record: it exists on disk only once the record's bytes were
+// synced, and a relay answers 250 only after that. A file still under its
+// temporary name was therefore never acknowledged (Recover removes it);
+// a record under its final name always was (Recover never deletes it).
+// With reuse, a spare file is renamed to the temporary name and written
+// over instead of creating a new one.
+func (s *Spool) writeFile(queue, name string, reuse bool, write func(w io.Writer) error) error {
 	final := filepath.Join(s.dir, queue, name)
-	tmp := final
-	if viaTemp {
-		tmp += ".tmp"
-	}
+	tmp := final + ".tmp"
 	var f *os.File
 	var err error
-	if queue == QueueActive && !viaTemp {
-		f = s.reuseSpare(final)
+	if reuse {
+		f = s.reuseSpare(tmp)
 	}
 	if f == nil {
 		f, err = os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
@@ -153,7 +159,7 @@ func (s *Spool) writeFile(queue, name string, viaTemp bool, write func(w io.Writ
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if err == nil && viaTemp {
+	if err == nil {
 		err = os.Rename(tmp, final)
 		if err == nil {
 			err = s.syncs[queue].Sync()
@@ -174,7 +180,7 @@ func (s *Spool) Put(queue string, rec *Record, msg io.Reader) error {
 		return err
 	}
 	var n int64
-	err = s.writeFile(queue, rec.ID+".msg", false, func(w io.Writer) error {
+	err = s.writeFile(queue, rec.ID+".msg", queue == QueueActive, func(w io.Writer) error {
 		n, err = writeRecord(w, h, msg)
 		return err
 	})
@@ -185,10 +191,18 @@ func (s *Spool) Put(queue string, rec *Record, msg io.Reader) error {
 }
 
 // Open returns the record and an open reader of its message. A record
-// without its trailer (a write cut short) is ErrIncomplete.
+// without a valid trailer is ErrIncomplete. In QueueCorrupt it returns
+// what can be read of a damaged record (see Salvage).
 func (s *Spool) Open(queue, id string) (*Record, io.ReadCloser, error) {
 	if !ValidID(id) {
 		return nil, nil, fmt.Errorf("message %q: %w", id, ErrNotFound)
+	}
+	if queue == QueueCorrupt {
+		d, err := s.Salvage(id)
+		if err != nil {
+			return nil, nil, err
+		}
+		return d.Record, io.NopCloser(bytes.NewReader(d.Message)), nil
 	}
 	f, err := os.Open(s.path(queue, id, ".msg"))
 	if errors.Is(err, fs.ErrNotExist) {
@@ -221,18 +235,12 @@ func openRecord(f *os.File) (*Record, io.Reader, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	size, sum, err := readTrailer(f, st.Size(), hlen)
+	size, _, err := readTrailer(f, st.Size(), hlen)
 	if err != nil {
 		return nil, nil, err
 	}
 	if name, ok := strings.CutSuffix(filepath.Base(f.Name()), ".msg"); ok && name != rec.ID {
-		// A valid record under another ID's name is a reused file (see
-		// spareDir) whose new record was never synced: never acknowledged.
-		h := crc32.New(crcTable)
-		if _, err := io.Copy(h, io.LimitReader(br, size)); err != nil || h.Sum32() != sum {
-			return nil, nil, fmt.Errorf("file %s: checksum mismatch", name)
-		}
-		return nil, nil, fmt.Errorf("file %s holds record %s: %w", name, rec.ID, ErrIncomplete)
+		return nil, nil, fmt.Errorf("file %s.msg holds record %s: %w", name, rec.ID, errWrongName)
 	}
 	rec.Size = size
 	return rec, io.LimitReader(br, size), nil

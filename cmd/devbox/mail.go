@@ -264,15 +264,15 @@ func (a *app) mailQueueCommand() *cli.Command {
 		Name:  "queue",
 		Usage: "look at and act on the spool (works with or without a running relay)",
 		Subcommands: []*cli.Command{
-			{Name: "list", Usage: "list waiting and failed messages (--caught: caught mail)",
+			{Name: "list", Usage: "list waiting, failed and corrupt messages (--caught: caught mail)",
 				Flags: []cli.Flag{spool, jsonFlag(), &cli.BoolFlag{Name: "caught", Usage: "list caught mail instead"}}, Action: a.mailQueueList},
 			{Name: "show", Usage: "print one message's envelope, state and content", ArgsUsage: "ID",
 				Flags: []cli.Flag{spool, jsonFlag()}, Action: a.mailQueueShow},
 			{Name: "flush", Usage: "try every waiting message now",
 				Flags: append([]cli.Flag{spool, jsonFlag()}, mailUpstreamFlags()...), Action: a.mailQueueFlush},
-			{Name: "retry", Usage: "put a failed message back in the queue, or try a waiting one now", ArgsUsage: "ID",
+			{Name: "retry", Usage: "put a failed (or recoverable corrupt) message back in the queue, or try a waiting one now", ArgsUsage: "ID",
 				Flags: []cli.Flag{spool}, Action: a.mailQueueRetry},
-			{Name: "delete", Usage: "delete a message (waiting, failed or caught)", ArgsUsage: "ID",
+			{Name: "delete", Usage: "delete a message (waiting, failed, corrupt or caught)", ArgsUsage: "ID",
 				Flags: []cli.Flag{spool}, Action: a.mailQueueDelete},
 			{Name: "release", Usage: "queue a caught message for delivery upstream", ArgsUsage: "ID",
 				Flags: []cli.Flag{spool}, Action: a.mailQueueRelease},
@@ -308,7 +308,7 @@ func (a *app) mailQueueList(c *cli.Context) error {
 		return tw.Flush()
 	}
 	entries := []queueEntry{}
-	for _, q := range []string{mailrelay.QueueActive, mailrelay.QueueFailed} {
+	for _, q := range []string{mailrelay.QueueActive, mailrelay.QueueFailed, mailrelay.QueueCorrupt} {
 		recs, err := s.List(q)
 		if err != nil {
 			return err
