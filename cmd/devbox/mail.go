@@ -307,19 +307,32 @@ func (a *app) mailQueueList(c *cli.Context) error {
 		}
 		return tw.Flush()
 	}
+	entries, err := mailQueueEntries(s)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return output.JSON(a.streams.Out, entries)
+	}
+	return a.printMailQueue(entries)
+}
+
+// mailQueueEntries lists the waiting, then the failed messages.
+func mailQueueEntries(s *mailrelay.Spool) ([]queueEntry, error) {
 	entries := []queueEntry{}
 	for _, q := range []string{mailrelay.QueueActive, mailrelay.QueueFailed, mailrelay.QueueCorrupt} {
 		recs, err := s.List(q)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for _, r := range recs {
 			entries = append(entries, queueEntry{Queue: q, Record: r})
 		}
 	}
-	if asJSON {
-		return output.JSON(a.streams.Out, entries)
-	}
+	return entries, nil
+}
+
+func (a *app) printMailQueue(entries []queueEntry) error {
 	tw := tabwriter.NewWriter(a.streams.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tQUEUE\tAGE\tATTEMPTS\tFROM\tTO\tLAST ERROR")
 	for _, e := range entries {
@@ -468,13 +481,19 @@ func (a *app) sendmail(c *cli.Context) error {
 	}
 	opts, err := sendmail.Parse(c.Args().Slice())
 	if err != nil {
-		return exitCode(sendmail.ExitUsage, fmt.Errorf("sendmail: %w", err))
+		return exitCode(sendmail.ExitUsage, hint.Wrap(fmt.Errorf("sendmail: %w", err), "see devbox sendmail --help and the sendmail part of the README"))
+	}
+	switch opts.Mode {
+	case sendmail.ModeQueue:
+		return a.sendmailListQueue()
+	case sendmail.ModeAliases:
+		return nil // newaliases: devbox has no alias database to rebuild
 	}
 	up, rw, err := a.mailUpstream(nil)
 	if err != nil {
 		return exitCode(sendmail.ExitConfig, err)
 	}
-	d := sendmail.Defaults{User: a.mailGetenv("USER"), Hostname: up.Hostname, Now: time.Now()}
+	d := sendmail.Defaults{User: a.mailGetenv("USER"), Hostname: up.Hostname, Domain: rw.Domain, Now: time.Now()}
 	if d.User == "" {
 		if u, err := user.Current(); err == nil {
 			d.User = u.Username
@@ -485,6 +504,12 @@ func (a *app) sendmail(c *cli.Context) error {
 	}
 	if rw.Hostname == "" {
 		rw.Hostname = d.Hostname
+	}
+	if opts.Mode == sendmail.ModeSMTP {
+		if err := sendmail.ServeSMTP(c.Context, a.streams.In, a.streams.Out, up, rw, d); err != nil {
+			return exitCode(sendmail.ExitCode(err), fmt.Errorf("sendmail -bs: %w", err))
+		}
+		return nil
 	}
 	m, err := sendmail.Prepare(opts, a.streams.In, d)
 	if err != nil {
@@ -497,4 +522,31 @@ func (a *app) sendmail(c *cli.Context) error {
 		fmt.Fprintf(a.streams.Err, "sent to %s for %s\n", up.Addr, strings.Join(m.To, ", "))
 	}
 	return nil
+}
+
+// sendmailListQueue is sendmail -bp (mailq): the waiting and failed
+// messages of the local relay's spool, "Mail queue is empty" when there
+// are none, as Postfix prints.
+func (a *app) sendmailListQueue() error {
+	dir := a.mailGetenv("DEVBOX_MAIL_SPOOL")
+	if dir == "" {
+		dir = mailrelay.DefaultSpoolDir(a.mailGetenv)
+	}
+	if _, err := os.Stat(dir); err != nil {
+		return exitCode(sendmail.ExitConfig, hint.Wrap(fmt.Errorf("sendmail -bp: no relay spool: %w", err),
+			"-bp lists the spool of a devbox relay on this machine; set DEVBOX_MAIL_SPOOL, or run devbox mail queue list where the relay runs"))
+	}
+	s, err := mailrelay.OpenSpool(dir)
+	if err != nil {
+		return exitCode(sendmail.ExitConfig, err)
+	}
+	entries, err := mailQueueEntries(s)
+	if err != nil {
+		return exitCode(sendmail.ExitSoftware, err)
+	}
+	if len(entries) == 0 {
+		_, err = fmt.Fprintln(a.streams.Out, "Mail queue is empty")
+		return err
+	}
+	return a.printMailQueue(entries)
 }

@@ -100,23 +100,30 @@ func TestSendmailExitCodes(t *testing.T) {
 	clearMailEnv(t)
 	_, addr := catchRelay(t)
 	tests := []struct {
-		name string
-		env  map[string]string
-		args []string
-		code int
+		name  string
+		env   map[string]string
+		args  []string
+		stdin string
+		code  int
 	}{
 		{name: "no relay configured", args: []string{"a@example.test"}, code: 78},
 		{name: "relay down", env: map[string]string{"DEVBOX_MAIL_RELAY_HOST": "127.0.0.1:1", "DEVBOX_MAIL_RELAY_TLS": "none"}, args: []string{"a@example.test"}, code: 75},
 		{name: "no recipients", env: map[string]string{"DEVBOX_MAIL_RELAY_HOST": addr}, args: []string{"-i"}, code: 64},
 		{name: "bad option", env: map[string]string{"DEVBOX_MAIL_RELAY_HOST": addr}, args: []string{"-f"}, code: 64},
 		{name: "ok", env: map[string]string{"DEVBOX_MAIL_RELAY_HOST": addr}, args: []string{"-oem", "-bm", "a@example.test"}, code: 0},
+		{name: "unparsable To with -t", env: map[string]string{"DEVBOX_MAIL_RELAY_HOST": addr}, args: []string{"-t"}, stdin: "To: a@example.test, b@\n\nbody\n", code: 65},
+		{name: "unsupported mode", env: map[string]string{"DEVBOX_MAIL_RELAY_HOST": addr}, args: []string{"-bv", "a@example.test"}, code: 64},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			for k, v := range tt.env {
 				t.Setenv(k, v)
 			}
-			code, _, stderr := runMailCLI(t, context.Background(), strings.NewReader("Subject: x\n\nbody\n"), append([]string{"devbox", "sendmail"}, tt.args...)...)
+			stdin := tt.stdin
+			if stdin == "" {
+				stdin = "Subject: x\n\nbody\n"
+			}
+			code, _, stderr := runMailCLI(t, context.Background(), strings.NewReader(stdin), append([]string{"devbox", "sendmail"}, tt.args...)...)
 			if code != tt.code {
 				t.Errorf("exit %d, want %d (stderr %q)", code, tt.code, stderr)
 			}
@@ -379,5 +386,20 @@ func TestSendmailHelpDoesNotReadStdin(t *testing.T) {
 	code, stdout, _ := runCLI(t, context.Background(), "sendmail", "--help")
 	if code != 0 || !strings.Contains(stdout, "sendmail drop-in") {
 		t.Errorf("sendmail --help: %d %q", code, stdout)
+	}
+}
+
+// TestSendmailListQueue is sendmail -bp (mailq) on the relay's spool.
+func TestSendmailListQueue(t *testing.T) {
+	clearMailEnv(t)
+	dir, waiting, failed := spoolWith(t)
+	t.Setenv("DEVBOX_MAIL_SPOOL", dir)
+	code, stdout, stderr := runMailCLI(t, context.Background(), strings.NewReader(""), "/usr/sbin/sendmail", "-bp")
+	if code != 0 || !strings.Contains(stdout, waiting) || !strings.Contains(stdout, failed) || !strings.Contains(stdout, "550 5.1.1 no such user") {
+		t.Errorf("sendmail -bp: %d %q %q", code, stdout, stderr)
+	}
+	t.Setenv("DEVBOX_MAIL_SPOOL", t.TempDir())
+	if code, stdout, _ := runMailCLI(t, context.Background(), strings.NewReader(""), "/usr/sbin/sendmail", "-bp"); code != 0 || stdout != "Mail queue is empty\n" {
+		t.Errorf("empty queue: %d %q", code, stdout)
 	}
 }

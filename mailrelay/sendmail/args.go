@@ -16,26 +16,47 @@ type Options struct {
 	From              string   // -f, -r: envelope sender
 	FullName          string   // -F: full name for a generated From header
 	Verbose           bool     // -v
-	Recipients        []string // arguments
+	Mode              Mode     // -bm (default), -bs, -bp, -bi
+	Recipients        []string // arguments; bare local names stay bare until Prepare
+	nullSender        bool     // MAIL FROM:<> in -bs
 }
+
+// Mode is what the -b option asks sendmail to do.
+type Mode byte
+
+// Modes. Every other -b letter (daemon, address test, verify, ...) is a
+// usage error: devbox never ignores what it does not do.
+const (
+	ModeDeliver  Mode = 'm' // -bm: read a message and send it (the default)
+	ModeSMTP     Mode = 's' // -bs: speak SMTP on stdin and stdout
+	ModeQueue    Mode = 'p' // -bp: list the queue (mailq)
+	ModeAliases  Mode = 'i' // -bi: rebuild aliases (newaliases); devbox has none
+	defaultModes      = "mspi"
+)
 
 // valueFlags take a value, attached (-fuser) or as the next argument.
 const valueFlags = "frFNRBCLhXpOV"
 
 // Parse reads sendmail/ssmtp arguments (without the program name).
-// Boolean flags may be grouped (-ti). -o and -b options other than -oi and
-// -bm, -q, -e and unknown letters are accepted and ignored, as ssmtp does.
-// Recipients may be separated by commas.
+// Boolean flags may be grouped (-ti). -o options other than -oi, -q, -e
+// and unknown letters are accepted and ignored, as ssmtp does; -b accepts
+// the modes above and refuses the others. Each recipient argument is an
+// address list (commas separate addresses); one that does not parse is an
+// error, so no recipient is dropped.
 func Parse(args []string) (Options, error) {
-	var o Options
+	o := Options{Mode: ModeDeliver}
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		if a == "--" {
-			o.addRecipients(args[i+1:])
+			if err := o.addRecipients(args[i+1:]); err != nil {
+				return o, err
+			}
 			break
 		}
 		if len(a) < 2 || a[0] != '-' {
-			o.addRecipients([]string{a})
+			if err := o.addRecipients([]string{a}); err != nil {
+				return o, err
+			}
 			continue
 		}
 		switch {
@@ -44,7 +65,13 @@ func Parse(args []string) (Options, error) {
 				o.IgnoreDots = true
 			}
 			continue
-		case a[1] == 'b', a[1] == 'q', a[1] == 'e', a[1] == '-':
+		case a[1] == 'b':
+			if len(a) != 3 || !strings.Contains(defaultModes, a[2:]) {
+				return o, fmt.Errorf("%s: mode not supported (devbox sendmail does -bm send, -bs SMTP on stdin, -bp list the queue, -bi nothing)", a)
+			}
+			o.Mode = Mode(a[2])
+			continue
+		case a[1] == 'q', a[1] == 'e', a[1] == '-':
 			continue
 		}
 	letters:
@@ -83,12 +110,13 @@ func Parse(args []string) (Options, error) {
 	return o, nil
 }
 
-func (o *Options) addRecipients(args []string) {
+func (o *Options) addRecipients(args []string) error {
 	for _, a := range args {
-		for _, r := range strings.Split(a, ",") {
-			if r = strings.Trim(strings.TrimSpace(r), "<>"); r != "" {
-				o.Recipients = append(o.Recipients, r)
-			}
+		list, err := ParseAddressList(a)
+		if err != nil {
+			return fmt.Errorf("recipient %w", err)
 		}
+		o.Recipients = append(o.Recipients, list...)
 	}
+	return nil
 }

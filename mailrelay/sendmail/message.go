@@ -12,12 +12,15 @@ import (
 	"net/mail"
 	"strings"
 	"time"
+
+	"github.com/devbox-tools/devbox/internal/hint"
 )
 
 // Defaults fill in what the command line and the message leave out.
 type Defaults struct {
 	User     string // login name, for the default sender
 	Hostname string
+	Domain   string // appended to bare recipient names ("root"); Hostname when empty
 	Now      time.Time
 }
 
@@ -33,14 +36,25 @@ type Message struct {
 var ErrNoRecipients = errors.New("no recipients given (arguments, or To/Cc/Bcc with -t)")
 
 // Prepare reads the message from in and builds the envelope: recipients
-// from the arguments plus, with -t, To/Cc/Bcc (Bcc lines removed); the
-// sender from -f, else the From header, else user@hostname. It adds From,
-// Date and Message-ID headers when they are missing.
+// from the arguments plus, with -t, To/Cc/Bcc; the sender from -f, else
+// the From header, else user@hostname. Bcc and Resent-Bcc fields are
+// always removed, with or without -t. With -t, a To, Cc or Bcc field that
+// does not parse is an error with ExitDataErr, so nothing is sent to part
+// of the list. Bare recipient names get "@" + d.Domain (else d.Hostname).
+// It adds From, Date and Message-ID headers when they are missing.
 func Prepare(o Options, in io.Reader, d Defaults) (*Message, error) {
 	raw, err := readInput(in, o.IgnoreDots)
 	if err != nil {
 		return nil, err
 	}
+	m, err := prepare(o, raw, d)
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func prepare(o Options, raw []byte, d Defaults) (*Message, error) {
 	head, body := splitHeader(raw)
 	fields := parseFields(head)
 	m := &Message{To: append([]string(nil), o.Recipients...)}
@@ -48,17 +62,24 @@ func Prepare(o Options, in io.Reader, d Defaults) (*Message, error) {
 	for _, f := range fields {
 		name := strings.ToLower(f.name)
 		if o.ExtractRecipients && (name == "to" || name == "cc" || name == "bcc") {
-			list, err := mail.ParseAddressList(strings.TrimSpace(f.value()))
-			if err == nil {
-				for _, a := range list {
-					m.To = append(m.To, a.Address)
-				}
+			list, err := ParseAddressList(f.value())
+			if err != nil {
+				return nil, &Error{Code: ExitDataErr, Err: hint.Wrap(fmt.Errorf("%s header: %w; nothing was sent", f.name, err),
+					"fix the address (quote a display name holding a comma or @); without -t only the arguments are recipients")}
 			}
+			m.To = append(m.To, list...)
 		}
-		if o.ExtractRecipients && (name == "bcc" || name == "resent-bcc") {
+		if name == "bcc" || name == "resent-bcc" {
 			continue
 		}
 		kept = append(kept, f.raw)
+	}
+	domain := d.Domain
+	if domain == "" {
+		domain = d.Hostname
+	}
+	for i, r := range m.To {
+		m.To[i] = qualify(r, domain)
 	}
 	m.To = dedupe(m.To)
 	if len(m.To) == 0 {
@@ -72,12 +93,16 @@ func Prepare(o Options, in io.Reader, d Defaults) (*Message, error) {
 	if m.From == "" {
 		m.From = d.User
 	}
-	if d.Hostname != "" && m.From != "" && !strings.Contains(m.From, "@") {
-		m.From += "@" + d.Hostname
+	m.From = qualify(m.From, d.Hostname)
+	if o.nullSender {
+		m.From = ""
 	}
 	var extra []string
 	if headerFrom == "" {
-		a := &mail.Address{Name: o.FullName, Address: m.From}
+		a := &mail.Address{Name: o.FullName, Address: qualify(d.User, d.Hostname)}
+		if m.From != "" {
+			a.Address = m.From
+		}
 		extra = append(extra, "From: "+a.String()+"\r\n")
 	}
 	if fieldValue(fields, "date") == "" {

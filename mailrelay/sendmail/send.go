@@ -1,12 +1,12 @@
 package sendmail
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
+
+	"github.com/emersion/go-smtp"
 
 	"github.com/devbox-tools/devbox/mailrelay"
 )
@@ -46,45 +46,80 @@ func ExitCode(err error) int {
 }
 
 // Send hands the message to the upstream (normally the devbox relay) with
-// the rewrite applied. It succeeds only when every recipient was accepted
-// and the server answered 250 to the message: a server that queues has
-// then taken responsibility for it.
+// the rewrite applied, all or nothing: when the server refuses the sender
+// or any recipient, the transaction is reset before DATA, so no recipient
+// gets the message, and the error names every refused recipient with the
+// server's reply. It succeeds only when every recipient was accepted and
+// the server answered 250 to the message: a server that queues has then
+// taken responsibility for it.
 func Send(ctx context.Context, up mailrelay.Upstream, rw mailrelay.Rewrite, m *Message) error {
 	if up.Addr == "" {
 		return &Error{Code: ExitConfig, Err: errors.New("no relay configured: set DEVBOX_MAIL_RELAY_HOST (or SSMTP_MAILHUB)")}
 	}
 	c, err := up.Dial(ctx)
 	if err != nil {
-		if mailrelay.Permanent(err) {
-			return &Error{Code: ExitUnavailable, Err: err}
-		}
-		return &Error{Code: ExitTempFail, Err: err}
+		return &Error{Code: replyCode(err), Err: err}
 	}
 	defer c.Close()
 	from := rw.Sender(m.From)
-	out, err := mailrelay.Transact(c, from, m.To, !isASCII(from+strings.Join(m.To, "")), bytes.NewReader(rw.Message(m.Data)))
-	if err == nil {
-		_ = c.Quit()
+	if err := transact(c, from, m.To, rw.Message(m.Data)); err != nil {
+		return &Error{Code: err.Code, Err: fmt.Errorf("%s: %w", up.Addr, err.Err)}
 	}
-	var failed []string
-	code := ExitOK
-	for _, r := range m.To {
-		e := out[r]
-		if e == nil {
+	_ = c.Quit()
+	return nil
+}
+
+// replyCode is 69 for a permanent (5xx) reply, else 75.
+func replyCode(err error) int {
+	if mailrelay.Permanent(err) {
+		return ExitUnavailable
+	}
+	return ExitTempFail
+}
+
+// transact runs one all-or-nothing SMTP transaction.
+func transact(c *smtp.Client, from string, to []string, data []byte) *Error {
+	utf8 := !isASCII(from + strings.Join(to, ""))
+	if err := c.Mail(from, &smtp.MailOptions{UTF8: utf8}); err != nil {
+		return &Error{Code: replyCode(err), Err: fmt.Errorf("sender <%s> refused: %s; nothing was sent", from, mailrelay.Reply(err))}
+	}
+	var refused []string
+	code := ExitUnavailable
+	for _, r := range to {
+		err := c.Rcpt(r, nil)
+		if err == nil {
 			continue
 		}
-		failed = append(failed, fmt.Sprintf("%s: %s", r, mailrelay.Reply(e)))
-		if mailrelay.Permanent(e) && code != ExitTempFail {
-			code = ExitUnavailable
-		} else if !mailrelay.Permanent(e) {
+		var se *smtp.SMTPError
+		if !errors.As(err, &se) {
+			return &Error{Code: ExitTempFail, Err: fmt.Errorf("recipient <%s>: %w; nothing was sent", r, err)}
+		}
+		refused = append(refused, fmt.Sprintf("<%s>: %s", r, mailrelay.Reply(err)))
+		if !mailrelay.Permanent(err) {
 			code = ExitTempFail
 		}
 	}
-	if code == ExitOK {
-		return nil
+	if len(refused) > 0 {
+		_ = c.Reset()
+		return &Error{Code: code, Err: fmt.Errorf("%d of %d recipients refused, so nothing was sent to any: %s",
+			len(refused), len(to), strings.Join(refused, "; "))}
 	}
-	sort.Strings(failed)
-	return &Error{Code: code, Err: fmt.Errorf("not accepted by %s: %s", up.Addr, strings.Join(failed, "; "))}
+	w, err := c.Data()
+	if err != nil {
+		return &Error{Code: replyCode(err), Err: fmt.Errorf("DATA refused: %s; nothing was sent", mailrelay.Reply(err))}
+	}
+	if _, err := w.Write(data); err != nil {
+		_ = w.Close()
+		return &Error{Code: ExitTempFail, Err: fmt.Errorf("sending the message: %w; nothing was sent", err)}
+	}
+	if err := w.Close(); err != nil {
+		var se *smtp.SMTPError
+		if errors.As(err, &se) {
+			return &Error{Code: replyCode(err), Err: fmt.Errorf("message refused: %s; nothing was sent", mailrelay.Reply(err))}
+		}
+		return &Error{Code: ExitTempFail, Err: fmt.Errorf("no reply to the message: %w; the server may or may not have taken it", err)}
+	}
+	return nil
 }
 
 func isASCII(s string) bool {
