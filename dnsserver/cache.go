@@ -10,9 +10,11 @@ import (
 
 // The forwarding cache keeps upstream answers for their TTL (capped at a
 // day). Negative answers (NXDOMAIN, and NODATA) are cached per RFC 2308 for
-// the smaller of the SOA's TTL and its MINIMUM field, and not at all without
-// an SOA; the SOA served with them has that TTL (RFC 2308 §5). SERVFAIL, truncated answers and TTL 0 are not cached. Served
-// copies have their TTLs decreased by the time spent in the cache.
+// the smaller of the SOA's TTL and its MINIMUM field, at most maxNegTTL,
+// and not at all without an SOA; the SOA served with them has that TTL
+// (RFC 2308 §5). A TTL with the top bit set counts as 0 (RFC 2181 §8).
+// SERVFAIL, truncated answers and TTL 0 are not cached. Served copies have
+// their TTLs decreased by the time spent in the cache.
 
 const maxCacheTTL = 24 * time.Hour
 
@@ -95,7 +97,7 @@ func (c *cache) put(k cacheKey, m *dns.Msg) {
 		// carries the negative TTL, min(SOA TTL, MINIMUM), aged by get.
 		for _, rr := range m.Ns {
 			if soa, ok := rr.(*dns.SOA); ok {
-				soa.Hdr.Ttl = min(soa.Hdr.Ttl, soa.Minttl)
+				soa.Hdr.Ttl = negTTL(soa)
 			}
 		}
 	}
@@ -136,7 +138,7 @@ func cacheTTL(m *dns.Msg) (time.Duration, bool) {
 	if m.Rcode == dns.RcodeNameError || len(m.Answer) == 0 {
 		for _, rr := range m.Ns {
 			if soa, ok := rr.(*dns.SOA); ok {
-				return time.Duration(min(soa.Hdr.Ttl, soa.Minttl)) * time.Second, true
+				return time.Duration(negTTL(soa)) * time.Second, true
 			}
 		}
 		return 0, false
@@ -144,8 +146,14 @@ func cacheTTL(m *dns.Msg) (time.Duration, bool) {
 	low := uint32(maxCacheTTL / time.Second)
 	for _, sec := range [][]dns.RR{m.Answer, m.Ns} {
 		for _, rr := range sec {
-			low = min(low, rr.Header().Ttl)
+			low = min(low, boundTTL(rr.Header().Ttl, maxCacheTTL))
 		}
 	}
 	return time.Duration(low) * time.Second, true
+}
+
+// negTTL is the TTL of a negative answer with this SOA: min(SOA TTL,
+// MINIMUM), each read per RFC 2181 §8, at most maxNegTTL.
+func negTTL(soa *dns.SOA) uint32 {
+	return min(boundTTL(soa.Hdr.Ttl, maxNegTTL), boundTTL(soa.Minttl, maxNegTTL))
 }

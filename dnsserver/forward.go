@@ -75,6 +75,9 @@ type upstream struct {
 	downUntil atomic.Int64 // unix nanoseconds; failed recently: tried after the others
 }
 
+// DefaultForwardTimeout is how long one upstream gets to answer.
+const DefaultForwardTimeout = 2 * time.Second
+
 // downFor is how long a failing upstream goes to the back of the line.
 const downFor = 30 * time.Second
 
@@ -103,7 +106,7 @@ type Forwarder struct {
 type ForwarderConfig struct {
 	Upstreams []string // host:port
 	Servers   []DomainServer
-	Timeout   time.Duration // per upstream try; default 2s
+	Timeout   time.Duration // per upstream try; default DefaultForwardTimeout
 	CacheSize int           // entries; 0 disables the cache
 	Nonce     [8]byte
 	Metrics   *Metrics
@@ -120,7 +123,7 @@ func NewForwarder(cfg ForwarderConfig) *Forwarder {
 		log:     cfg.Logger,
 	}
 	if f.timeout <= 0 {
-		f.timeout = 2 * time.Second
+		f.timeout = DefaultForwardTimeout
 	}
 	if f.metrics == nil {
 		f.metrics = NewMetrics(nil)
@@ -256,17 +259,14 @@ func (f *Forwarder) exchangeOne(ctx context.Context, u *upstream, q dns.Question
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
 	start := time.Now()
-	c := &dns.Client{Net: "udp", UDPSize: ourUDPSize, Timeout: f.timeout}
-	m, _, err := c.ExchangeContext(ctx, req, u.addr)
+	m, err := f.send(ctx, "udp", u.addr, req)
 	if err == nil && m.Truncated {
-		c.Net = "tcp"
-		m, _, err = c.ExchangeContext(ctx, req, u.addr)
+		m, err = f.send(ctx, "tcp", u.addr, req)
 	}
 	if err != nil {
 		return nil, err
 	}
 	f.metrics.observeForward(time.Since(start))
-	stripOPT(m)
 	return m, nil
 }
 

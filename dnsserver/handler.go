@@ -63,6 +63,9 @@ func (h *Handler) Respond(ctx context.Context, req *dns.Msg) *dns.Msg {
 		return finish(dns.RcodeNotImplemented)
 	case len(req.Question) != 1 || len(req.Answer) > 0 || len(req.Ns) > 0:
 		return finish(dns.RcodeFormatError)
+	case checkOPT(req) != nil: // RFC 6891 §6.1.1
+		opt = nil
+		return finish(dns.RcodeFormatError)
 	case opt != nil && opt.Version() != 0:
 		return finish(dns.RcodeBadVers)
 	}
@@ -110,7 +113,7 @@ func (h *Handler) fast(req, out []byte) ([]byte, bool) {
 // means no reply.
 func (h *Handler) slowUDP(ctx context.Context, pkt, out []byte) []byte {
 	req := new(dns.Msg)
-	if err := req.Unpack(pkt); err != nil {
+	if err := req.Unpack(pkt); err != nil || !questionsComplete(pkt) {
 		resp := formErr(pkt, out)
 		if resp != nil {
 			h.metrics.query(0, dns.RcodeFormatError)
@@ -126,6 +129,7 @@ func (h *Handler) slowUDP(ctx context.Context, pkt, out []byte) []byte {
 		size = max(int(opt.UDPSize()), dns.MinMsgSize)
 	}
 	resp.Truncate(min(size, maxUDPSize))
+	resp.Compress = true
 	b, err := resp.PackBuffer(out)
 	if err != nil {
 		h.log.Warn("pack response failed", "err", err)

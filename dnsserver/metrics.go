@@ -18,10 +18,11 @@ type Metrics struct {
 	reloadOK    atomic.Uint64
 	reloadErr   atomic.Uint64
 	loops       atomic.Uint64
+	badReplies  atomic.Uint64 // upstream replies that did not match their query
 	names       atomic.Int64
 	forward     prometheus.Histogram
 
-	queriesDesc, cacheDesc, reloadDesc, loopDesc, namesDesc *prometheus.Desc
+	queriesDesc, cacheDesc, reloadDesc, loopDesc, namesDesc, badDesc *prometheus.Desc
 }
 
 var (
@@ -42,6 +43,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		reloadDesc:  prometheus.NewDesc("devbox_dns_reloads_total", "Reloads of the local data, by result (ok or error).", []string{"result"}, nil),
 		loopDesc:    prometheus.NewDesc("devbox_dns_loops_detected_total", "Queries that came back to devbox through an upstream (resolver loops).", nil, nil),
 		namesDesc:   prometheus.NewDesc("devbox_dns_local_entries", "Entries (name, address) in the local data.", nil, nil),
+		badDesc:     prometheus.NewDesc("devbox_dns_upstream_replies_dropped_total", "Upstream replies dropped because they did not match their query (RFC 5452).", nil, nil),
 	}
 	if reg != nil {
 		reg.MustRegister(m, m.forward)
@@ -76,6 +78,7 @@ func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 	ch <- m.reloadDesc
 	ch <- m.loopDesc
 	ch <- m.namesDesc
+	ch <- m.badDesc
 }
 
 // Collect implements prometheus.Collector.
@@ -103,4 +106,5 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(m.reloadDesc, prometheus.CounterValue, float64(m.reloadErr.Load()), "error")
 	ch <- prometheus.MustNewConstMetric(m.loopDesc, prometheus.CounterValue, float64(m.loops.Load()))
 	ch <- prometheus.MustNewConstMetric(m.namesDesc, prometheus.GaugeValue, float64(m.names.Load()))
+	ch <- prometheus.MustNewConstMetric(m.badDesc, prometheus.CounterValue, float64(m.badReplies.Load()))
 }

@@ -22,22 +22,23 @@ import (
 
 // Config configures a Server.
 type Config struct {
-	Listen       []string       // host:port, UDP and TCP on each
-	HostsFiles   []string       // /etc/hosts format, watched
-	HostsDir     string         // every file in it (not dotfiles or names ending in ~), watched
-	Rules        []Entry        // --wildcard rules (exact or wildcard), after the files
-	Upstreams    []string       // host:port; empty: the nameservers of ResolvConf
-	ResolvConf   string         // default /etc/resolv.conf
-	Servers      []DomainServer // per-domain upstreams
-	Local        []string       // local zones; nil: DefaultLocalZones()
-	TTL          uint32         // TTL of local answers
-	NoForward    bool           // authoritative only: other names are REFUSED
-	Docker       DockerAPI      // nil: no container names
-	DockerDomain string         // default "docker."
-	CacheSize    int            // forwarding cache entries; default 10000, <0 disables
-	Metrics      *Metrics       // nil: not exported
-	Logger       *slog.Logger
-	Sockets      int // UDP sockets per listen address (SO_REUSEPORT); default GOMAXPROCS
+	Listen         []string       // host:port, UDP and TCP on each
+	HostsFiles     []string       // /etc/hosts format, watched
+	HostsDir       string         // every file in it (not dotfiles or names ending in ~), watched
+	Rules          []Entry        // --wildcard rules (exact or wildcard), after the files
+	Upstreams      []string       // host:port; empty: the nameservers of ResolvConf
+	ResolvConf     string         // default /etc/resolv.conf
+	Servers        []DomainServer // per-domain upstreams
+	Local          []string       // local zones; nil: DefaultLocalZones()
+	TTL            uint32         // TTL of local answers
+	NoForward      bool           // authoritative only: other names are REFUSED
+	ForwardTimeout time.Duration  // per upstream try; default DefaultForwardTimeout
+	Docker         DockerAPI      // nil: no container names
+	DockerDomain   string         // default "docker."
+	CacheSize      int            // forwarding cache entries; default 10000, <0 disables
+	Metrics        *Metrics       // nil: not exported
+	Logger         *slog.Logger
+	Sockets        int // UDP sockets per listen address (SO_REUSEPORT); default GOMAXPROCS
 }
 
 // Server is the DNS server: Listen binds, Serve answers until ctx ends.
@@ -121,7 +122,7 @@ func (s *Server) Listen(ctx context.Context) error {
 			s.log.Warn("no upstream servers: names that are not local get SERVFAIL")
 		}
 		s.fwd = NewForwarder(ForwarderConfig{
-			Upstreams: ups, Servers: s.cfg.Servers, CacheSize: max(s.cfg.CacheSize, 0),
+			Upstreams: ups, Servers: s.cfg.Servers, CacheSize: max(s.cfg.CacheSize, 0), Timeout: s.cfg.ForwardTimeout,
 			Nonce: nonce, Metrics: s.metrics, Logger: s.log,
 		})
 	}

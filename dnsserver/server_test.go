@@ -2,6 +2,7 @@ package dnsserver
 
 import (
 	"context"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -125,6 +126,7 @@ func TestEDNS(t *testing.T) {
 				t.Errorf("answer = %v", r)
 			}
 
+			m.Extra = nil // one OPT: two would be FORMERR
 			m.SetEdns0(4096, false)
 			m.IsEdns0().SetVersion(1)
 			r = exchange(t, network, addr, m)
@@ -264,4 +266,81 @@ func TestListenErrorHints(t *testing.T) {
 			t.Errorf("%v: hint %q, want %q", errno, hint.Of(err), want)
 		}
 	}
+}
+
+// TestEDNSStrictness: RFC 6891 §6.1.1 and a question cut before its type
+// or class; each gets FORMERR with the query's ID.
+func TestEDNSStrictness(t *testing.T) {
+	s := hostsServer(t, Config{NoForward: true})
+	opt := func(name string) *dns.OPT {
+		o := &dns.OPT{Hdr: dns.RR_Header{Name: name, Rrtype: dns.TypeOPT}}
+		o.SetUDPSize(1232)
+		return o
+	}
+	build := func(f func(m *dns.Msg)) []byte {
+		m := new(dns.Msg)
+		m.SetQuestion("web.myapp.test.", dns.TypeA)
+		m.Id = 0x4321
+		f(m)
+		b, err := m.Pack()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	plain := build(func(*dns.Msg) {})
+	tests := []struct {
+		name string
+		pkt  []byte
+	}{
+		{"two OPT records", build(func(m *dns.Msg) { m.Extra = []dns.RR{opt("."), opt(".")} })},
+		{"OPT owned by a name", build(func(m *dns.Msg) { m.Extra = []dns.RR{opt("web.myapp.test.")} })},
+		{"OPT in the answer section", build(func(m *dns.Msg) { m.Answer = []dns.RR{opt(".")} })},
+		{"OPT in the authority section", build(func(m *dns.Msg) { m.Ns = []dns.RR{opt(".")} })},
+		{"question without type and class", plain[:len(plain)-4]},
+		{"question without class", plain[:len(plain)-2]},
+	}
+	for _, tt := range tests {
+		for _, network := range transports {
+			t.Run(tt.name+"/"+network, func(t *testing.T) {
+				r := rawExchange(t, network, s.Addrs()[0], tt.pkt)
+				if len(r) < 12 || r[0] != 0x43 || r[1] != 0x21 || r[2]&0x80 == 0 || r[3]&0xf != dns.RcodeFormatError {
+					t.Errorf("reply %x, want FORMERR with ID 4321", r)
+				}
+			})
+		}
+	}
+}
+
+// rawExchange sends one raw message over network and returns the reply.
+func rawExchange(t *testing.T, network, addr string, pkt []byte) []byte {
+	t.Helper()
+	c, err := net.Dial(network, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(deadline(t))
+	if network == "tcp" {
+		pkt = append([]byte{byte(len(pkt) >> 8), byte(len(pkt))}, pkt...)
+	}
+	if _, err := c.Write(pkt); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 65536)
+	if network == "udp" {
+		n, err := c.Read(buf)
+		if err != nil {
+			t.Fatalf("no reply: %v", err)
+		}
+		return buf[:n]
+	}
+	if _, err := io.ReadFull(c, buf[:2]); err != nil {
+		t.Fatalf("no reply: %v", err)
+	}
+	n := int(buf[0])<<8 | int(buf[1])
+	if _, err := io.ReadFull(c, buf[:n]); err != nil {
+		t.Fatalf("reply cut: %v", err)
+	}
+	return buf[:n]
 }
