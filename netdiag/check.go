@@ -42,6 +42,9 @@ type Result struct {
 	Fixed    bool     `json:"fixed"`
 	// Changes lists what --fix changed, one line per change.
 	Changes []string `json:"changes"`
+	// Recheck is the status of the check run again after --fix changed
+	// something ("" when it was not re-run).
+	Recheck Status `json:"recheck"`
 }
 
 // failed reports whether dependants of r must be skipped: r failed and was

@@ -346,7 +346,7 @@ func TestReportJSONFields(t *testing.T) {
 	for k := range check {
 		keys = append(keys, k)
 	}
-	want := []string{"changes", "evidence", "fixable", "fixed", "hint", "id", "status", "title"}
+	want := []string{"changes", "evidence", "fixable", "fixed", "hint", "id", "recheck", "status", "title"}
 	if diff := cmp.Diff(want, keys, cmpSorted); diff != "" {
 		t.Errorf("keys (-want +got):\n%s", diff)
 	}

@@ -118,6 +118,7 @@ func (d *Doctor) Run(ctx context.Context) (Report, error) {
 	}
 	s := &state{cfg: d.cfg, eng: d.eng, host: HostFS{Root: d.cfg.Root}, info: info,
 		log: d.cfg.Logger.With("component", "netdiag")}
+	s.removeStaleProbes(ctx)
 	mode := d.cfg.HostFiles
 	if mode == HostFilesAuto && !info.Kind.hostFilesLocal() {
 		mode = HostFilesProbe
@@ -134,7 +135,11 @@ func (d *Doctor) Run(ctx context.Context) (Report, error) {
 			s.host = HostFS{Root: dir}
 		}
 	}
-	results := runChecks(ctx, s, allChecks())
+	checks := allChecks()
+	results := runChecks(ctx, s, checks)
+	if d.cfg.Fix {
+		recheck(ctx, s, checks, results)
+	}
 	return Report{Network: d.cfg.Network, Engine: info, Checks: results, Summary: Summarize(results)}, nil
 }
 

@@ -73,9 +73,15 @@ func (h HostFS) ReadFile(p string) ([]byte, error) {
 	return os.ReadFile(h.abs(real))
 }
 
-// WriteFile writes a host file, creating its directory.
+// WriteFile writes a host file, creating its directory. Links are
+// followed inside the root, as ReadFile does, so a fix never writes
+// outside it.
 func (h HostFS) WriteFile(p string, data []byte) error {
-	full := h.abs(p)
+	real, _, err := h.Resolve(p)
+	if err != nil {
+		return err
+	}
+	full := h.abs(real)
 	if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
 		return err
 	}

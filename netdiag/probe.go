@@ -200,7 +200,7 @@ func (s *state) runProbeWith(ctx context.Context, hc *container.HostConfig, args
 	_, _ = rand.Read(rnd)
 	name := "devbox-netprobe-" + hex.EncodeToString(rnd)
 	_, err = s.eng.ContainerCreate(ctx,
-		&container.Config{Image: tag, Cmd: withSelf(args, name), Labels: map[string]string{probeLabel: "probe", probeNetworkLabel: networkMode}},
+		&container.Config{Image: tag, Cmd: withSelf(args, name), Labels: map[string]string{probeLabel: "probe", probeNetworkLabel: networkMode, probeOwnerLabel: probeOwner()}},
 		hc, nil, nil, name)
 	if err != nil {
 		return nil, fmt.Errorf("create probe container: %w", err)
@@ -213,7 +213,7 @@ func (s *state) runProbeWith(ctx context.Context, hc *container.HostConfig, args
 	if err := s.eng.ContainerStart(ctx, name, container.StartOptions{}); err != nil {
 		return nil, fmt.Errorf("start probe container: %w", err)
 	}
-	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	wctx, cancel := context.WithTimeout(ctx, probeWait)
 	defer cancel()
 	okCh, errCh := s.eng.ContainerWait(wctx, name, container.WaitConditionNotRunning)
 	var code int64

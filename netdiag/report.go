@@ -25,6 +25,9 @@ func WriteText(w io.Writer, rep Report, colors output.Colors) error {
 		for _, c := range r.Changes {
 			fmt.Fprintf(&b, "       %s %s\n", colors.Green("fixed:"), c)
 		}
+		if r.Recheck != "" {
+			fmt.Fprintf(&b, "       re-checked after --fix: %s\n", r.Recheck)
+		}
 		if r.Hint != "" && !r.Fixed {
 			fmt.Fprintf(&b, "       hint: %s\n", r.Hint)
 		}

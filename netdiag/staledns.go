@@ -7,6 +7,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/docker/docker/api/types/container"
 	"golang.org/x/sync/errgroup"
@@ -165,18 +166,39 @@ func (s *state) copyFile(ctx context.Context, id, path string) ([]byte, error) {
 	return io.ReadAll(io.LimitReader(tr, 1<<20))
 }
 
+// StaleRestartTimeout is how long --fix lets a container with stale DNS
+// stop (SIGTERM, then SIGKILL) before restarting it.
+const StaleRestartTimeout = 10 * time.Second
+
+// staleRestartParallel is how many stale containers --fix restarts at once.
+const staleRestartParallel = 8
+
 // restartStale restarts containers with stale DNS after --yes or a yes at
-// the prompt.
-// It asks once per container.
+// the prompt. It asks once per container, then restarts the accepted ones
+// concurrently, each with StaleRestartTimeout to stop.
 func (s *state) restartStale(ctx context.Context, r *Result, names []string) {
-	var declined []string
+	var declined, accepted []string
 	for _, n := range names {
 		if !s.cfg.Yes && !s.cfg.Confirm(fmt.Sprintf("restart container %s to refresh its DNS settings?", n)) {
 			declined = append(declined, n)
 			continue
 		}
-		if err := s.eng.ContainerRestart(ctx, n, container.StopOptions{}); err != nil {
-			r.Evidence = append(r.Evidence, fmt.Sprintf("restart %s: %v", n, err))
+		accepted = append(accepted, n)
+	}
+	errs := make([]error, len(accepted))
+	var g errgroup.Group
+	g.SetLimit(staleRestartParallel)
+	timeout := int(StaleRestartTimeout / time.Second)
+	for i, n := range accepted {
+		g.Go(func() error {
+			errs[i] = s.eng.ContainerRestart(ctx, n, container.StopOptions{Timeout: &timeout})
+			return nil
+		})
+	}
+	_ = g.Wait()
+	for i, n := range accepted {
+		if errs[i] != nil {
+			r.Evidence = append(r.Evidence, fmt.Sprintf("restart %s: %v", n, errs[i]))
 			declined = append(declined, n)
 			continue
 		}
