@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"sort"
 	"strings"
@@ -28,14 +29,22 @@ type Options struct {
 	Token     string
 	APIURL    string // default DefaultAPIURL
 	UserAgent string
-	Retry     RetryPolicy   // default 5 attempts, 1s doubling, at most 30s
+	Retry     RetryPolicy   // default DefaultRetry
 	Poll      time.Duration // between status polls; default 3s
-	Cleanup   time.Duration // budget of a cleanup delete after a failure; default 2m
-	Logger    *slog.Logger
-	Progress  *Progress                                                          // where progress goes; nil for none
-	Now       func() time.Time                                                   // default time.Now
-	Run       CommandRunner                                                      // runs ssh for the cloud-init check; default exec
-	Dial      func(ctx context.Context, addr string) (io.ReadWriteCloser, error) // default TCP
+	Cleanup   time.Duration // grace of a cleanup delete beyond the command's timeout; default DefaultCleanupGrace
+	// RequestTimeout bounds one HTTP attempt; default DefaultRequestTimeout.
+	RequestTimeout time.Duration
+	// ListLag is how long a stored droplet may take to show in a listing;
+	// a create with an unknown outcome is looked for that long. Default
+	// DefaultListLag.
+	ListLag time.Duration
+	// LedgerPath is the file recording creates (see Ledger); "" for none.
+	LedgerPath string
+	Logger     *slog.Logger
+	Progress   *Progress                                                          // where progress goes; nil for none
+	Now        func() time.Time                                                   // default time.Now
+	Run        CommandRunner                                                      // runs ssh for the cloud-init check; default exec
+	Dial       func(ctx context.Context, addr string) (io.ReadWriteCloser, error) // default TCP
 }
 
 // Client manages devbox droplets.
@@ -45,6 +54,8 @@ type Client struct {
 	opts Options
 	log  *slog.Logger
 	prog *Progress
+	// ledger records creates; nil without Options.LedgerPath.
+	ledger *Ledger
 }
 
 // New builds a client. It sends no request.
@@ -59,14 +70,24 @@ func New(o Options) (*Client, error) {
 	if !strings.HasSuffix(o.APIURL, "/") {
 		o.APIURL += "/"
 	}
+	api, err := url.Parse(o.APIURL)
+	if err != nil || (api.Scheme != "https" && api.Scheme != "http") || api.Host == "" {
+		return nil, hint.Wrap(fmt.Errorf("%w: api url %q: want http(s)://host/", ErrInvalid, o.APIURL), "check --api-url / DIGITALOCEAN_API_URL")
+	}
 	if o.Retry.Attempts <= 0 {
-		o.Retry = RetryPolicy{Attempts: 5, Base: time.Second, Max: 30 * time.Second}
+		o.Retry = DefaultRetry
+	}
+	if o.RequestTimeout <= 0 {
+		o.RequestTimeout = DefaultRequestTimeout
+	}
+	if o.ListLag <= 0 {
+		o.ListLag = DefaultListLag
 	}
 	if o.Poll <= 0 {
 		o.Poll = 3 * time.Second
 	}
 	if o.Cleanup <= 0 {
-		o.Cleanup = 2 * time.Minute
+		o.Cleanup = DefaultCleanupGrace
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -81,12 +102,15 @@ func New(o Options) (*Client, error) {
 		o.Dial = dialTCP
 	}
 	log := o.Logger.With("component", "droplet")
-	tr := &transport{next: http.DefaultTransport, token: strings.TrimSpace(o.Token), policy: o.Retry, log: log}
+	tr := &transport{
+		next: http.DefaultTransport, token: strings.TrimSpace(o.Token), api: api,
+		policy: o.Retry, timeout: o.RequestTimeout, log: log,
+	}
 	opts := []godo.ClientOpt{godo.SetBaseURL(o.APIURL)}
 	if o.UserAgent != "" {
 		opts = append(opts, godo.SetUserAgent(o.UserAgent))
 	}
-	api, err := godo.New(&http.Client{Transport: tr}, opts...)
+	gc, err := godo.New(&http.Client{Transport: tr, CheckRedirect: checkRedirect(api)}, opts...)
 	if err != nil {
 		return nil, hint.Wrap(fmt.Errorf("api url %q: %w", o.APIURL, err), "check --api-url / DIGITALOCEAN_API_URL")
 	}
@@ -94,7 +118,11 @@ func New(o Options) (*Client, error) {
 	if prog == nil {
 		prog = NewProgress(io.Discard, false)
 	}
-	return &Client{api: api, tr: tr, opts: o, log: log, prog: prog}, nil
+	var led *Ledger
+	if o.LedgerPath != "" {
+		led = &Ledger{path: o.LedgerPath, api: o.APIURL}
+	}
+	return &Client{api: gc, tr: tr, opts: o, log: log, prog: prog, ledger: led}, nil
 }
 
 // Rate returns the API rate limit as of the last response, and whether one
@@ -167,7 +195,8 @@ func created(d godo.Droplet) time.Time {
 }
 
 // cleanupContext is a fresh context for deleting what a failed or
-// interrupted run created: it outlives ctx's cancellation.
+// interrupted run created: it outlives ctx's cancellation and deadline by
+// the cleanup grace.
 func (c *Client) cleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.WithoutCancel(ctx), c.opts.Cleanup)
 }

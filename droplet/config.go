@@ -26,6 +26,14 @@ const (
 	DefaultSize    = "s-2vcpu-4gb"
 	DefaultImage   = "docker-20-04" // DigitalOcean's Docker 1-Click (marketplace) image
 	DefaultTimeout = 5 * time.Minute
+	// DefaultCommandTimeout bounds down, list, status and reap.
+	DefaultCommandTimeout = 3 * time.Minute
+	// DefaultCleanupGrace is how long, beyond --timeout or an interrupt,
+	// devbox keeps trying to delete a droplet it created for a failed run.
+	DefaultCleanupGrace = 2 * time.Minute
+	// DefaultListLag is how long a stored droplet may take to show in a
+	// listing (DigitalOcean's lists lag creates by seconds).
+	DefaultListLag = 30 * time.Second
 	DefaultSSHPort = 22
 	// Tag marks every droplet devbox manages; lookups require it.
 	Tag = "devbox"
@@ -56,6 +64,7 @@ type UpConfig struct {
 	SSHPort       int
 	MaxPrice      float64 // US dollars per hour; 0 for no limit
 	KeepOnFailure bool
+	Expires       time.Time // recorded as an ExpiryTag; zero for none
 }
 
 // Validate checks the inputs that need no API call.

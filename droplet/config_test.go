@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
 
 func TestInvalidInputsSendNothing(t *testing.T) {
@@ -85,24 +84,5 @@ func TestPlacementRefusedBeforeCreate(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-func TestCostSoFar(t *testing.T) {
-	tests := []struct {
-		age  time.Duration
-		want float64
-	}{
-		{0, 0.04},
-		{10 * time.Minute, 0.04},
-		{time.Hour, 0.04},
-		{61 * time.Minute, 0.07},
-		{24 * time.Hour, 0.86},
-		{60 * 24 * time.Hour, 24},
-	}
-	for _, tt := range tests {
-		if got := CostSoFar(tt.age, 0.03571, 24); got != tt.want {
-			t.Errorf("CostSoFar(%v) = %v, want %v", tt.age, got, tt.want)
-		}
 	}
 }

@@ -50,11 +50,13 @@ func newTestClient(t *testing.T, mod ...func(*Options)) testClient {
 	prog, logs := &syncBuffer{}, &syncBuffer{}
 	o := Options{
 		Token: f.Token(), APIURL: f.URL,
-		Retry:    RetryPolicy{Attempts: 4, Base: time.Millisecond, Max: 20 * time.Millisecond},
-		Poll:     2 * time.Millisecond,
-		Cleanup:  10 * time.Second,
-		Logger:   slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Progress: NewProgress(prog, false),
+		Retry:      RetryPolicy{Attempts: 4, Base: time.Millisecond, Max: 20 * time.Millisecond},
+		Poll:       2 * time.Millisecond,
+		Cleanup:    10 * time.Second,
+		ListLag:    2 * time.Second,
+		LedgerPath: filepath.Join(t.TempDir(), "state", "devbox", "droplets.json"),
+		Logger:     slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Progress:   NewProgress(prog, false),
 	}
 	for _, m := range mod {
 		m(&o)

@@ -28,7 +28,11 @@ type PublicKey struct {
 // ParsePublicKey parses "TYPE BASE64 [COMMENT]" and checks that the blob
 // names the same key type.
 func ParsePublicKey(line string) (PublicKey, error) {
-	f := strings.Fields(strings.TrimSpace(line))
+	line = strings.TrimSpace(line)
+	if strings.ContainsAny(line, "\r\n") {
+		return PublicKey{}, fmt.Errorf("more than one line: want one public key")
+	}
+	f := strings.Fields(line)
 	if len(f) < 2 {
 		return PublicKey{}, fmt.Errorf("not a public key line: want TYPE BASE64 [COMMENT]")
 	}
@@ -88,7 +92,20 @@ func resolveKey(spec string) (keySpec, error) {
 		return keySpec{}, hint.Wrap(fmt.Errorf("%w: ssh key: %w", ErrInvalid, err),
 			"--ssh-key takes a public key file (~/.ssh/id_ed25519.pub) or an MD5 fingerprint (aa:bb:...)")
 	}
-	k, err := ParsePublicKey(string(data))
+	var lines []string
+	for _, l := range strings.Split(string(data), "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) > 1 {
+		return keySpec{}, hint.Wrap(fmt.Errorf("%w: ssh key %s holds %d public keys, want one", ErrInvalid, spec, len(lines)),
+			"pass a file with a single key (ssh-keygen -y -f ~/.ssh/id_ed25519 > key.pub writes one), or its MD5 fingerprint")
+	}
+	if len(lines) == 0 {
+		lines = []string{""}
+	}
+	k, err := ParsePublicKey(lines[0])
 	if err != nil {
 		return keySpec{}, hint.Wrap(fmt.Errorf("%w: ssh key %s: %w", ErrInvalid, spec, err), "pass the .pub file, not the private key")
 	}

@@ -2,7 +2,6 @@ package droplet
 
 import (
 	"context"
-	"math"
 	"slices"
 	"time"
 
@@ -11,43 +10,33 @@ import (
 
 // Info is what devbox reports about a droplet; the JSON names are stable.
 type Info struct {
-	Name         string    `json:"name"`
-	ID           int       `json:"id"`
-	Status       string    `json:"status"`
-	PublicIPv4   string    `json:"public_ipv4"`
-	PrivateIPv4  string    `json:"private_ipv4"`
-	PublicIPv6   string    `json:"public_ipv6"`
-	Region       string    `json:"region"`
-	Size         string    `json:"size"`
-	Image        string    `json:"image"`
-	Tags         []string  `json:"tags"`
-	CreatedAt    time.Time `json:"created_at"`
-	AgeSeconds   int64     `json:"age_seconds"`
-	PriceHourly  float64   `json:"price_hourly_usd"`
-	PriceMonthly float64   `json:"price_monthly_usd"`
-	CostSoFar    float64   `json:"cost_so_far_usd"`
+	Name         string     `json:"name"`
+	ID           int        `json:"id"`
+	Status       string     `json:"status"`
+	PublicIPv4   string     `json:"public_ipv4"`
+	PrivateIPv4  string     `json:"private_ipv4"`
+	PublicIPv6   string     `json:"public_ipv6"`
+	Region       string     `json:"region"`
+	Size         string     `json:"size"`
+	Image        string     `json:"image"`
+	Tags         []string   `json:"tags"`
+	CreatedAt    time.Time  `json:"created_at"`
+	AgeSeconds   int64      `json:"age_seconds"`
+	PriceHourly  float64    `json:"price_hourly_usd"`
+	PriceMonthly float64    `json:"price_monthly_usd"`
+	CostSoFar    float64    `json:"cost_so_far_usd"`
+	ExpiresAt    *time.Time `json:"expires_at"`
+	// LedgerOnly: devbox recorded a create of this droplet that the API
+	// does not show (yet); Status is StatusUnconfirmed and ID 0 when the
+	// create's reply never arrived.
+	LedgerOnly bool `json:"ledger_only"`
 }
+
+// StatusUnconfirmed is the status of a ledger-only entry.
+const StatusUnconfirmed = "unconfirmed"
 
 // Age is how long the droplet has existed.
 func (i Info) Age() time.Duration { return time.Duration(i.AgeSeconds) * time.Second }
-
-// CostSoFar estimates what a droplet has cost after age: every started
-// hour at the hourly price, never more than the monthly price. The
-// invoice is the authority; this is the estimate devbox prints.
-func CostSoFar(age time.Duration, hourly, monthly float64) float64 {
-	if age < 0 {
-		age = 0
-	}
-	hours := math.Ceil(age.Hours())
-	if hours == 0 {
-		hours = 1 // a droplet that exists is billed at least one hour
-	}
-	cost := hours * hourly
-	if monthly > 0 && cost > monthly {
-		cost = monthly
-	}
-	return math.Round(cost*100) / 100
-}
 
 func (c *Client) info(d godo.Droplet) Info {
 	i := Info{Name: d.Name, ID: d.ID, Status: d.Status, Tags: slices.Clone(d.Tags), Size: d.SizeSlug}
@@ -71,14 +60,26 @@ func (c *Client) info(d godo.Droplet) Info {
 	}
 	if t := created(d); !t.IsZero() {
 		i.CreatedAt = t
-		age := c.opts.Now().Sub(t)
-		i.AgeSeconds = int64(max(age, 0) / time.Second)
-		i.CostSoFar = CostSoFar(age, i.PriceHourly, i.PriceMonthly)
+		now := c.opts.Now()
+		i.AgeSeconds = int64(max(now.Sub(t), 0) / time.Second)
+		i.CostSoFar = CostSoFar(t, now, i.PriceHourly, i.PriceMonthly)
+	}
+	if e := expiresAt(d.Tags); !e.IsZero() {
+		i.ExpiresAt = &e
 	}
 	return i
 }
 
-// List returns every devbox-tagged droplet, oldest first.
+func (c *Client) infos(ds []godo.Droplet) []Info {
+	out := make([]Info, 0, len(ds))
+	for _, d := range ds {
+		out = append(out, c.info(d))
+	}
+	return out
+}
+
+// List returns every devbox-tagged droplet, oldest first, then the creates
+// the ledger remembers that the API does not show (LedgerOnly).
 func (c *Client) List(ctx context.Context) ([]Info, error) {
 	ds, err := listPaged(ctx, func(o *godo.ListOptions) ([]godo.Droplet, *godo.Response, error) {
 		return c.api.Droplets.ListByTag(ctx, Tag, o)
@@ -87,15 +88,12 @@ func (c *Client) List(ctx context.Context) ([]Info, error) {
 		return nil, apiError("list devbox droplets", err)
 	}
 	sortOldestFirst(ds)
-	out := make([]Info, 0, len(ds))
-	for _, d := range ds {
-		out = append(out, c.info(d))
-	}
-	return out, nil
+	return c.withLedger(ctx, "", ds)
 }
 
 // Status returns the devbox-tagged droplets named name, oldest first
-// (normally one; none when it does not exist).
+// (normally one; none when it does not exist), then ledger-only creates of
+// that name.
 func (c *Client) Status(ctx context.Context, name string) ([]Info, error) {
 	if err := ValidateName(name); err != nil {
 		return nil, err
@@ -104,9 +102,37 @@ func (c *Client) Status(ctx context.Context, name string) ([]Info, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Info, 0, len(ds))
-	for _, d := range ds {
-		out = append(out, c.info(d))
+	return c.withLedger(ctx, name, ds)
+}
+
+// withLedger appends what the ledger knows and the listing lacks: an entry
+// with a droplet ID is looked up (a droplet gone is forgotten; one that
+// exists but was missing from the list is reported), an entry without one
+// is reported as unconfirmed.
+func (c *Client) withLedger(ctx context.Context, name string, ds []godo.Droplet) ([]Info, error) {
+	out := c.infos(ds)
+	for _, e := range c.ledgerEntries(name) {
+		if _, ok := fromAttempt(ds, e); ok {
+			continue
+		}
+		if e.ID != 0 {
+			d, _, err := c.api.Droplets.Get(ctx, e.ID)
+			if isNotFound(err) {
+				c.forget(e.ID)
+				continue
+			}
+			if err != nil {
+				return nil, apiError("get droplet recorded in the ledger", err)
+			}
+			i := c.info(*d)
+			i.LedgerOnly = true
+			out = append(out, i)
+			continue
+		}
+		out = append(out, Info{
+			Name: e.Name, Status: StatusUnconfirmed, Region: e.Region, Size: e.Size, Tags: []string{},
+			CreatedAt: e.At, AgeSeconds: int64(max(c.opts.Now().Sub(e.At), 0) / time.Second), LedgerOnly: true,
+		})
 	}
 	return out, nil
 }

@@ -27,7 +27,7 @@ func TestListAllPagesWithAgeAndCost(t *testing.T) {
 	if oldest.Name != "d200" || newest.Name != "d0" {
 		t.Errorf("order %s..%s, want oldest first", oldest.Name, newest.Name)
 	}
-	if newest.AgeSeconds != 5400 || newest.CostSoFar != 0.07 || newest.PriceHourly != 0.03571 {
-		t.Errorf("d0 = %+v, want 90 minutes old costing $0.07", newest)
+	if newest.AgeSeconds != 5400 || newest.CostSoFar != 0.05 || newest.PriceHourly != 0.03571 {
+		t.Errorf("d0 = %+v, want 90 minutes old costing $0.05 (per second)", newest)
 	}
 }

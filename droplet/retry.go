@@ -1,13 +1,17 @@
 package droplet
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,24 +20,56 @@ import (
 	"github.com/devbox-tools/devbox/internal/hint"
 )
 
-// RetryPolicy says how GETs and DELETEs are retried on 429, 5xx and
-// network errors: up to Attempts tries, waiting Base, 2*Base, 4*Base...
-// (at most Max) between them, or the server's Retry-After when it sends
-// one (also capped at Max). A create (POST) is never retried.
+// Defaults of the HTTP client.
+const (
+	// DefaultRequestTimeout bounds one HTTP attempt (connect, send, the
+	// reply's headers and body).
+	DefaultRequestTimeout = 30 * time.Second
+	// MaxServerWait is the longest Retry-After or RateLimit-Reset devbox
+	// waits for; a server asking for more gets its answer returned.
+	MaxServerWait = 5 * time.Minute
+	// maxRequestBody bounds the request body buffered for a retry.
+	maxRequestBody = 1 << 20
+)
+
+// RetryPolicy says how idempotent requests (GET, HEAD, DELETE) are retried
+// on connection errors, 429 and 5xx: up to Attempts tries. Between tries
+// devbox waits what the server asks (Retry-After, else on a 429
+// RateLimit-Reset), or else Base, 2*Base, 4*Base... (at most Max) with
+// jitter: a random wait between half and all of that step. A create (POST)
+// is never retried.
 type RetryPolicy struct {
 	Attempts int
 	Base     time.Duration
 	Max      time.Duration
 }
 
-func (p RetryPolicy) wait(attempt int, resp *http.Response, now time.Time) time.Duration {
-	d := p.Base << (attempt - 1)
+// DefaultRetry is the policy of a Client built without one.
+var DefaultRetry = RetryPolicy{Attempts: 5, Base: time.Second, Max: 30 * time.Second}
+
+// wait returns how long to wait before attempt+1, and whether the server
+// chose it. jitter returns a value in [0, n).
+func (p RetryPolicy) wait(attempt int, resp *http.Response, now time.Time, jitter func(n int64) int64) (time.Duration, bool) {
 	if resp != nil {
 		if ra, ok := parseRetryAfter(resp.Header.Get("Retry-After"), now); ok {
-			d = ra
+			return ra, true
+		}
+		if resp.StatusCode == http.StatusTooManyRequests {
+			if reset, err := strconv.ParseInt(resp.Header.Get("Ratelimit-Reset"), 10, 64); err == nil && reset > 0 && reset < 1<<40 {
+				return max(time.Unix(reset, 0).Sub(now), 0), true
+			}
 		}
 	}
-	return min(max(d, 0), p.Max)
+	step := p.Base
+	for i := 1; i < attempt && step < p.Max; i++ {
+		step *= 2
+	}
+	step = min(max(step, 0), p.Max)
+	if step <= 1 {
+		return step, false
+	}
+	half := step / 2
+	return half + time.Duration(jitter(int64(step-half)+1)), false
 }
 
 // parseRetryAfter reads a Retry-After value: delay seconds or an HTTP date.
@@ -45,7 +81,7 @@ func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 		return time.Duration(min(n, 86400)) * time.Second, true
 	}
 	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now), 0), true
+		return min(max(t.Sub(now), 0), 86400*time.Second), true
 	}
 	return 0, false
 }
@@ -57,22 +93,41 @@ type Rate struct {
 	Reset     time.Time
 }
 
-// transport authenticates requests, retries idempotent ones and records
-// the rate limit. The token goes only into the Authorization header.
+// transport authenticates requests to the API host, bounds and retries
+// idempotent ones, and records the rate limit. The token goes only into
+// the Authorization header, and only to the configured API's scheme, host
+// and port.
 type transport struct {
-	next   http.RoundTripper
-	token  string
-	policy RetryPolicy
-	log    *slog.Logger
+	next    http.RoundTripper
+	token   string
+	api     *url.URL
+	policy  RetryPolicy
+	timeout time.Duration
+	log     *slog.Logger
 
 	mu   sync.Mutex
 	rate Rate
 	seen bool
 }
 
-func retryable(resp *http.Response, err error) bool {
+// sameOrigin reports whether u is on the API's scheme, host and port.
+func sameOrigin(u, api *url.URL) bool {
+	return strings.EqualFold(u.Scheme, api.Scheme) && strings.EqualFold(u.Host, api.Host)
+}
+
+// idempotent reports whether a method may be sent again: GET, HEAD and
+// DELETE, whatever the body (godo gives every non-GET request an empty
+// JSON body).
+func idempotent(method string) bool {
+	return method == http.MethodGet || method == http.MethodHead || method == http.MethodDelete
+}
+
+// retryable classifies one attempt's outcome: connection errors and
+// timeouts of the attempt itself (not of the caller's context), 429 and
+// the 5xx that mean "try again".
+func retryable(ctx context.Context, resp *http.Response, err error) bool {
 	if err != nil {
-		return !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
+		return ctx.Err() == nil
 	}
 	switch resp.StatusCode {
 	case http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway,
@@ -85,33 +140,99 @@ func retryable(resp *http.Response, err error) bool {
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	req = req.Clone(ctx)
-	req.Header.Set("Authorization", "Bearer "+t.token)
-	idempotent := (req.Method == http.MethodGet || req.Method == http.MethodDelete) && req.Body == nil
-	for attempt := 1; ; attempt++ {
-		resp, err := t.next.RoundTrip(req)
-		if err == nil {
-			t.record(resp)
-			t.log.Debug("api request", "method", req.Method, "path", req.URL.Path, "status", resp.StatusCode, "attempt", attempt)
+	if sameOrigin(req.URL, t.api) {
+		req.Header.Set("Authorization", "Bearer "+t.token)
+	} else {
+		req.Header.Del("Authorization")
+	}
+	var body []byte
+	if req.Body != nil && req.Body != http.NoBody {
+		b, err := io.ReadAll(io.LimitReader(req.Body, maxRequestBody+1))
+		req.Body.Close()
+		if err != nil {
+			return nil, fmt.Errorf("read request body: %w", err)
 		}
-		if !idempotent || attempt >= t.policy.Attempts || !retryable(resp, err) || ctx.Err() != nil {
+		if len(b) > maxRequestBody {
+			return nil, fmt.Errorf("request body over %d bytes", maxRequestBody)
+		}
+		body = b
+	}
+	retry := idempotent(req.Method)
+	for attempt := 1; ; attempt++ {
+		resp, err := t.attempt(ctx, req, body)
+		status := 0
+		if err == nil {
+			status = resp.StatusCode
+			t.record(resp)
+			t.log.Debug("api request", "method", req.Method, "path", req.URL.Path, "status", status, "attempt", attempt)
+		}
+		if !retry || attempt >= t.policy.Attempts || !retryable(ctx, resp, err) {
 			return resp, err
 		}
-		wait := t.policy.wait(attempt, resp, time.Now())
-		status := 0
+		wait, server := t.policy.wait(attempt, resp, time.Now(), rand.Int64N)
+		if server && !t.fits(ctx, wait) {
+			// The server asks for more than this command may wait:
+			// its answer is the result.
+			return resp, err
+		}
 		if resp != nil {
-			status = resp.StatusCode
 			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 			resp.Body.Close()
 		}
-		t.log.Debug("api retry", "method", req.Method, "path", req.URL.Path, "status", status, "wait", wait, "attempt", attempt)
-		timer := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			return nil, ctx.Err()
-		case <-timer.C:
+		t.log.Debug("api retry", "method", req.Method, "path", req.URL.Path, "status", status, "err", errString(err), "wait", wait, "attempt", attempt)
+		if err := sleep(ctx, wait); err != nil {
+			return nil, err
 		}
 	}
+}
+
+// fits reports whether a wait the server asked for is worth doing: at most
+// MaxServerWait and within the context's deadline.
+func (t *transport) fits(ctx context.Context, wait time.Duration) bool {
+	if wait > MaxServerWait {
+		return false
+	}
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
+		return false
+	}
+	return true
+}
+
+// attempt sends the request once, bounded by the per-request timeout; the
+// timeout also covers reading the body (it ends when the body is closed).
+func (t *transport) attempt(ctx context.Context, req *http.Request, body []byte) (*http.Response, error) {
+	actx, cancel := context.WithTimeout(ctx, t.timeout)
+	r := req.WithContext(actx)
+	if body != nil {
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.ContentLength = int64(len(body))
+		r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	}
+	resp, err := t.next.RoundTrip(r)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
+	return resp, nil
+}
+
+type cancelBody struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b *cancelBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
 }
 
 func (t *transport) record(resp *http.Response) {
@@ -128,6 +249,24 @@ func (t *transport) record(resp *http.Response) {
 	t.mu.Lock()
 	t.rate, t.seen = r, true
 	t.mu.Unlock()
+}
+
+// ErrRedirect means the API redirected a request to another host, which
+// devbox refuses: the token must stay with the API host.
+var ErrRedirect = errors.New("redirect to another host refused")
+
+// checkRedirect follows redirects only within the API's scheme, host and
+// port (at most 5).
+func checkRedirect(api *url.URL) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		if !sameOrigin(req.URL, api) {
+			return fmt.Errorf("%w: %s://%s", ErrRedirect, req.URL.Scheme, req.URL.Host)
+		}
+		if len(via) >= 5 {
+			return errors.New("stopped after 5 redirects")
+		}
+		return nil
+	}
 }
 
 // apiError turns godo's errors into what the user needs: a 429 that
@@ -147,10 +286,18 @@ func apiError(what string, err error) error {
 				"check DIGITALOCEAN_ACCESS_TOKEN (or --token); it needs read and write scope")
 		}
 	}
+	if errors.Is(err, ErrRedirect) {
+		return hint.Wrap(fmt.Errorf("%s: %w", what, err), "check --api-url / DIGITALOCEAN_API_URL: devbox sends the token only to that host")
+	}
 	return fmt.Errorf("%s: %w", what, err)
 }
 
-func isNotFound(err error) bool {
+func statusOf(err error) int {
 	var er *godo.ErrorResponse
-	return errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == http.StatusNotFound
+	if errors.As(err, &er) && er.Response != nil {
+		return er.Response.StatusCode
+	}
+	return 0
 }
+
+func isNotFound(err error) bool { return statusOf(err) == http.StatusNotFound }

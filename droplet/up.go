@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 
 	"github.com/digitalocean/godo"
@@ -19,15 +20,19 @@ type Result struct {
 
 // Up finds the devbox droplet named cfg.Name or creates it and waits until
 // it is active with a public IPv4 (and, with WaitSSH, until SSH answers and
-// cloud-init is done). The whole run is bounded by cfg.Timeout.
+// cloud-init is done). The whole run is bounded by cfg.Timeout; deleting
+// what it created after a failure gets the cleanup grace beyond that.
 //
-// Safety: the create is sent once; after an error the droplet is looked up
-// by name and tag before anything else. After the create, and again once
-// the droplet is active, the name is listed again and, when a racing run
-// created one too, the younger droplet is deleted by the run that made
-// it, so racing runs end with the oldest. If
-// the wait fails (timeout, errored action, Ctrl-C) the droplet this run
-// created is deleted with a fresh context, unless KeepOnFailure.
+// Safety: the create is recorded in the ledger, then sent once. When its
+// outcome is unknown (an error, a timeout, an interrupt), the name is
+// listed until the listing lag has passed: a droplet stored anyway is
+// adopted, or deleted when the run was interrupted or timed out. After the
+// create, and again once the droplet is active, the name is listed again
+// and, when a racing run created one too, the younger droplet is deleted
+// by the run that made it, so racing runs end with the oldest. If the wait
+// fails (timeout, errored action, Ctrl-C) the droplet this run created is
+// deleted, unless KeepOnFailure; a delete that keeps failing ends in a
+// *CleanupError naming the droplet.
 func (c *Client) Up(ctx context.Context, cfg UpConfig) (Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return Result{}, err
@@ -48,6 +53,9 @@ func (c *Client) Up(ctx context.Context, cfg UpConfig) (Result, error) {
 	if len(existing) > 0 {
 		if len(existing) > 1 {
 			c.prog.Printf("%d droplets are named %s; using the oldest (ID %d)", len(existing), cfg.Name, existing[0].ID)
+		}
+		if !cfg.Expires.IsZero() && !expiresAt(existing[0].Tags).Equal(cfg.Expires.Truncate(1e9)) {
+			c.prog.Printf("droplet %s exists: --expires applies to a droplet when it is created; its expiry is unchanged", cfg.Name)
 		}
 		return c.ready(ctx, cfg, existing[0])
 	}
@@ -74,15 +82,15 @@ func (c *Client) Up(ctx context.Context, cfg UpConfig) (Result, error) {
 		return Result{}, c.failed(ctx, cfg, ours, err)
 	}
 	// Once more, in case a racing droplet showed in the list late.
-	if winner, err = c.settle(ctx, cfg.Name, ours); err != nil {
-		return Result{}, c.failed(ctx, cfg, ours, err)
+	if winner, err = c.settle(ctx, cfg.Name, *d); err != nil {
+		return Result{}, c.failed(ctx, cfg, *d, err)
 	}
 	if winner.ID != ours.ID {
 		return c.ready(ctx, cfg, winner)
 	}
 	if cfg.WaitSSH {
 		if err := c.waitSSH(ctx, c.info(*d), cfg.SSHPort); err != nil {
-			return Result{}, c.failed(ctx, cfg, ours, err)
+			return Result{}, c.failed(ctx, cfg, *d, err)
 		}
 	}
 	return Result{Droplet: c.info(*d), Created: true}, nil
@@ -90,10 +98,26 @@ func (c *Client) Up(ctx context.Context, cfg UpConfig) (Result, error) {
 
 // ready returns a droplet that already existed, first waiting (without
 // deleting anything on failure: it is not this run's) until it is active,
-// and with WaitSSH until SSH and cloud-init are done.
+// and with WaitSSH until SSH and cloud-init are done. A powered-off
+// droplet is powered on; one whose create errored fails at once.
 func (c *Client) ready(ctx context.Context, cfg UpConfig, d godo.Droplet) (Result, error) {
-	if ip, _ := d.PublicIPv4(); d.Status != "active" || ip == "" {
-		got, err := c.waitActive(ctx, d.ID, 0)
+	switch ip, _ := d.PublicIPv4(); {
+	case d.Status == "off":
+		got, err := c.powerOn(ctx, d)
+		if err != nil {
+			return Result{}, err
+		}
+		d = *got
+	case d.Status != "active" || ip == "":
+		actionID, err := c.createAction(ctx, d)
+		if err != nil {
+			return Result{}, err
+		}
+		got, err := c.waitActive(ctx, d.ID, actionID)
+		if errors.Is(err, ErrActionErrored) {
+			return Result{}, hint.Wrap(fmt.Errorf("droplet %s (ID %d) exists but its create failed: %w", d.Name, d.ID, err),
+				"it will never become active: `devbox droplet down "+d.Name+" --force`, then `devbox droplet up "+d.Name+"`")
+		}
 		if err != nil {
 			return Result{}, fmt.Errorf("droplet %s (ID %d) exists but is not ready: %w", d.Name, d.ID, err)
 		}
@@ -107,43 +131,112 @@ func (c *Client) ready(ctx context.Context, cfg UpConfig, d godo.Droplet) (Resul
 	return Result{Droplet: c.info(d)}, nil
 }
 
-// create sends the create once. When it fails (an error, a timeout, a
-// cancel), the droplet may still have been stored: it is looked up by name
-// and tag, with a fresh context, and adopted as this run's when found.
+// create records the create in the ledger, then sends it once. When the
+// outcome is unknown, resolveCreate finds out.
 func (c *Client) create(ctx context.Context, cfg UpConfig, ks keySpec) (godo.Droplet, int, error) {
+	tags := append([]string{Tag}, withoutTag(cfg.Tags)...)
+	if !cfg.Expires.IsZero() {
+		tags = append(tags, ExpiryTag(cfg.Expires))
+	}
 	req := &godo.DropletCreateRequest{
 		Name: cfg.Name, Region: cfg.Region, Size: cfg.Size,
 		Image:    godo.DropletCreateImage{Slug: cfg.Image},
-		Tags:     append([]string{Tag}, withoutTag(cfg.Tags)...),
+		Tags:     tags,
 		UserData: cfg.UserData,
 	}
 	if ks.fingerprint != "" {
 		req.SSHKeys = []godo.DropletCreateSSHKey{{Fingerprint: ks.fingerprint}}
 	}
+	entry := LedgerEntry{Attempt: newAttempt(), Name: cfg.Name, Region: cfg.Region, Size: cfg.Size, At: c.opts.Now().UTC()}
+	if c.ledger != nil {
+		if err := c.ledger.add(entry); err != nil {
+			return godo.Droplet{}, 0, fmt.Errorf("record the create before sending it: %w", err)
+		}
+	}
 	c.prog.Step(fmt.Sprintf("creating droplet %s (%s, %s, %s)", cfg.Name, cfg.Region, cfg.Size, cfg.Image))
 	d, resp, err := c.api.Droplets.Create(ctx, req)
 	if err == nil {
 		c.log.Info("droplet created", "name", d.Name, "id", d.ID)
+		c.ledgerSet(entry.Attempt, d.ID, resp)
 		actionID := 0
 		if resp != nil && resp.Links != nil && len(resp.Links.Actions) > 0 {
 			actionID = resp.Links.Actions[0].ID
 		}
 		return *d, actionID, nil
 	}
-	createErr := apiError("create droplet "+cfg.Name, err)
-	lctx, cancel := c.cleanupContext(ctx)
-	defer cancel()
-	found, ferr := c.find(lctx, cfg.Name)
-	if ferr != nil {
-		return godo.Droplet{}, 0, hint.Wrap(fmt.Errorf("%w; checking whether it was created anyway failed too: %v", createErr, ferr),
-			"run `devbox droplet status "+cfg.Name+"` and `devbox droplet down "+cfg.Name+"` if it exists")
+	return c.resolveCreate(ctx, cfg, entry, apiError("create droplet "+cfg.Name, err))
+}
+
+func (c *Client) ledgerSet(attempt string, id int, resp *godo.Response) {
+	if c.ledger == nil {
+		return
 	}
-	if len(found) == 0 {
+	reqID := ""
+	if resp != nil && resp.Response != nil {
+		reqID = resp.Header.Get("X-Request-Id")
+	}
+	if err := c.ledger.set(attempt, id, reqID); err != nil {
+		c.prog.Printf("warning: %v", err)
+	}
+}
+
+// definite reports whether a failed create certainly stored nothing: the
+// API answered with a refusal (4xx).
+func definite(err error) bool {
+	s := statusOf(err)
+	return s >= 400 && s < 500 && s != http.StatusRequestTimeout
+}
+
+// resolveCreate finds out what a create that failed did. A refusal stored
+// nothing. Otherwise the name is listed, with a fresh context, until the
+// listing lag has passed since the create was sent: a droplet that shows
+// is deleted when the run was interrupted or timed out, and adopted when
+// the create merely lost its reply.
+func (c *Client) resolveCreate(ctx context.Context, cfg UpConfig, e LedgerEntry, createErr error) (godo.Droplet, int, error) {
+	if definite(createErr) {
+		c.ledgerDrop(e.Attempt)
 		return godo.Droplet{}, 0, createErr
 	}
-	youngest := found[len(found)-1]
-	c.prog.Printf("the create answered an error (%v) but droplet %s exists (ID %d); continuing with it", err, cfg.Name, youngest.ID)
-	return youngest, 0, nil
+	c.prog.Printf("the create of %s did not answer (%v); checking whether it was stored", cfg.Name, createErr)
+	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.ListLag+c.opts.Cleanup)
+	defer cancel()
+	for {
+		found, err := c.find(lctx, cfg.Name)
+		if err != nil {
+			return godo.Droplet{}, 0, hint.Wrap(fmt.Errorf("%w; checking whether it was created anyway failed too: %v", createErr, err),
+				"run `devbox droplet list`: it shows the create devbox recorded; `devbox droplet down "+cfg.Name+" --force` deletes it")
+		}
+		if d, ok := fromAttempt(found, e); ok {
+			c.ledgerSet(e.Attempt, d.ID, nil)
+			if ctx.Err() != nil {
+				c.prog.Printf("droplet %s was stored anyway (ID %d); deleting it: the run was stopped", cfg.Name, d.ID)
+				return godo.Droplet{}, 0, c.failed(ctx, cfg, d, createErr)
+			}
+			c.prog.Printf("the create answered an error but droplet %s exists (ID %d); adopting it", cfg.Name, d.ID)
+			actionID, err := c.createAction(ctx, d)
+			if err != nil {
+				return godo.Droplet{}, 0, c.failed(ctx, cfg, d, err)
+			}
+			return d, actionID, nil
+		}
+		if c.opts.Now().Sub(e.At) >= c.opts.ListLag {
+			c.ledgerDrop(e.Attempt)
+			return godo.Droplet{}, 0, fmt.Errorf("%w (no droplet %s showed within %s: nothing was created)", createErr, cfg.Name, c.opts.ListLag)
+		}
+		c.prog.Step(fmt.Sprintf("waiting up to %s for droplet %s to show in the list", c.opts.ListLag, cfg.Name))
+		if err := sleep(lctx, c.opts.Poll); err != nil {
+			return godo.Droplet{}, 0, fmt.Errorf("%w; checking whether it was created anyway: %v", createErr, err)
+		}
+	}
+}
+
+func (c *Client) ledgerDrop(attempt string) {
+	if c.ledger == nil {
+		return
+	}
+	if err := c.ledger.drop(attempt, 0); err != nil {
+		c.prog.Printf("warning: %v", err)
+	}
 }
 
 func withoutTag(tags []string) []string {
@@ -163,72 +256,26 @@ func (c *Client) settle(ctx context.Context, name string, ours godo.Droplet) (go
 	}
 	winner := found[0]
 	c.prog.Printf("another run created droplet %s first (ID %d); deleting the duplicate this run created (ID %d)", name, winner.ID, ours.ID)
-	dctx, cancel := c.cleanupContext(ctx)
-	defer cancel()
-	if err := c.destroy(dctx, ours.ID); err != nil {
-		return godo.Droplet{}, hint.Wrap(fmt.Errorf("delete duplicate droplet %d: %w", ours.ID, err),
-			"run `devbox droplet list` and delete the younger "+name+" in the console")
+	if err := c.cleanup(ctx, ours, fmt.Errorf("droplet %s: another run created it first", name)); err != nil {
+		return godo.Droplet{}, err
 	}
 	return winner, nil
 }
 
 // failed cleans up after a failed wait: it deletes the droplet this run
-// created with a fresh context, unless KeepOnFailure.
+// created, retrying within the cleanup grace, unless KeepOnFailure.
 func (c *Client) failed(ctx context.Context, cfg UpConfig, ours godo.Droplet, cause error) error {
+	var ce *CleanupError
+	if errors.As(cause, &ce) {
+		return cause
+	}
 	if cfg.KeepOnFailure {
 		return hint.Wrap(fmt.Errorf("%w (droplet %s, ID %d, kept)", cause, cfg.Name, ours.ID),
 			"--keep-on-failure kept it; `devbox droplet down "+cfg.Name+"` deletes it")
 	}
 	c.prog.Printf("deleting droplet %s (ID %d): the run failed", cfg.Name, ours.ID)
-	dctx, cancel := c.cleanupContext(ctx)
-	defer cancel()
-	if err := c.destroy(dctx, ours.ID); err != nil {
-		return hint.Wrap(fmt.Errorf("%w; deleting droplet %d failed too: %v", cause, ours.ID, err),
-			"`devbox droplet down "+cfg.Name+"` finds it by its tag and deletes it")
+	if err := c.cleanup(ctx, ours, cause); err != nil {
+		return err
 	}
 	return fmt.Errorf("%w (droplet %s, ID %d, deleted)", cause, cfg.Name, ours.ID)
-}
-
-// ErrActionErrored means the API reported the create action errored.
-var ErrActionErrored = errors.New("create action errored")
-
-// waitActive polls the create action (when known) and the droplet until
-// it is active with a public IPv4.
-func (c *Client) waitActive(ctx context.Context, id, actionID int) (*godo.Droplet, error) {
-	for {
-		if actionID != 0 {
-			a, _, err := c.api.Actions.Get(ctx, actionID)
-			switch {
-			case err != nil && ctx.Err() == nil:
-				return nil, apiError(fmt.Sprintf("get action %d", actionID), err)
-			case err == nil && a.Status == "errored":
-				return nil, fmt.Errorf("droplet %d: %w (action %d)", id, ErrActionErrored, actionID)
-			case err == nil && a.Status == godo.ActionCompleted:
-				actionID = 0
-			}
-		}
-		if ctx.Err() == nil {
-			d, _, err := c.api.Droplets.Get(ctx, id)
-			if err != nil && ctx.Err() == nil {
-				return nil, apiError(fmt.Sprintf("get droplet %d", id), err)
-			}
-			if err == nil {
-				ip, _ := d.PublicIPv4()
-				if d.Status == "active" && ip != "" {
-					return d, nil
-				}
-				c.prog.Step(fmt.Sprintf("waiting for droplet %s to become active (status %s)", d.Name, d.Status))
-			}
-		}
-		if err := sleep(ctx, c.opts.Poll); err != nil {
-			return nil, waitError(err)
-		}
-	}
-}
-
-func waitError(err error) error {
-	if errors.Is(err, context.DeadlineExceeded) {
-		return hint.Wrap(fmt.Errorf("timed out waiting for the droplet: %w", err), "raise --timeout")
-	}
-	return fmt.Errorf("wait for the droplet: %w", err)
 }

@@ -215,23 +215,22 @@ func TestRacingUpsEndWithOne(t *testing.T) {
 // waited for (not recreated, not deleted).
 func TestUpWaitsForExistingNotReady(t *testing.T) {
 	c := newTestClient(t)
-	c.fake.SetActionPolls(1 << 30)
-	cfg := upConfig("dev")
-	cfg.Timeout, cfg.KeepOnFailure = 100*time.Millisecond, true
-	if _, err := c.Up(ctxT(t), cfg); err == nil {
-		t.Fatal("up with a stuck action succeeded")
-	}
-	c.fake.SetActionPolls(2)
-	cfg.Timeout = 10 * time.Second
-	res, err := c.Up(ctxT(t), cfg)
+	id := c.fake.AddDroplet("dev", []string{"devbox"}, time.Now())
+	c.fake.SetStatus(id, "new")
+	c.fake.AddAction(id, "create", "in-progress")
+	c.fake.SetActionPolls(3)
+	res, err := c.Up(ctxT(t), upConfig("dev"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Created || res.Droplet.Status != "active" || res.Droplet.PublicIPv4 == "" {
+	if res.Created || res.Droplet.ID != id || res.Droplet.Status != "active" || res.Droplet.PublicIPv4 == "" {
 		t.Errorf("result %+v, want the existing droplet, now active", res)
 	}
-	if n := c.fake.Count("POST", "/v2/droplets"); n != 1 || len(c.fake.Droplets()) != 1 {
-		t.Errorf("creates %d, droplets %d; want 1 and 1", n, len(c.fake.Droplets()))
+	if n := c.fake.Count("POST", "/v2/droplets"); n != 0 || len(c.fake.Droplets()) != 1 {
+		t.Errorf("creates %d, droplets %d; want 0 and 1", n, len(c.fake.Droplets()))
+	}
+	if n := c.fake.Count("GET", "/v2/actions/"); n == 0 {
+		t.Error("the create action was not polled")
 	}
 }
 

@@ -27,6 +27,7 @@ func (a *app) dropletCommand() *cli.Command {
 			a.dropletStatusCommand(),
 			a.dropletListCommand(),
 			a.dropletSSHCommand(),
+			a.dropletReapCommand(),
 		},
 	}
 }
@@ -38,25 +39,53 @@ func dropletAPIFlags() []cli.Flag {
 		&cli.StringFlag{Name: "api-url", EnvVars: []string{"DIGITALOCEAN_API_URL"}, Value: droplet.DefaultAPIURL, Usage: "DigitalOcean API endpoint"},
 		&cli.BoolFlag{Name: "verbose", Usage: "also print the API rate limit that remains"},
 		&cli.DurationFlag{Name: "poll-interval", Value: 3 * time.Second, Usage: "time between status polls"},
-		&cli.DurationFlag{Name: "retry-wait", Value: time.Second, Usage: "first wait before retrying a GET or DELETE (doubles, at most 30s; Retry-After wins)", Hidden: true},
+		&cli.DurationFlag{Name: "retry-wait", Value: droplet.DefaultRetry.Base, Usage: "first wait before retrying a GET or DELETE (doubles, at most 30s; Retry-After wins)", Hidden: true},
+		&cli.DurationFlag{Name: "request-timeout", Value: droplet.DefaultRequestTimeout, Usage: "bound of one HTTP request to the API (a GET or DELETE that runs out is retried)"},
+		&cli.DurationFlag{Name: "cleanup-grace", Value: droplet.DefaultCleanupGrace, Usage: "how long, beyond --timeout or Ctrl-C, to keep trying to delete a droplet a failed run created"},
+		&cli.DurationFlag{Name: "list-lag", Value: droplet.DefaultListLag, Usage: "how long a created droplet may take to show in listings", Hidden: true},
 	}
+}
+
+// dropletTimeoutFlag is --timeout of down, list, status and reap.
+func dropletTimeoutFlag() cli.Flag {
+	return &cli.DurationFlag{Name: "timeout", Value: droplet.DefaultCommandTimeout, Usage: "give up after this long"}
 }
 
 // dropletClient builds the domain client from the shared flags.
 func (a *app) dropletClient(c *cli.Context) (*droplet.Client, error) {
+	ledger, lerr := droplet.LedgerPath(a.dropletGetenv)
+	retry := droplet.DefaultRetry
+	retry.Base = c.Duration("retry-wait")
 	client, err := droplet.New(droplet.Options{
-		Token:     c.String("token"),
-		APIURL:    c.String("api-url"),
-		UserAgent: "devbox/" + version,
-		Retry:     droplet.RetryPolicy{Attempts: 5, Base: c.Duration("retry-wait"), Max: 30 * time.Second},
-		Poll:      c.Duration("poll-interval"),
-		Logger:    a.logger,
-		Progress:  droplet.NewProgress(a.streams.Err, output.IsTerminal(a.streams.Err)),
+		Token:          c.String("token"),
+		APIURL:         c.String("api-url"),
+		UserAgent:      "devbox/" + version,
+		Retry:          retry,
+		Poll:           c.Duration("poll-interval"),
+		RequestTimeout: c.Duration("request-timeout"),
+		Cleanup:        c.Duration("cleanup-grace"),
+		ListLag:        c.Duration("list-lag"),
+		LedgerPath:     ledger,
+		Logger:         a.logger,
+		Progress:       droplet.NewProgress(a.streams.Err, output.IsTerminal(a.streams.Err)),
 	})
 	if err != nil {
-		return nil, err
+		return nil, dropletInvalid(err)
+	}
+	if lerr != nil {
+		return nil, lerr
 	}
 	return client, nil
+}
+
+// dropletCleanupFailed makes a failed cleanup exit 1 even after Ctrl-C:
+// the error names the droplet that may still bill.
+func dropletCleanupFailed(err error) error {
+	var ce *droplet.CleanupError
+	if errors.As(err, &ce) {
+		return exitCode(exitFailure, err)
+	}
+	return dropletInvalid(err)
 }
 
 // dropletRate prints the remaining rate limit with --verbose.
@@ -163,6 +192,7 @@ func (a *app) dropletUpCommand() *cli.Command {
 		&cli.IntFlag{Name: "ssh-port", Value: droplet.DefaultSSHPort, Usage: "SSH port of the droplet"},
 		&cli.Float64Flag{Name: "max-price", Usage: "refuse sizes above this price in US dollars per hour"},
 		&cli.BoolFlag{Name: "keep-on-failure", Usage: "keep the droplet when the wait fails instead of deleting it"},
+		&cli.StringFlag{Name: "expires", Usage: "when `devbox droplet reap` may delete it: a duration (10h) or a local time of day (20:00); set at creation"},
 		jsonFlag(),
 	)
 	return &cli.Command{
@@ -198,7 +228,7 @@ func (a *app) dropletUpCommand() *cli.Command {
 			defer a.dropletRate(c, client)
 			res, err := client.Up(c.Context, cfg)
 			if err != nil {
-				return dropletInvalid(err)
+				return dropletCleanupFailed(err)
 			}
 			if c.Bool("json") {
 				return output.JSON(a.streams.Out, res.Droplet)
@@ -219,6 +249,13 @@ func (a *app) dropletUpConfig(c *cli.Context, args []string) (droplet.UpConfig, 
 		Image: c.String("image"), SSHKey: c.String("ssh-key"), Tags: c.StringSlice("tag"),
 		Timeout: c.Duration("timeout"), WaitSSH: c.Bool("wait-ssh"), SSHPort: c.Int("ssh-port"),
 		MaxPrice: c.Float64("max-price"), KeepOnFailure: c.Bool("keep-on-failure"), UserData: droplet.DefaultUserData,
+	}
+	if e := c.String("expires"); e != "" {
+		t, err := droplet.ParseExpires(e, time.Now())
+		if err != nil {
+			return cfg, exitCode(exitUsage, err)
+		}
+		cfg.Expires = t
 	}
 	if p := c.String("user-data-file"); p != "" {
 		data, err := os.ReadFile(p)
@@ -247,6 +284,12 @@ func (a *app) dropletDefaultKey() string {
 // dropletPrint writes the human summary of one droplet.
 func (a *app) dropletPrint(d droplet.Info, verb string, port int) error {
 	tw := tabwriter.NewWriter(a.streams.Out, 0, 4, 2, ' ', 0)
+	if d.LedgerOnly && d.ID == 0 {
+		fmt.Fprintf(tw, "droplet %s: a create sent at %s that the API does not show (yet)\n", d.Name, d.CreatedAt.Local().Format(time.DateTime))
+		fmt.Fprintf(tw, "  region\t%s\n  size\t%s\n", d.Region, d.Size)
+		fmt.Fprintf(tw, "  resolve\tdevbox droplet down %s (waits for it to show, then deletes it)\n", d.Name)
+		return tw.Flush()
+	}
 	fmt.Fprintf(tw, "droplet %s (ID %d) %s, status %s\n", d.Name, d.ID, verb, d.Status)
 	fmt.Fprintf(tw, "  ipv4\t%s\n", dropletDash(d.PublicIPv4))
 	if d.PrivateIPv4 != "" {
@@ -258,6 +301,9 @@ func (a *app) dropletPrint(d droplet.Info, verb string, port int) error {
 	fmt.Fprintf(tw, "  region\t%s\n", d.Region)
 	fmt.Fprintf(tw, "  size\t%s ($%.5f/hour, $%.2f/month)\n", d.Size, d.PriceHourly, d.PriceMonthly)
 	fmt.Fprintf(tw, "  age\t%s (about $%.2f so far)\n", dropletAge(d), d.CostSoFar)
+	if d.ExpiresAt != nil {
+		fmt.Fprintf(tw, "  expires\t%s (`devbox droplet reap` deletes it after)\n", d.ExpiresAt.Local().Format(time.DateTime))
+	}
 	if d.PublicIPv4 != "" {
 		ssh := "ssh root@" + d.PublicIPv4
 		if port != 0 && port != droplet.DefaultSSHPort {

@@ -6,8 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"slices"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
 
@@ -21,7 +21,7 @@ func (a *app) dropletDownCommand() *cli.Command {
 		Name:      "down",
 		Usage:     "delete the devbox droplet NAME and wait until it is gone",
 		ArgsUsage: "[NAME]",
-		Flags:     append(dropletAPIFlags(), dropletNameFlag(), &cli.BoolFlag{Name: "force", Usage: "delete without asking (needed when not on a terminal)"}, jsonFlag()),
+		Flags:     append(dropletAPIFlags(), dropletNameFlag(), &cli.BoolFlag{Name: "force", Usage: "delete without asking (needed when not on a terminal)"}, dropletTimeoutFlag(), jsonFlag()),
 		Action: func(c *cli.Context) error {
 			name, err := dropletNameArg(c, "down")
 			if err != nil {
@@ -32,7 +32,9 @@ func (a *app) dropletDownCommand() *cli.Command {
 				return err
 			}
 			defer a.dropletRate(c, client)
-			gone, err := client.Down(c.Context, name, a.dropletConfirm(c.Bool("force")))
+			ctx, cancel := dropletTimeout(c)
+			defer cancel()
+			gone, err := client.Down(ctx, name, a.dropletConfirm(c.Bool("force")))
 			switch {
 			case errors.Is(err, errDropletNeedsForce):
 				return exitCode(exitUsage, hint.Wrap(err, "pass --force to delete without asking"))
@@ -40,7 +42,7 @@ func (a *app) dropletDownCommand() *cli.Command {
 				fmt.Fprintln(a.streams.Err, "nothing deleted")
 				return exitCode(exitFailure, nil)
 			case err != nil:
-				return dropletInvalid(err)
+				return dropletTimedOut(dropletInvalid(err))
 			}
 			if c.Bool("json") {
 				return output.JSON(a.streams.Out, gone)
@@ -86,7 +88,7 @@ func (a *app) dropletStatusCommand() *cli.Command {
 		Name:      "status",
 		Usage:     "show the devbox droplet NAME (exit 1 when it does not exist)",
 		ArgsUsage: "[NAME]",
-		Flags:     append(dropletAPIFlags(), dropletNameFlag(), jsonFlag()),
+		Flags:     append(dropletAPIFlags(), dropletNameFlag(), dropletTimeoutFlag(), jsonFlag()),
 		Action: func(c *cli.Context) error {
 			name, err := dropletNameArg(c, "status")
 			if err != nil {
@@ -97,15 +99,18 @@ func (a *app) dropletStatusCommand() *cli.Command {
 				return err
 			}
 			defer a.dropletRate(c, client)
-			ds, err := client.Status(c.Context, name)
+			ctx, cancel := dropletTimeout(c)
+			defer cancel()
+			ds, err := client.Status(ctx, name)
 			if err != nil {
-				return err
+				return dropletTimedOut(err)
 			}
+			exists := slices.ContainsFunc(ds, func(d droplet.Info) bool { return !d.LedgerOnly || d.ID != 0 })
 			if c.Bool("json") {
 				if err := output.JSON(a.streams.Out, ds); err != nil {
 					return err
 				}
-				if len(ds) == 0 {
+				if !exists {
 					return exitCode(exitFailure, nil)
 				}
 				return nil
@@ -118,6 +123,9 @@ func (a *app) dropletStatusCommand() *cli.Command {
 					return err
 				}
 			}
+			if !exists {
+				return exitCode(exitFailure, nil)
+			}
 			return nil
 		},
 	}
@@ -127,7 +135,7 @@ func (a *app) dropletListCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "list",
 		Usage: "list every devbox droplet with its age and cost so far",
-		Flags: append(dropletAPIFlags(), jsonFlag()),
+		Flags: append(dropletAPIFlags(), dropletTimeoutFlag(), jsonFlag()),
 		Action: func(c *cli.Context) error {
 			args, err := dropletArgs(c)
 			if err != nil {
@@ -141,9 +149,11 @@ func (a *app) dropletListCommand() *cli.Command {
 				return err
 			}
 			defer a.dropletRate(c, client)
-			ds, err := client.List(c.Context)
+			ctx, cancel := dropletTimeout(c)
+			defer cancel()
+			ds, err := client.List(ctx)
 			if err != nil {
-				return err
+				return dropletTimedOut(err)
 			}
 			if c.Bool("json") {
 				return output.JSON(a.streams.Out, ds)
@@ -152,15 +162,7 @@ func (a *app) dropletListCommand() *cli.Command {
 				_, err := fmt.Fprintln(a.streams.Out, "no devbox droplets")
 				return err
 			}
-			tw := tabwriter.NewWriter(a.streams.Out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tID\tSTATUS\tIPV4\tREGION\tSIZE\tAGE\tCOST SO FAR")
-			total := 0.0
-			for _, d := range ds {
-				fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t$%.2f\n", d.Name, d.ID, d.Status, dropletDash(d.PublicIPv4), d.Region, d.Size, dropletAge(d), d.CostSoFar)
-				total += d.CostSoFar
-			}
-			fmt.Fprintf(tw, "\t\t\t\t\t\t\t$%.2f total\n", total)
-			return tw.Flush()
+			return a.dropletTable(ds)
 		},
 	}
 }

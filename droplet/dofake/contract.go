@@ -25,6 +25,7 @@ const SpecRelPath = "../shared/digitalocean-openapi/droplets-subset.yaml"
 type specCache struct {
 	once   sync.Once
 	router routers.Router
+	doc    *openapi3.T
 	path   string
 	err    error
 }
@@ -79,13 +80,14 @@ func loadRouter(path string) (routers.Router, error) {
 				Value: openapi3.NewSecurityScheme().WithType("http").WithScheme("bearer"),
 			}
 		}
+		fixYAMLBooleans(doc)
 		if err := doc.Validate(loader.Context, openapi3.DisableExamplesValidation()); err != nil {
 			loaded.err = fmt.Errorf("validate openapi spec: %w", err)
 			return
 		}
 		doc.Servers = nil // match the fake's address, whatever it is
 		loaded.router, loaded.err = legacy.NewRouter(doc, openapi3.DisableExamplesValidation())
-		loaded.path = path
+		loaded.path, loaded.doc = path, doc
 	})
 	return loaded.router, loaded.err
 }
@@ -127,4 +129,99 @@ func (c *contract) check(r *http.Request, reqBody []byte, rec *httptest.Response
 		out = append(out, fmt.Sprintf("response %d to %s %s: %v", res.StatusCode, r.Method, r.URL, err))
 	}
 	return out
+}
+
+// fixYAMLBooleans restores string enum values that a YAML 1.1 reading
+// turned into booleans: an unquoted `off` (a droplet status) is read as
+// false, `on` as true. In a schema of type string a boolean enum value can
+// only be such a misreading.
+func fixYAMLBooleans(doc *openapi3.T) {
+	seen := map[*openapi3.Schema]bool{}
+	var walk func(ref *openapi3.SchemaRef)
+	walk = func(ref *openapi3.SchemaRef) {
+		if ref == nil || ref.Value == nil || seen[ref.Value] {
+			return
+		}
+		s := ref.Value
+		seen[s] = true
+		if s.Type != nil && s.Type.Is(openapi3.TypeString) {
+			for i, v := range s.Enum {
+				if b, ok := v.(bool); ok {
+					s.Enum[i] = map[bool]string{false: "off", true: "on"}[b]
+				}
+			}
+		}
+		for _, p := range s.Properties {
+			walk(p)
+		}
+		for _, l := range []openapi3.SchemaRefs{s.AllOf, s.AnyOf, s.OneOf} {
+			for _, x := range l {
+				walk(x)
+			}
+		}
+		walk(s.Items)
+		walk(s.Not)
+		walk(s.AdditionalProperties.Schema)
+	}
+	content := func(c openapi3.Content) {
+		for _, mt := range c {
+			if mt != nil {
+				walk(mt.Schema)
+			}
+		}
+	}
+	if doc.Components != nil {
+		for _, s := range doc.Components.Schemas {
+			walk(s)
+		}
+	}
+	if doc.Paths == nil {
+		return
+	}
+	for _, item := range doc.Paths.Map() {
+		for _, op := range item.Operations() {
+			for _, p := range op.Parameters {
+				if p != nil && p.Value != nil {
+					walk(p.Value.Schema)
+				}
+			}
+			if op.RequestBody != nil && op.RequestBody.Value != nil {
+				content(op.RequestBody.Value.Content)
+			}
+			if op.Responses != nil {
+				for _, r := range op.Responses.Map() {
+					if r != nil && r.Value != nil {
+						content(r.Value.Content)
+					}
+				}
+			}
+		}
+	}
+}
+
+// statusEnum returns the droplet status enum as loaded, for the test that
+// checks "off" survived.
+func statusEnum(doc *openapi3.T) []any {
+	op := doc.Paths.Find("/v2/droplets/{droplet_id}")
+	if op == nil || op.Get == nil {
+		return nil
+	}
+	r := op.Get.Responses.Status(200)
+	if r == nil || r.Value == nil {
+		return nil
+	}
+	mt := r.Value.Content.Get("application/json")
+	if mt == nil || mt.Schema == nil || mt.Schema.Value == nil {
+		return nil
+	}
+	d := mt.Schema.Value.Properties["droplet"]
+	if d == nil || d.Value == nil {
+		return nil
+	}
+	for _, part := range append(openapi3.SchemaRefs{d}, d.Value.AllOf...) {
+		if st := part.Value.Properties["status"]; st != nil && st.Value != nil {
+			return st.Value.Enum
+		}
+	}
+	return nil
 }

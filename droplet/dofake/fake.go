@@ -1,8 +1,12 @@
 // Package dofake is a stateful fake of the DigitalOcean API for tests: an
 // httptest server that keeps droplets (IDs, names, tags), actions that go
 // in-progress then completed or errored, SSH keys, sizes with prices,
-// images and regions. Faults can be injected: a 500 after a create was
-// stored, 429 with Retry-After, slow actions, errored actions.
+// images and regions, droplet actions (power on and off), and pages with
+// links.pages first/prev/next/last. Faults can be injected (faults.go): a
+// create stored then answered 500, late or never; 429 with Retry-After or
+// RateLimit-Reset; 5xx on any method; a delete performed then answered
+// 500; locked droplets whose DELETE answers 422; listings that lag behind
+// creates; redirects; requests left unanswered; slow or errored actions.
 //
 // Every request it receives and every response it sends is checked against
 // DigitalOcean's OpenAPI subset (../shared/digitalocean-openapi/ from the
@@ -44,7 +48,7 @@ type Droplet struct {
 	Region    string
 	Size      string
 	Image     string
-	Status    string // new, active
+	Status    string // new, active, off
 	CreatedAt time.Time
 	PublicIP  string
 	UserData  string
@@ -70,17 +74,6 @@ type action struct {
 	completed  time.Time
 }
 
-type faults struct {
-	createCommit500 int    // creates to store and then answer 500
-	rateLimited     int    // requests to answer 429
-	retryAfter      string // Retry-After of those answers
-	serverErrors    int    // GET/DELETE requests to answer 500
-	actionPolls     int    // polls before an action finishes
-	actionsErrored  bool   // create actions end errored
-	deletePolls     int    // GETs that still see a deleted droplet
-	holdCreates     int    // creates that wait for each other
-}
-
 // Server is the fake API.
 type Server struct {
 	URL string
@@ -90,21 +83,25 @@ type Server struct {
 	token    string
 	contract *contract
 
-	mu         sync.Mutex
-	nextID     int
-	droplets   map[int]*Droplet
-	deleting   map[int]int // droplet ID -> GETs left before it is gone
-	actions    map[int]*action
-	keys       []*Key
-	sizes      []Size
-	regions    []string
-	images     map[string]int // slug -> id
-	publicIP   string
-	requests   []string
-	violations []string
-	f          faults
-	held       int
-	release    chan struct{}
+	mu          sync.Mutex
+	nextID      int
+	droplets    map[int]*Droplet
+	deleting    map[int]int // droplet ID -> GETs left before it is gone
+	locked      map[int]int // droplet ID -> GETs left while locked
+	hidden      map[int]int // droplet ID -> list requests left that miss it
+	actions     map[int]*action
+	keys        []*Key
+	sizes       []Size
+	regions     []string
+	images      map[string]int // slug -> id
+	publicIP    string
+	requests    []string
+	violations  []string
+	f           faults
+	held        int
+	release     chan struct{}
+	replies     chan struct{} // closed by ReleaseReplies
+	heldReplies int
 }
 
 // New starts a fake with a few regions, sizes and images, and stops it
@@ -119,6 +116,8 @@ func New(t testing.TB) *Server {
 		nextID:   100000,
 		droplets: map[int]*Droplet{},
 		deleting: map[int]int{},
+		locked:   map[int]int{},
+		hidden:   map[int]int{},
 		actions:  map[int]*action{},
 		regions:  []string{"nyc3", "fra1", "ams3"},
 		images:   map[string]int{"docker-20-04": 61487368, "ubuntu-24-04-x64": 159651797},
@@ -130,7 +129,7 @@ func New(t testing.TB) *Server {
 			{Slug: "s-4vcpu-8gb", VCPUs: 4, Memory: 8192, Disk: 160, PriceHourly: 0.07143, PriceMonthly: 48, Available: true},
 			{Slug: "s-8vcpu-16gb", VCPUs: 8, Memory: 16384, Disk: 320, PriceHourly: 0.14286, PriceMonthly: 96, Available: true, Regions: []string{"nyc3"}},
 		},
-		f: faults{actionPolls: 2},
+		f: faults{actionPolls: 2, maxPerPage: 200},
 	}
 	for i := range s.sizes {
 		if s.sizes[i].Regions == nil {
@@ -153,6 +152,10 @@ func New(t testing.TB) *Server {
 		if s.f.holdCreates > 0 {
 			s.f.holdCreates = 0
 			close(s.release)
+		}
+		if s.replies != nil {
+			close(s.replies)
+			s.replies = nil
 		}
 		s.mu.Unlock()
 		s.srv.Close()
@@ -181,22 +184,16 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	reqID := newRequestID()
 	rec.Header().Set("X-Request-Id", reqID)
 	s.rateHeaders(rec.Header())
-	switch {
-	case r.Header.Get("Authorization") != "Bearer "+s.token:
+	answered := true
+	if r.Header.Get("Authorization") != "Bearer "+s.token {
 		writeError(rec, http.StatusUnauthorized, "unauthorized", "Unable to authenticate you.", reqID)
-	case s.takeFault(&s.f.rateLimited):
-		s.mu.Lock()
-		ra := s.f.retryAfter
-		s.mu.Unlock()
-		if ra != "" {
-			rec.Header().Set("Retry-After", ra)
-		}
-		rec.Header().Set("Ratelimit-Remaining", "0")
-		writeError(rec, http.StatusTooManyRequests, "too_many_requests", "API Rate limit exceeded.", reqID)
-	case r.Method != http.MethodPost && s.takeFault(&s.f.serverErrors):
-		writeError(rec, http.StatusInternalServerError, "server_error", "Unexpected server-side error", reqID)
-	default:
-		s.route(rec, r, body, reqID)
+	} else if handled, ok := s.injected(rec, r, reqID); handled {
+		answered = ok
+	} else {
+		answered = s.route(rec, r, body, reqID)
+	}
+	if !answered {
+		return // the client gave up; nothing is sent, nothing to check
 	}
 
 	if s.contract != nil {
@@ -219,18 +216,10 @@ func (s *Server) rateHeaders(h http.Header) {
 	s.mu.Unlock()
 	h.Set("Ratelimit-Limit", "5000")
 	h.Set("Ratelimit-Remaining", fmt.Sprint(max(0, 5000-n)))
-	h.Set("Ratelimit-Reset", fmt.Sprint(time.Now().Add(time.Minute).Unix()))
+	h.Set("Ratelimit-Reset", formatUnix(time.Now().Add(time.Minute)))
 }
 
-func (s *Server) takeFault(n *int) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if *n > 0 {
-		*n--
-		return true
-	}
-	return false
-}
+func formatUnix(t time.Time) string { return fmt.Sprint(t.Unix()) }
 
 func newRequestID() string {
 	b := make([]byte, 8)

@@ -24,8 +24,9 @@ func writeError(w http.ResponseWriter, code int, id, msg, reqID string) {
 	writeJSON(w, code, map[string]any{"id": id, "message": msg, "request_id": reqID})
 }
 
-// route dispatches an authenticated request.
-func (s *Server) route(w *httptest.ResponseRecorder, r *http.Request, body []byte, reqID string) {
+// route dispatches an authenticated request; it reports false when the
+// client gave up before an answer (a held create reply).
+func (s *Server) route(w *httptest.ResponseRecorder, r *http.Request, body []byte, reqID string) bool {
 	p := strings.TrimSuffix(r.URL.Path, "/")
 	parts := strings.Split(strings.TrimPrefix(p, "/v2/"), "/")
 	notFound := func() {
@@ -35,18 +36,30 @@ func (s *Server) route(w *httptest.ResponseRecorder, r *http.Request, body []byt
 	case r.Method == http.MethodGet && p == "/v2/droplets":
 		s.listDroplets(w, r)
 	case r.Method == http.MethodPost && p == "/v2/droplets":
-		s.createDroplet(w, body, reqID)
+		return s.createDroplet(w, r, body, reqID)
 	case len(parts) == 2 && parts[0] == "droplets":
 		id, err := strconv.Atoi(parts[1])
 		if err != nil {
 			notFound()
-			return
+			return true
 		}
 		switch r.Method {
 		case http.MethodGet:
 			s.getDroplet(w, id, notFound)
 		case http.MethodDelete:
-			s.deleteDroplet(w, id, notFound)
+			s.deleteDroplet(w, id, notFound, reqID)
+		default:
+			notFound()
+		}
+	case len(parts) == 3 && parts[0] == "droplets" && parts[2] == "actions":
+		id, err := strconv.Atoi(parts[1])
+		switch {
+		case err != nil:
+			notFound()
+		case r.Method == http.MethodGet:
+			s.listDropletActions(w, r, id, notFound)
+		case r.Method == http.MethodPost:
+			s.dropletAction(w, id, body, notFound, reqID)
 		default:
 			notFound()
 		}
@@ -59,7 +72,7 @@ func (s *Server) route(w *httptest.ResponseRecorder, r *http.Request, body []byt
 			keys = append(keys, keyJSON(k))
 		}
 		s.mu.Unlock()
-		writeJSON(w, http.StatusOK, page("ssh_keys", keys))
+		s.writePage(w, r, "ssh_keys", keys)
 	case r.Method == http.MethodGet && len(parts) == 3 && parts[1] == "keys":
 		s.getKey(w, parts[2], notFound)
 	case r.Method == http.MethodPost && p == "/v2/account/keys":
@@ -70,7 +83,7 @@ func (s *Server) route(w *httptest.ResponseRecorder, r *http.Request, body []byt
 		s.mu.Unlock()
 		if !ok {
 			notFound()
-			return
+			return true
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"image": imageJSON(parts[1], id, s.regions)})
 	case r.Method == http.MethodGet && p == "/v2/regions":
@@ -78,36 +91,22 @@ func (s *Server) route(w *httptest.ResponseRecorder, r *http.Request, body []byt
 		for _, rg := range s.regions {
 			out = append(out, s.regionJSON(rg))
 		}
-		writeJSON(w, http.StatusOK, page("regions", out))
+		s.writePage(w, r, "regions", out)
 	case r.Method == http.MethodGet && p == "/v2/sizes":
 		var out []any
 		for _, sz := range s.sizes {
 			out = append(out, sizeJSON(sz))
 		}
-		writeJSON(w, http.StatusOK, page("sizes", out))
+		s.writePage(w, r, "sizes", out)
 	default:
 		notFound()
 	}
-}
-
-func page(key string, items []any) map[string]any {
-	if items == nil {
-		items = []any{}
-	}
-	return map[string]any{key: items, "links": map[string]any{}, "meta": map[string]any{"total": len(items)}}
+	return true
 }
 
 func (s *Server) listDroplets(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	name, tag := q.Get("name"), q.Get("tag_name")
-	perPage, _ := strconv.Atoi(q.Get("per_page"))
-	if perPage <= 0 {
-		perPage = 20
-	}
-	pg, _ := strconv.Atoi(q.Get("page"))
-	if pg <= 0 {
-		pg = 1
-	}
 	s.mu.Lock()
 	var all []*Droplet
 	for id, d := range s.droplets {
@@ -120,26 +119,19 @@ func (s *Server) listDroplets(w http.ResponseWriter, r *http.Request) {
 		if tag != "" && !slices.Contains(d.Tags, tag) {
 			continue
 		}
+		if s.hidden[id] > 0 {
+			s.hidden[id]--
+			continue
+		}
 		all = append(all, d)
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].ID < all[j].ID })
-	total := len(all)
-	start := min((pg-1)*perPage, total)
-	end := min(start+perPage, total)
 	items := []any{}
-	for _, d := range all[start:end] {
+	for _, d := range all {
 		items = append(items, s.dropletJSON(d))
 	}
 	s.mu.Unlock()
-	links := map[string]any{}
-	if end < total {
-		next := *r.URL
-		nq := next.Query()
-		nq.Set("page", strconv.Itoa(pg+1))
-		next.RawQuery = nq.Encode()
-		links["pages"] = map[string]any{"next": s.URL + next.RequestURI(), "last": s.URL + next.RequestURI()}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"droplets": items, "links": links, "meta": map[string]any{"total": total}})
+	s.writePage(w, r, "droplets", items)
 }
 
 type createRequest struct {
@@ -152,23 +144,24 @@ type createRequest struct {
 	UserData string   `json:"user_data"`
 }
 
-func (s *Server) createDroplet(w http.ResponseWriter, body []byte, reqID string) {
+func (s *Server) createDroplet(w http.ResponseWriter, r *http.Request, body []byte, reqID string) bool {
 	var req createRequest
 	if err := json.Unmarshal(body, &req); err != nil || req.Name == "" {
 		writeError(w, http.StatusUnprocessableEntity, "unprocessable_entity", "a single name is required", reqID)
-		return
+		return true
 	}
 	s.waitForCreates()
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	image := fmt.Sprint(req.Image)
 	if _, ok := s.images[image]; !ok {
+		s.mu.Unlock()
 		writeError(w, http.StatusUnprocessableEntity, "unprocessable_entity", "You specified an invalid image for Droplet creation.", reqID)
-		return
+		return true
 	}
 	if _, ok := s.sizeOf(req.Size); !ok || !slices.Contains(s.regions, req.Region) {
+		s.mu.Unlock()
 		writeError(w, http.StatusUnprocessableEntity, "unprocessable_entity", "You specified an invalid size or region for Droplet creation.", reqID)
-		return
+		return true
 	}
 	var keys []string
 	for _, k := range req.SSHKeys {
@@ -180,20 +173,45 @@ func (s *Server) createDroplet(w http.ResponseWriter, body []byte, reqID string)
 		Status: "new", CreatedAt: time.Now().UTC().Truncate(time.Second), UserData: req.UserData, SSHKeys: keys,
 	}
 	s.droplets[d.ID] = d
+	if s.f.listLag > 0 {
+		s.hidden[d.ID] = s.f.listLag
+	}
 	s.nextID++
 	a := &action{id: s.nextID, kind: "create", status: "in-progress", resourceID: d.ID, region: d.Region, started: time.Now().UTC()}
 	s.actions[a.id] = a
 	if s.f.createCommit500 > 0 {
 		s.f.createCommit500--
+		s.mu.Unlock()
 		writeError(w, http.StatusInternalServerError, "server_error", "Unexpected server-side error", reqID)
-		return
+		return true
 	}
-	writeJSON(w, http.StatusAccepted, map[string]any{
+	if s.f.holdReplies > 0 && s.replies != nil {
+		s.f.holdReplies--
+		s.heldReplies++
+		ch := s.replies
+		s.mu.Unlock()
+		var gaveUp bool
+		select {
+		case <-ch:
+		case <-r.Context().Done():
+			gaveUp = true
+		}
+		s.mu.Lock()
+		s.heldReplies--
+		if gaveUp {
+			s.mu.Unlock()
+			return false
+		}
+	}
+	out := map[string]any{
 		"droplet": s.dropletJSON(d),
 		"links": map[string]any{"actions": []any{map[string]any{
 			"id": a.id, "rel": "create", "href": fmt.Sprintf("%s/v2/actions/%d", s.URL, a.id),
 		}}},
-	})
+	}
+	s.mu.Unlock()
+	writeJSON(w, http.StatusAccepted, out)
+	return true
 }
 
 func (s *Server) getDroplet(w http.ResponseWriter, id int, notFound func()) {
@@ -212,13 +230,16 @@ func (s *Server) getDroplet(w http.ResponseWriter, id int, notFound func()) {
 			return
 		}
 		s.deleting[id] = left - 1
-	} else if a := s.actionFor(id); a != nil {
-		s.tick(a)
+	} else {
+		s.tickDroplet(id)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"droplet": s.dropletJSON(d)})
+	if s.locked[id] > 0 {
+		s.locked[id]--
+	}
 }
 
-func (s *Server) deleteDroplet(w http.ResponseWriter, id int, notFound func()) {
+func (s *Server) deleteDroplet(w http.ResponseWriter, id int, notFound func(), reqID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.droplets[id]; !ok {
@@ -229,8 +250,62 @@ func (s *Server) deleteDroplet(w http.ResponseWriter, id int, notFound func()) {
 		notFound()
 		return
 	}
+	if s.locked[id] > 0 {
+		writeError(w, http.StatusUnprocessableEntity, "unprocessable_entity", "Droplet is currently locked.", reqID)
+		return
+	}
 	s.deleting[id] = s.f.deletePolls
+	if s.f.deleteCommit500 > 0 {
+		s.f.deleteCommit500--
+		writeError(w, http.StatusInternalServerError, "server_error", "Unexpected server-side error", reqID)
+		return
+	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) listDropletActions(w http.ResponseWriter, r *http.Request, id int, notFound func()) {
+	s.mu.Lock()
+	if _, ok := s.droplets[id]; !ok {
+		s.mu.Unlock()
+		notFound()
+		return
+	}
+	items := []any{}
+	for _, a := range s.actionsOf(id) {
+		items = append(items, s.actionJSON(a))
+	}
+	s.mu.Unlock()
+	s.writePage(w, r, "actions", items)
+}
+
+// dropletAction starts power_on or power_off.
+func (s *Server) dropletAction(w http.ResponseWriter, id int, body []byte, notFound func(), reqID string) {
+	var req struct {
+		Type string `json:"type"`
+	}
+	_ = json.Unmarshal(body, &req)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, ok := s.droplets[id]
+	if _, gone := s.deleting[id]; !ok || gone {
+		notFound()
+		return
+	}
+	switch {
+	case req.Type != "power_on" && req.Type != "power_off":
+		writeError(w, http.StatusUnprocessableEntity, "unprocessable_entity", "The action type is not supported by the fake.", reqID)
+		return
+	case s.locked[id] > 0:
+		writeError(w, http.StatusUnprocessableEntity, "unprocessable_entity", "Droplet is currently locked.", reqID)
+		return
+	case (req.Type == "power_on") != (d.Status == "off"):
+		writeError(w, http.StatusUnprocessableEntity, "unprocessable_entity", "Droplet is already "+d.Status+".", reqID)
+		return
+	}
+	s.nextID++
+	a := &action{id: s.nextID, kind: req.Type, status: "in-progress", resourceID: id, region: d.Region, started: time.Now().UTC()}
+	s.actions[a.id] = a
+	writeJSON(w, http.StatusCreated, map[string]any{"action": s.actionJSON(a)})
 }
 
 func (s *Server) getAction(w http.ResponseWriter, idStr string, notFound func()) {
@@ -243,15 +318,19 @@ func (s *Server) getAction(w http.ResponseWriter, idStr string, notFound func())
 		return
 	}
 	s.tick(a)
+	writeJSON(w, http.StatusOK, map[string]any{"action": s.actionJSON(a)})
+}
+
+func (s *Server) actionJSON(a *action) map[string]any {
 	var completed any
 	if !a.completed.IsZero() {
 		completed = a.completed.Format(time.RFC3339)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"action": map[string]any{
+	return map[string]any{
 		"id": a.id, "status": a.status, "type": a.kind, "started_at": a.started.Format(time.RFC3339),
 		"completed_at": completed, "resource_id": a.resourceID, "resource_type": "droplet",
 		"region": s.regionJSON(a.region), "region_slug": a.region,
-	}})
+	}
 }
 
 func (s *Server) getKey(w http.ResponseWriter, ident string, notFound func()) {

@@ -14,79 +14,6 @@ func (s *Server) SetPublicIPv4(ip string) {
 	s.publicIP = ip
 }
 
-// SetActionPolls sets how many polls (GETs of the action or the droplet) a
-// create takes before it finishes; a large number makes actions slow.
-func (s *Server) SetActionPolls(n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.f.actionPolls = n
-}
-
-// FailActions makes create actions end errored, the droplet never active.
-func (s *Server) FailActions() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.f.actionsErrored = true
-}
-
-// FailCreatesAfterCommit makes the next n creates store the droplet and
-// then answer 500, as a server that failed after committing would.
-func (s *Server) FailCreatesAfterCommit(n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.f.createCommit500 = n
-}
-
-// RateLimit answers the next n requests with 429 and this Retry-After
-// value ("" for none).
-func (s *Server) RateLimit(n int, retryAfter string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.f.rateLimited, s.f.retryAfter = n, retryAfter
-}
-
-// ServerErrors answers the next n GET or DELETE requests with 500.
-func (s *Server) ServerErrors(n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.f.serverErrors = n
-}
-
-// SetDeletePolls makes a deleted droplet stay visible to n more GETs.
-func (s *Server) SetDeletePolls(n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.f.deletePolls = n
-}
-
-// HoldCreates makes creates wait until n of them have arrived (or 10s
-// passed), so racing clients are sure to overlap.
-func (s *Server) HoldCreates(n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.f.holdCreates = n
-}
-
-// waitForCreates blocks a create until the held count is reached.
-func (s *Server) waitForCreates() {
-	s.mu.Lock()
-	if s.f.holdCreates == 0 {
-		s.mu.Unlock()
-		return
-	}
-	s.held++
-	if s.held >= s.f.holdCreates {
-		s.f.holdCreates = 0
-		close(s.release)
-	}
-	ch := s.release
-	s.mu.Unlock()
-	select {
-	case <-ch:
-	case <-time.After(10 * time.Second):
-	}
-}
-
 // AddDroplet stores an active droplet, as if created earlier, and returns
 // its ID.
 func (s *Server) AddDroplet(name string, tags []string, created time.Time) int {
@@ -139,8 +66,33 @@ func (s *Server) Keys() []Key {
 	return out
 }
 
+// SetStatus sets a droplet's status ("off" for a powered-off droplet,
+// "new" for one still being created).
+func (s *Server) SetStatus(id int, status string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if d, ok := s.droplets[id]; ok {
+		d.Status = status
+	}
+}
+
+// AddAction records an action of a droplet (kind "create", status
+// "in-progress", "completed" or "errored") and returns its ID.
+func (s *Server) AddAction(dropletID int, kind, status string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.nextID++
+	a := &action{id: s.nextID, kind: kind, status: status, resourceID: dropletID, region: "nyc3", started: time.Now().UTC()}
+	if status != "in-progress" {
+		a.completed = a.started
+	}
+	s.actions[a.id] = a
+	return a.id
+}
+
 // tick advances an action by one poll; at the end the action completes (or
-// errors) and its droplet becomes active with a public address.
+// errors, for a create with FailActions) and its droplet changes: active
+// with a public address after a create or power_on, off after a power_off.
 func (s *Server) tick(a *action) {
 	if a.status != "in-progress" {
 		return
@@ -150,23 +102,39 @@ func (s *Server) tick(a *action) {
 		return
 	}
 	a.completed = time.Now().UTC()
-	if s.f.actionsErrored {
+	if s.f.actionsErrored && a.kind == "create" {
 		a.status = "errored"
 		return
 	}
 	a.status = "completed"
-	if d, ok := s.droplets[a.resourceID]; ok {
+	d, ok := s.droplets[a.resourceID]
+	if !ok {
+		return
+	}
+	switch a.kind {
+	case "create", "power_on":
 		d.Status = "active"
 		d.PublicIP = s.publicIP
+	case "power_off":
+		d.Status = "off"
 	}
 }
 
-// actionFor finds the create action of a droplet.
-func (s *Server) actionFor(dropletID int) *action {
+// tickDroplet advances the droplet's actions in progress.
+func (s *Server) tickDroplet(dropletID int) {
+	for _, a := range s.actionsOf(dropletID) {
+		s.tick(a)
+	}
+}
+
+// actionsOf returns a droplet's actions, oldest first.
+func (s *Server) actionsOf(dropletID int) []*action {
+	var out []*action
 	for _, a := range s.actions {
-		if a.resourceID == dropletID && a.kind == "create" {
-			return a
+		if a.resourceID == dropletID {
+			out = append(out, a)
 		}
 	}
-	return nil
+	sort.Slice(out, func(i, j int) bool { return out[i].id < out[j].id })
+	return out
 }

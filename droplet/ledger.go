@@ -1,0 +1,231 @@
+package droplet
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"syscall"
+	"time"
+
+	"github.com/devbox-tools/devbox/internal/hint"
+)
+
+// LedgerFile is the ledger's name under the XDG state directory.
+const LedgerFile = "devbox/droplets.json"
+
+// LedgerPath is the ledger under $XDG_STATE_HOME, else ~/.local/state.
+func LedgerPath(getenv func(string) string) (string, error) {
+	if d := getenv("XDG_STATE_HOME"); filepath.IsAbs(d) {
+		return filepath.Join(d, filepath.FromSlash(LedgerFile)), nil
+	}
+	if h := getenv("HOME"); filepath.IsAbs(h) {
+		return filepath.Join(h, ".local", "state", filepath.FromSlash(LedgerFile)), nil
+	}
+	return "", hint.Wrap(errors.New("no state directory for the droplet ledger: neither XDG_STATE_HOME nor HOME is an absolute path"),
+		"set HOME (or XDG_STATE_HOME)")
+}
+
+// LedgerEntry is one create devbox sent: written (and synced) before the
+// request, completed with the droplet ID when the reply arrives, removed
+// once a delete of that droplet is confirmed or the create is known to
+// have stored nothing.
+type LedgerEntry struct {
+	API       string    `json:"api"`
+	Attempt   string    `json:"attempt"`
+	Name      string    `json:"name"`
+	Region    string    `json:"region"`
+	Size      string    `json:"size"`
+	At        time.Time `json:"attempted_at"`
+	ID        int       `json:"id,omitempty"`
+	RequestID string    `json:"request_id,omitempty"`
+}
+
+type ledgerFile struct {
+	Version int           `json:"version"`
+	Entries []LedgerEntry `json:"entries"`
+}
+
+// Ledger is devbox's local record of the creates it sent to one API, so
+// that a crash between a create and its reply never forgets a droplet.
+// Writers hold an flock on a lock file next to it; every change is written
+// to a temporary file, synced, renamed over the ledger, and the directory
+// synced.
+type Ledger struct {
+	path string
+	api  string
+}
+
+// ErrLedger marks a ledger that cannot be read or written.
+var ErrLedger = errors.New("droplet ledger")
+
+func (l *Ledger) lock() (func(), error) {
+	if err := os.MkdirAll(filepath.Dir(l.path), 0o700); err != nil {
+		return nil, l.err(err)
+	}
+	f, err := os.OpenFile(l.path+".lock", os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, l.err(err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, l.err(err)
+	}
+	return func() {
+		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+	}, nil
+}
+
+func (l *Ledger) err(err error) error {
+	return hint.Wrap(fmt.Errorf("%w %s: %w", ErrLedger, l.path, err),
+		"devbox records every create there before sending it; check the disk and the file's permissions (XDG_STATE_HOME moves it)")
+}
+
+func (l *Ledger) read() (ledgerFile, error) {
+	var lf ledgerFile
+	data, err := os.ReadFile(l.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return lf, nil
+	}
+	if err != nil {
+		return lf, l.err(err)
+	}
+	if err := json.Unmarshal(data, &lf); err != nil {
+		return lf, hint.Wrap(fmt.Errorf("%w %s is damaged: %w", ErrLedger, l.path, err),
+			"it lists droplets devbox created; read it, check `devbox droplet list`, then move it aside")
+	}
+	return lf, nil
+}
+
+func (l *Ledger) write(lf ledgerFile) error {
+	lf.Version = 1
+	data, err := json.MarshalIndent(lf, "", "  ")
+	if err != nil {
+		return l.err(err)
+	}
+	dir := filepath.Dir(l.path)
+	tmp, err := os.CreateTemp(dir, ".droplets-*.tmp")
+	if err != nil {
+		return l.err(err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(append(data, '\n')); err != nil {
+		tmp.Close()
+		return l.err(err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return l.err(err)
+	}
+	if err := tmp.Close(); err != nil {
+		return l.err(err)
+	}
+	if err := os.Rename(tmp.Name(), l.path); err != nil {
+		return l.err(err)
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return l.err(err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return l.err(err)
+	}
+	return nil
+}
+
+// update changes the entries under the lock and writes them durably.
+func (l *Ledger) update(fn func([]LedgerEntry) []LedgerEntry) error {
+	unlock, err := l.lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	lf, err := l.read()
+	if err != nil {
+		return err
+	}
+	lf.Entries = fn(lf.Entries)
+	return l.write(lf)
+}
+
+// Entries returns this API's entries.
+func (l *Ledger) Entries() ([]LedgerEntry, error) {
+	lf, err := l.read()
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(lf.Entries, func(e LedgerEntry) bool { return e.API != l.api }), nil
+}
+
+func newAttempt() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// add records a create about to be sent.
+func (l *Ledger) add(e LedgerEntry) error {
+	e.API = l.api
+	return l.update(func(es []LedgerEntry) []LedgerEntry { return append(es, e) })
+}
+
+// set completes an entry with the droplet it created.
+func (l *Ledger) set(attempt string, id int, requestID string) error {
+	return l.update(func(es []LedgerEntry) []LedgerEntry {
+		for i := range es {
+			if es[i].API == l.api && es[i].Attempt == attempt {
+				es[i].ID = id
+				if requestID != "" {
+					es[i].RequestID = requestID
+				}
+			}
+		}
+		return es
+	})
+}
+
+// drop removes entries: those of one attempt, or (attempt "") of a
+// droplet ID.
+func (l *Ledger) drop(attempt string, id int) error {
+	return l.update(func(es []LedgerEntry) []LedgerEntry {
+		return slices.DeleteFunc(es, func(e LedgerEntry) bool {
+			return e.API == l.api && ((attempt != "" && e.Attempt == attempt) || (attempt == "" && id != 0 && e.ID == id))
+		})
+	})
+}
+
+// forget removes a droplet whose delete is confirmed from the ledger; a
+// failure is logged, never fatal (the droplet is gone).
+func (c *Client) forget(id int) {
+	if c.ledger == nil {
+		return
+	}
+	if err := c.ledger.drop("", id); err != nil {
+		c.log.Warn("ledger not updated", "id", id, "err", err)
+	}
+}
+
+// ledgerEntries returns the ledger's entries for name ("" for all); a
+// ledger that cannot be read is reported on the progress stream and
+// treated as empty, so list and status still answer.
+func (c *Client) ledgerEntries(name string) []LedgerEntry {
+	if c.ledger == nil {
+		return nil
+	}
+	es, err := c.ledger.Entries()
+	if err != nil {
+		c.prog.Printf("warning: %v", err)
+		return nil
+	}
+	if name == "" {
+		return es
+	}
+	return slices.DeleteFunc(es, func(e LedgerEntry) bool { return !equalFoldName(e.Name, name) })
+}
