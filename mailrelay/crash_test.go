@@ -52,6 +52,13 @@ func startRelayProc(t *testing.T, bin, addr, spool, upstream string, extra ...st
 		"--retry-initial", "50ms", "--retry-max", "200ms"}, extra...)
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), "DEVBOX_MAIL_RELAY_HOST="+upstream, "DEVBOX_MAIL_RELAY_TLS=none")
+	return runRelayProc(t, cmd, addr)
+}
+
+// runRelayProc starts cmd, a relay listening on addr, until the test ends
+// and waits for its greeting.
+func runRelayProc(t *testing.T, cmd *exec.Cmd, addr string) *relayProc {
+	t.Helper()
 	p := &relayProc{cmd: cmd, stderr: &lockedBuffer{}, done: make(chan struct{})}
 	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {

@@ -52,11 +52,17 @@ type deliverer struct {
 	queue  map[string]*entry
 	cached int64 // bytes of msg held in queue's entries
 	ready  chan string
+
+	// Set while the spool refuses to record results (see stallOn).
+	stall       error
+	stallSince  time.Time
+	stallLogged time.Time
+	held        map[string]held
 }
 
 func newDeliverer(cfg *Config, spool *Spool, log *slog.Logger) *deliverer {
 	return &deliverer{cfg: cfg, spool: spool, log: log, now: time.Now,
-		queue: map[string]*entry{}, ready: make(chan string, 4096)}
+		queue: map[string]*entry{}, ready: make(chan string, 4096), held: map[string]held{}}
 }
 
 // run starts the workers and the scheduler until ctx ends.
@@ -71,6 +77,8 @@ func (d *deliverer) run(ctx context.Context) {
 	}
 	t := time.NewTicker(250 * time.Millisecond)
 	defer t.Stop()
+	probe := time.NewTicker(stallProbeEvery)
+	defer probe.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -79,6 +87,8 @@ func (d *deliverer) run(ctx context.Context) {
 			return
 		case <-t.C:
 			d.dispatchDue()
+		case <-probe.C:
+			d.tryResume()
 		}
 	}
 }
@@ -118,6 +128,10 @@ func (d *deliverer) worker(ctx context.Context) {
 		case <-idle.C:
 			w.close()
 		case id := <-d.ready:
+			if d.stalled() != nil {
+				d.release(id) // dispatched before delivery stopped
+				continue
+			}
 			d.deliver(ctx, &w, id)
 			idle.Reset(idleClose)
 		}
@@ -188,29 +202,44 @@ func (d *deliverer) deliver(ctx context.Context, w *conn, id string) status {
 	utf8 := rec.UTF8 || !isASCII(from+strings.Join(rec.To, ""))
 	out := d.attempt(ctx, w, from, rec.To, utf8, rw.Message(msg))
 	var delivered, temp, perm []string
-	var tempErr, permErr error
 	for _, r := range rec.To {
 		switch err := out[r]; {
 		case err == nil:
 			delivered = append(delivered, r)
 		case Permanent(err):
-			perm, permErr = append(perm, r), err
+			perm = append(perm, r)
 		default:
-			temp, tempErr = append(temp, r), err
+			temp = append(temp, r)
 		}
 	}
 	log := d.log.With("id", id, "from", from, "attempt", rec.Attempts+1, "took", d.now().Sub(start).Round(time.Millisecond))
 	if len(delivered) > 0 {
 		log.Debug("delivered", "to", delivered, "age", start.Sub(rec.Received).Round(time.Millisecond))
 	}
-	next, st, err := d.settle(rec, msg, delivered, temp, perm, tempErr, permErr, log)
-	if err != nil {
-		// The record is still in the queue as it was: try again later.
-		log.Error("update spool after delivery attempt", "err", err)
-		next, st = d.now().Add(d.cfg.RetryInitial), statusDeferred
+	next, st, s := d.settle(rec, msg, out, delivered, temp, perm, log)
+	if err := s.run(); err != nil {
+		// The upstream has the message but the spool refuses to record
+		// it: stop delivering (or the message would be sent again on
+		// every retry) until the update goes through.
+		d.stallOn(id, next, s, err)
+		return st
 	}
 	d.done(id, next)
 	return st
+}
+
+// settlement is the spool updates that record an attempt's result, run
+// in order; a step that succeeded is not run again.
+type settlement struct{ steps []func() error }
+
+func (s *settlement) run() error {
+	for len(s.steps) > 0 {
+		if err := s.steps[0](); err != nil {
+			return err
+		}
+		s.steps = s.steps[1:]
+	}
+	return nil
 }
 
 // load returns a message of the active queue: from memory when it was
@@ -239,40 +268,57 @@ const (
 	statusFailed
 )
 
-// settle writes the result of an attempt to the spool and returns when to
-// try again (zero: the message has left the active queue).
-func (d *deliverer) settle(rec *Record, msg []byte, delivered, temp, perm []string, tempErr, permErr error, log *slog.Logger) (time.Time, status, error) {
+// settle decides where an attempt leaves a message and returns when to
+// try again (zero: the message leaves the active queue) and the spool
+// updates that record it. Each recipient that failed keeps its own reply.
+func (d *deliverer) settle(rec *Record, msg []byte, out Outcome, delivered, temp, perm []string, log *slog.Logger) (time.Time, status, *settlement) {
 	now := d.now()
+	s := &settlement{}
+	replies := func(rs []string) map[string]string {
+		m := make(map[string]string, len(rs))
+		for _, r := range rs {
+			m[r] = Reply(out[r])
+		}
+		return m
+	}
 	if len(perm) > 0 {
-		log.Warn("failed permanently", "to", perm, "reply", Reply(permErr))
+		last := Reply(out[perm[len(perm)-1]])
+		log.Warn("failed permanently", "to", perm, "replies", replies(perm))
+		d.m.failed.Inc()
 		if len(delivered) == 0 && len(temp) == 0 {
-			rec.LastError, rec.FailedAt, rec.Attempts = Reply(permErr), now, rec.Attempts+1
-			d.m.failed.Inc()
-			return time.Time{}, statusFailed, d.spool.Move(QueueActive, QueueFailed, rec)
+			rec.LastError, rec.FailedAt, rec.Attempts, rec.Replies = last, now, rec.Attempts+1, replies(perm)
+			s.steps = append(s.steps, func() error { return d.spool.Move(QueueActive, QueueFailed, rec) })
+			return time.Time{}, statusFailed, s
 		}
 		f := *rec
-		f.ID, f.To, f.LastError, f.FailedAt, f.Attempts = NewID(now), perm, Reply(permErr), now, rec.Attempts+1
-		if err := d.spool.Put(QueueFailed, &f, bytesReader(msg)); err != nil {
-			return time.Time{}, statusDeferred, err
-		}
-		d.m.failed.Inc()
+		f.ID, f.To, f.LastError, f.FailedAt, f.Attempts, f.Replies = NewID(now), perm, last, now, rec.Attempts+1, replies(perm)
+		s.steps = append(s.steps, func() error { return d.spool.Put(QueueFailed, &f, bytesReader(msg)) })
 	}
 	if len(temp) == 0 {
 		d.m.delivered.Inc()
-		return time.Time{}, statusDelivered, d.spool.removeDelivered(rec.ID)
+		s.steps = append(s.steps, func() error {
+			if err := d.spool.removeDelivered(rec.ID); err != nil && !errors.Is(err, ErrNotFound) {
+				return err
+			}
+			return nil
+		})
+		return time.Time{}, statusDelivered, s
 	}
-	rec.To, rec.Attempts, rec.LastError = temp, rec.Attempts+1, Reply(tempErr)
+	last := Reply(out[temp[len(temp)-1]])
+	rec.To, rec.Attempts, rec.LastError, rec.Replies = temp, rec.Attempts+1, last, replies(temp)
 	if now.Sub(rec.Received) >= d.cfg.Lifetime {
 		rec.LastError = "lifetime expired; last reply: " + rec.LastError
 		rec.FailedAt = now
-		log.Warn("failed: lifetime expired", "to", temp, "reply", Reply(tempErr))
+		log.Warn("failed: lifetime expired", "to", temp, "replies", rec.Replies)
 		d.m.failed.Inc()
-		return time.Time{}, statusFailed, d.spool.Move(QueueActive, QueueFailed, rec)
+		s.steps = append(s.steps, func() error { return d.spool.Move(QueueActive, QueueFailed, rec) })
+		return time.Time{}, statusFailed, s
 	}
 	rec.NextAttempt = now.Add(d.backoff(rec.Attempts))
-	log.Warn("deferred", "to", temp, "reply", rec.LastError, "next_attempt", rec.NextAttempt.Format(time.RFC3339))
+	log.Warn("deferred", "to", temp, "replies", rec.Replies, "next_attempt", rec.NextAttempt.Format(time.RFC3339))
 	d.m.deferred.Inc()
-	return rec.NextAttempt, statusDeferred, d.spool.Update(QueueActive, rec)
+	s.steps = append(s.steps, func() error { return d.spool.Update(QueueActive, rec) })
+	return rec.NextAttempt, statusDeferred, s
 }
 
 // backoff is RetryInitial doubled per failed attempt, at most RetryMax.

@@ -185,3 +185,36 @@ func TestBackoffDoublesToMax(t *testing.T) {
 	}
 	_ = errors.New
 }
+
+// TestEachFailedRecipientKeepsItsReply: recipients refused with different
+// replies in one transaction each keep their own reply in the failed
+// queue; the delivered one is not there.
+func TestEachFailedRecipientKeepsItsReply(t *testing.T) {
+	up := newTestUpstream(t)
+	up.set(func(u *testUpstream) {
+		u.rcptErr = func(to string) error {
+			switch {
+			case strings.HasPrefix(to, "gone@"):
+				return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
+			case strings.HasPrefix(to, "full@"):
+				return &smtp.SMTPError{Code: 552, EnhancedCode: smtp.EnhancedCode{5, 2, 2}, Message: "mailbox full"}
+			}
+			return nil
+		}
+	})
+	r, addr := startRelay(t, fastRetry(up.addr))
+	if err := sendMail(t, addr, "app@example.test", []string{"gone@x.test", "ok@x.test", "full@x.test"}, testMsg); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the delivery and the failure", func() bool { return len(up.received()) == 1 && queueLen(t, r, QueueFailed) == 1 })
+	recs, _ := r.spool.List(QueueFailed)
+	want := map[string]string{"gone@x.test": "550 5.1.1 no such user", "full@x.test": "552 5.2.2 mailbox full"}
+	if len(recs[0].Replies) != len(want) || strings.Join(recs[0].To, ",") != "gone@x.test,full@x.test" {
+		t.Fatalf("failed record: to %v replies %v", recs[0].To, recs[0].Replies)
+	}
+	for to, reply := range want {
+		if recs[0].Replies[to] != reply {
+			t.Errorf("reply for %s = %q, want %q", to, recs[0].Replies[to], reply)
+		}
+	}
+}

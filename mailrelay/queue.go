@@ -51,6 +51,10 @@ func DeliverNow(ctx context.Context, cfg Config, logger *slog.Logger) (FlushSumm
 		if ctx.Err() != nil {
 			return sum, ctx.Err()
 		}
+		if err := d.stalled(); err != nil {
+			return sum, hint.Wrap(fmt.Errorf("stopped: the spool refuses updates after a delivery: %w", err),
+				"make the spool writable (free space, remount read-write); the last message delivered may be sent again by the next flush")
+		}
 		d.queue[rec.ID] = &entry{inflight: true}
 		switch d.deliver(ctx, &w, rec.ID) {
 		case statusDelivered:
@@ -62,6 +66,10 @@ func DeliverNow(ctx context.Context, cfg Config, logger *slog.Logger) (FlushSumm
 		}
 	}
 	d.syncRemovals()
+	if err := d.stalled(); err != nil {
+		return sum, hint.Wrap(fmt.Errorf("the spool refuses updates after a delivery: %w", err),
+			"make the spool writable (free space, remount read-write); the last message delivered may be sent again by the next flush")
+	}
 	return sum, nil
 }
 

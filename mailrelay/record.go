@@ -47,6 +47,9 @@ type Record struct {
 	NextAttempt time.Time `json:"next_attempt,omitzero"`
 	LastError   string    `json:"last_error,omitzero"`
 	FailedAt    time.Time `json:"failed_at,omitzero"`
+	// Replies holds the last reply for each recipient still in To (the
+	// upstream's, or the error that stood for it).
+	Replies map[string]string `json:"replies,omitzero"`
 }
 
 // Validate checks the fields a record needs to be delivered.

@@ -212,6 +212,11 @@ func (r *Relay) Healthy(context.Context) error {
 	if r.ln == nil {
 		return errors.New("not listening")
 	}
+	if r.del != nil {
+		if err := r.del.stalled(); err != nil {
+			return fmt.Errorf("delivery stopped: the spool refuses updates: %w", err)
+		}
+	}
 	f, err := os.CreateTemp(filepath.Join(r.spool.Dir(), ctlDir), ".health-*")
 	if err != nil {
 		return fmt.Errorf("spool not writable: %w", err)

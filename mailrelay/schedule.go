@@ -33,6 +33,9 @@ func (d *deliverer) addWith(rec *Record, msg []byte) {
 }
 
 func (d *deliverer) dispatchLocked(id string, e *entry) bool {
+	if d.stall != nil {
+		return false
+	}
 	select {
 	case d.ready <- id:
 		e.inflight = true
@@ -47,6 +50,9 @@ func (d *deliverer) dispatchLocked(id string, e *entry) bool {
 func (d *deliverer) dispatchDue() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.stall != nil {
+		return
+	}
 	now := d.now()
 	var due []string
 	for id, e := range d.queue {
@@ -146,4 +152,13 @@ func (d *deliverer) known(id string) bool {
 	defer d.mu.Unlock()
 	_, ok := d.queue[id]
 	return ok
+}
+
+// release makes a dispatched message wait again without an attempt.
+func (d *deliverer) release(id string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if e, ok := d.queue[id]; ok {
+		e.inflight = false
+	}
 }

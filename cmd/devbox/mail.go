@@ -378,6 +378,11 @@ func (a *app) mailQueueShow(c *cli.Context) error {
 	if rec.LastError != "" {
 		fmt.Fprintf(a.streams.Out, "Last error: %s\n", rec.LastError)
 	}
+	for _, to := range rec.To {
+		if reply, ok := rec.Replies[to]; ok {
+			fmt.Fprintf(a.streams.Out, "Reply:     <%s> %s\n", to, reply)
+		}
+	}
 	if !rec.NextAttempt.IsZero() {
 		fmt.Fprintf(a.streams.Out, "Next try:  %s\n", rec.NextAttempt.Format(time.RFC3339))
 	}
