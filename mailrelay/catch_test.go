@@ -2,8 +2,11 @@ package mailrelay
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"testing"
 )
@@ -103,4 +106,132 @@ func TestDefaultSpoolDir(t *testing.T) {
 	if got := DefaultSpoolDir(envMap(map[string]string{"HOME": "/home/dev"})); got != "/home/dev/.local/share/devbox/mail" {
 		t.Errorf("with HOME: %q", got)
 	}
+}
+
+// TestCatchHTTPRefusesRebindingAndCrossSite: on a real socket, a foreign
+// Host gets 421 for every request, and a cross-site DELETE or release is
+// refused with 403 and changes nothing.
+func TestCatchHTTPRefusesRebindingAndCrossSite(t *testing.T) {
+	up := newTestUpstream(t)
+	cfg := fastRetry(up.addr)
+	cfg.Mode, cfg.HTTPListen, cfg.HTTPAllowHosts = ModeCatch, "127.0.0.1:0", []string{"mail.dev.test"}
+	r, addr := startRelay(t, cfg)
+	if err := sendMail(t, addr, "app@x.test", []string{"dev@x.test"}, "Subject: secret\r\n\r\nbody\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	ids, _ := r.spool.IDs(QueueCaught)
+	base := "http://" + r.HTTPAddr().String()
+	port := r.HTTPAddr().(*net.TCPAddr).Port
+	do := func(method, path, host string, hdr map[string]string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, base+path, nil)
+		if host != "" {
+			req.Host = host
+		}
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for _, host := range []string{"evil.test", fmt.Sprintf("evil.test:%d", port), "127.0.0.2", "localhost.evil.test", "mail.dev.test.evil.test", "[::1]"} {
+		for _, path := range []string{"/", "/api/messages", "/api/messages/" + ids[0] + "/raw"} {
+			if code, body := do("GET", path, host, nil); code != http.StatusMisdirectedRequest || strings.Contains(body, "secret") {
+				t.Errorf("GET %s Host %q: %d %q, want 421", path, host, code, body)
+			}
+		}
+		if code, _ := do("DELETE", "/api/messages", host, nil); code != http.StatusMisdirectedRequest {
+			t.Errorf("DELETE Host %q: %d, want 421", host, code)
+		}
+	}
+	for _, host := range []string{"", "localhost", fmt.Sprintf("localhost:%d", port), "LOCALHOST.", "mail.dev.test:8025", "127.0.0.1"} {
+		if code, body := do("GET", "/api/messages", host, nil); code != http.StatusOK || !strings.Contains(body, "secret") {
+			t.Errorf("GET Host %q: %d, want 200", host, code)
+		}
+	}
+	// Cross-site: another port of localhost is another origin.
+	crossSite := []map[string]string{
+		{"Origin": "http://evil.test"},
+		{"Origin": "http://localhost:3000"},
+		{"Origin": "null"},
+		{"Sec-Fetch-Site": "cross-site"},
+		{"Sec-Fetch-Site": "same-site", "Origin": base},
+	}
+	for _, hdr := range crossSite {
+		if code, _ := do("DELETE", "/api/messages/"+ids[0], "", hdr); code != http.StatusForbidden {
+			t.Errorf("DELETE with %v: %d, want 403", hdr, code)
+		}
+		if code, _ := do("DELETE", "/api/messages", "", hdr); code != http.StatusForbidden {
+			t.Errorf("DELETE all with %v: %d, want 403", hdr, code)
+		}
+		if code, _ := do("POST", "/api/messages/"+ids[0]+"/release", "", hdr); code != http.StatusForbidden {
+			t.Errorf("release with %v: %d, want 403", hdr, code)
+		}
+	}
+	if code, _ := do("OPTIONS", "/api/messages", "", map[string]string{"Origin": "http://evil.test", "Access-Control-Request-Method": "DELETE"}); code < 400 {
+		t.Errorf("preflight answered %d", code)
+	}
+	if got, _ := r.spool.IDs(QueueCaught); len(got) != 1 || len(up.received()) != 0 {
+		t.Fatalf("after cross-site requests: caught %v, upstream got %d", got, len(up.received()))
+	}
+	// The page itself (same origin) and scripts (no Origin) may act.
+	if code, _ := do("POST", "/api/messages/"+ids[0]+"/release", "", map[string]string{"Origin": base, "Sec-Fetch-Site": "same-origin"}); code != http.StatusAccepted {
+		t.Errorf("same-origin release: %d", code)
+	}
+	waitFor(t, "released delivery", func() bool { return len(up.received()) == 1 })
+	if code, _ := do("DELETE", "/api/messages/"+ids[0], "", nil); code != http.StatusNoContent {
+		t.Errorf("DELETE without Origin: %d", code)
+	}
+}
+
+func TestAllowedHost(t *testing.T) {
+	lo := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8025}
+	all := &net.TCPAddr{IP: net.IPv6unspecified, Port: 8025}
+	tests := []struct {
+		host   string
+		listen net.Addr
+		want   bool
+	}{
+		{"localhost:8025", lo, true},
+		{"127.0.0.1", lo, true},
+		{"127.0.0.1:9999", lo, true}, // a mapped port
+		{"[::ffff:127.0.0.1]:8025", lo, true},
+		{"127.0.0.2", lo, false},
+		{"192.168.1.20:8025", all, true},
+		{"[fe80::1%25eth0]:8025", all, false},
+		{"mail.dev.test", lo, true},
+		{"evil.test", all, false},
+		{"evil.test:8025", lo, false},
+		{"localhost@evil.test", lo, false},
+		{"::1", all, false}, // unbracketed
+		{"", lo, false},
+	}
+	for _, tt := range tests {
+		if got := allowedHost(tt.host, tt.listen, []string{"mail.dev.test."}); got != tt.want {
+			t.Errorf("allowedHost(%q, %v) = %v, want %v", tt.host, tt.listen, got, tt.want)
+		}
+	}
+}
+
+func FuzzAllowedHost(f *testing.F) {
+	for _, s := range []string{"localhost:8025", "[::1]:80", "127.0.0.1", "evil.test", "a:b:c", "[", "localhost.:1"} {
+		f.Add(s)
+	}
+	lo := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8025}
+	f.Fuzz(func(t *testing.T, h string) {
+		if !allowedHost(h, lo, nil) {
+			return
+		}
+		host := hostOnly(h)
+		if !strings.EqualFold(host, "localhost") {
+			if ip, err := netip.ParseAddr(host); err != nil || ip.Unmap() != netip.MustParseAddr("127.0.0.1") {
+				t.Fatalf("Host %q (%q) allowed", h, host)
+			}
+		}
+	})
 }

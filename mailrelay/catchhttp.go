@@ -47,6 +47,8 @@ func (s *Spool) Caught() ([]CaughtMessage, error) {
 //	DELETE /api/messages               delete all
 //	POST   /api/messages/{id}/release  queue it for the upstream
 //	GET    /                           minimal HTML list
+//
+// behind the Host and same-origin rules of catchguard.go.
 func (r *Relay) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/messages", r.httpList)
@@ -56,7 +58,7 @@ func (r *Relay) Handler() http.Handler {
 	mux.HandleFunc("DELETE /api/messages/{id}", r.httpDelete)
 	mux.HandleFunc("POST /api/messages/{id}/release", r.httpRelease)
 	mux.HandleFunc("GET /{$}", r.httpIndex)
-	return mux
+	return r.guard(mux)
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

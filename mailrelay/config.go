@@ -46,8 +46,9 @@ var DefaultAllowNetworks = []string{"127.0.0.0/8", "::1/128", "10.0.0.0/8", "172
 
 // Config is everything a Relay needs.
 type Config struct {
-	Listen          string // SMTP listen address
-	HTTPListen      string // catch HTTP API; empty: off
+	Listen          string   // SMTP listen address
+	HTTPListen      string   // catch HTTP API; empty: off
+	HTTPAllowHosts  []string // names the catch HTTP API answers to besides its address and localhost
 	Spool           string
 	Mode            Mode
 	Hostname        string // greeting and Received name

@@ -103,6 +103,7 @@ func (a *app) mailServeCommand() *cli.Command {
 		&cli.StringFlag{Name: "listen", Value: "127.0.0.1:2525", Usage: "SMTP listen address"},
 		&cli.StringFlag{Name: "mode", Value: "relay", Usage: "relay (deliver upstream), catch (keep as .eml) or both"},
 		&cli.StringFlag{Name: "http-listen", Usage: "address of the caught-mail HTTP API and page (empty: off)"},
+		&cli.StringSliceFlag{Name: "http-allow-host", Usage: "host name the HTTP API also answers to (besides localhost and its IP address); others get 421"},
 		&cli.StringFlag{Name: "allow-networks", Value: strings.Join(mailrelay.DefaultAllowNetworks, ","), Usage: "client networks allowed to send (comma-separated CIDR)"},
 		&cli.StringSliceFlag{Name: "allow-recipients", Usage: "only accept recipients matching one of these regular expressions (whole address, case-insensitive)"},
 		&cli.Int64Flag{Name: "max-size", Value: mailrelay.DefaultMaxMessageBytes, Usage: "largest message accepted, in bytes (advertised with SIZE)"},
@@ -145,7 +146,7 @@ func (a *app) mailServeConfig(c *cli.Context) (mailrelay.Config, error) {
 	}
 	up.Timeout = c.Duration("upstream-timeout")
 	cfg = mailrelay.Config{
-		Listen: c.String("listen"), HTTPListen: c.String("http-listen"), Spool: a.mailSpool(c), Mode: mode,
+		Listen: c.String("listen"), HTTPListen: c.String("http-listen"), HTTPAllowHosts: c.StringSlice("http-allow-host"), Spool: a.mailSpool(c), Mode: mode,
 		Hostname: up.Hostname, AllowNetworks: nets, AllowRecipients: pats, MaxMessageBytes: c.Int64("max-size"),
 		Upstream: up, Rewrite: rw, Workers: c.Int("workers"),
 		RetryInitial: c.Duration("retry-initial"), RetryMax: c.Duration("retry-max"), Lifetime: c.Duration("lifetime"),

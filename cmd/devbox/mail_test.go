@@ -403,3 +403,38 @@ func TestSendmailListQueue(t *testing.T) {
 		t.Errorf("empty queue: %d %q", code, stdout)
 	}
 }
+
+// TestMailServeHTTPAllowHost: --http-allow-host adds a name the catch API
+// answers to; other names get 421 (DNS rebinding).
+func TestMailServeHTTPAllowHost(t *testing.T) {
+	clearMailEnv(t)
+	addr, haddr := freePort(t), freePort(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		runMailCLI(t, ctx, strings.NewReader(""), "devbox", "mail", "serve", "--mode", "catch", "--listen", addr,
+			"--http-listen", haddr, "--http-allow-host", "mail.dev.test", "--spool", t.TempDir())
+		close(done)
+	}()
+	defer func() { cancel(); <-done }()
+	waitSMTP(t, addr, func() bool {
+		select {
+		case <-done:
+			return false
+		default:
+			return true
+		}
+	})
+	for host, want := range map[string]string{"mail.dev.test": "200 OK", "localhost": "200 OK", "evil.test": "421 Misdirected Request"} {
+		conn, err := net.Dial("tcp", haddr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(conn, "GET /api/messages HTTP/1.1\r\nHost: %s:8025\r\nConnection: close\r\n\r\n", host)
+		b, _ := io.ReadAll(conn)
+		conn.Close()
+		if !strings.HasPrefix(string(b), "HTTP/1.1 "+want) {
+			t.Errorf("Host %s: %q, want %s", host, b, want)
+		}
+	}
+}
