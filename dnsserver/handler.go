@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"log/slog"
+	"net/netip"
 	"sync/atomic"
 
 	"github.com/miekg/dns"
@@ -34,6 +35,11 @@ func NewHandler(z *atomic.Pointer[Zone], fwd *Forwarder, m *Metrics, log *slog.L
 // The answer has an OPT record when the query had one and is not truncated
 // here: the UDP transport truncates it to the client's size.
 func (h *Handler) Respond(ctx context.Context, req *dns.Msg) *dns.Msg {
+	return h.respond(ctx, req, netip.Addr{})
+}
+
+// respond is Respond for a query from client (the zero Addr: unknown).
+func (h *Handler) respond(ctx context.Context, req *dns.Msg, client netip.Addr) *dns.Msg {
 	if req.Response {
 		return nil
 	}
@@ -107,11 +113,19 @@ func (h *Handler) fast(req, out []byte) ([]byte, bool) {
 	return resp, ok
 }
 
-// slowUDP answers a raw UDP query through miekg/dns: it unpacks, responds,
-// truncates to the client's size and packs into out. A packet that does not
-// parse gets FORMERR when its header is readable and it is a query; nil
-// means no reply.
+// slowUDP answers a raw UDP query the fast path did not (see answer).
 func (h *Handler) slowUDP(ctx context.Context, pkt, out []byte) []byte {
+	return h.answer(ctx, pkt, netip.Addr{}, false, out)
+}
+
+// answer answers a raw query from client through miekg/dns: it unpacks,
+// responds, fits the answer to the transport and packs it, compressed,
+// into out. Over UDP the answer is truncated (TC) to the client's size;
+// over TCP an answer that does not fit 65,535 bytes even compressed is
+// SERVFAIL with an extended error (RFC 8914). A packet that does not parse
+// gets FORMERR when its header is readable and it is a query; nil means no
+// reply.
+func (h *Handler) answer(ctx context.Context, pkt []byte, client netip.Addr, tcp bool, out []byte) []byte {
 	req := new(dns.Msg)
 	if err := req.Unpack(pkt); err != nil || !questionsComplete(pkt) {
 		resp := formErr(pkt, out)
@@ -120,24 +134,33 @@ func (h *Handler) slowUDP(ctx context.Context, pkt, out []byte) []byte {
 		}
 		return resp
 	}
-	resp := h.Respond(ctx, req)
+	resp := h.respond(ctx, req, client)
 	if resp == nil {
 		return nil
 	}
-	size := dns.MinMsgSize
-	if opt := req.IsEdns0(); opt != nil {
-		size = max(int(opt.UDPSize()), dns.MinMsgSize)
-	}
-	resp.Truncate(min(size, maxUDPSize))
 	resp.Compress = true
-	b, err := resp.PackBuffer(out)
-	if err != nil {
-		h.log.Warn("pack response failed", "err", err)
-		resp = &dns.Msg{MsgHdr: resp.MsgHdr, Question: resp.Question}
-		resp.Rcode = dns.RcodeServerFailure
-		if b, err = resp.PackBuffer(out); err != nil {
-			return nil
+	if !tcp {
+		size := dns.MinMsgSize
+		if opt := req.IsEdns0(); opt != nil {
+			size = max(int(opt.UDPSize()), dns.MinMsgSize)
 		}
+		resp.Truncate(min(size, maxUDPSize))
+	}
+	b, err := resp.PackBuffer(out)
+	if err == nil && len(b) <= dns.MaxMsgSize {
+		return b
+	}
+	h.log.Warn("answer too large to send", "name", req.Question[0].Name, "bytes", len(b), "err", err)
+	fail := &dns.Msg{MsgHdr: resp.MsgHdr, Question: resp.Question}
+	fail.Rcode = dns.RcodeServerFailure
+	if req.IsEdns0() != nil {
+		fail.SetEdns0(ourUDPSize, false)
+		opt := fail.IsEdns0()
+		opt.Option = append(opt.Option, &dns.EDNS0_EDE{InfoCode: dns.ExtendedErrorCodeOther, ExtraText: "answer larger than 65535 bytes"})
+	}
+	b, err = fail.PackBuffer(out)
+	if err != nil {
+		return nil
 	}
 	return b
 }

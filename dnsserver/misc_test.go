@@ -34,4 +34,4 @@ func dnsQuestion(name string) dns.Question {
 var errUnexpected = errors.New("unexpected answer")
 
 // transports are the networks every query test runs over.
-var transports = []string{"udp"}
+var transports = []string{"udp", "tcp"}

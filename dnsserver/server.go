@@ -38,7 +38,9 @@ type Config struct {
 	CacheSize      int            // forwarding cache entries; default 10000, <0 disables
 	Metrics        *Metrics       // nil: not exported
 	Logger         *slog.Logger
-	Sockets        int // UDP sockets per listen address (SO_REUSEPORT); default GOMAXPROCS
+	Sockets        int           // UDP sockets per listen address (SO_REUSEPORT); default GOMAXPROCS
+	TCPIdleTimeout time.Duration // default DefaultTCPIdleTimeout
+	TCPMaxQueries  int           // per connection; default DefaultTCPMaxQueries
 }
 
 // Server is the DNS server: Listen binds, Serve answers until ctx ends.
@@ -77,6 +79,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if cfg.CacheSize == 0 {
 		cfg.CacheSize = 10000
+	}
+	if cfg.TCPIdleTimeout <= 0 {
+		cfg.TCPIdleTimeout = DefaultTCPIdleTimeout
+	}
+	if cfg.TCPMaxQueries <= 0 {
+		cfg.TCPMaxQueries = DefaultTCPMaxQueries
 	}
 	if cfg.Sockets <= 0 {
 		cfg.Sockets = runtime.GOMAXPROCS(0)
@@ -153,20 +161,8 @@ func (s *Server) Serve(ctx context.Context) error {
 	for _, c := range s.udp {
 		g.Go(func() error { s.serveUDP(ctx, c, &inflight); return nil })
 	}
-	var tcps []*dns.Server
 	for _, ln := range s.tcp {
-		srv := &dns.Server{Listener: ln, Net: "tcp", Handler: dns.HandlerFunc(func(w dns.ResponseWriter, r *dns.Msg) {
-			if resp := s.handler.Respond(ctx, r); resp != nil {
-				_ = w.WriteMsg(resp)
-			}
-		}), ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second}
-		tcps = append(tcps, srv)
-		g.Go(func() error {
-			if err := srv.ActivateAndServe(); err != nil && ctx.Err() == nil {
-				return fmt.Errorf("dns tcp %s: %w", ln.Addr(), err)
-			}
-			return nil
-		})
+		g.Go(func() error { s.serveTCP(ctx, ln, &inflight); return nil })
 	}
 	g.Go(func() error { return s.watch(ctx) })
 	if s.data.docker != nil {
@@ -176,14 +172,6 @@ func (s *Server) Serve(ctx context.Context) error {
 		<-ctx.Done()
 		for _, c := range s.udp {
 			_ = c.Close()
-		}
-		shut, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		defer cancel()
-		for i, srv := range tcps {
-			// Shutdown fails on a server that has not started yet; closing
-			// the listener stops that one too.
-			_ = srv.ShutdownContext(shut)
-			_ = s.tcp[i].Close()
 		}
 		return nil
 	})
