@@ -174,7 +174,10 @@ func (c *Client) awaitLedger(ctx context.Context, name string, found []godo.Drop
 	for {
 		pending := false
 		for _, e := range c.ledgerEntries(name) {
-			if _, ok := fromAttempt(found, e); ok {
+			if d, ok := fromAttempt(found, e); ok {
+				if e.ID == 0 {
+					c.ledgerSet(e.Attempt, d.ID, nil) // its delete now forgets it
+				}
 				continue
 			}
 			if e.ID != 0 {

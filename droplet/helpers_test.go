@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/digitalocean/godo"
+
 	"github.com/devbox-tools/devbox/droplet/dofake"
 )
 
@@ -109,3 +111,10 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 func ctxT(t *testing.T) context.Context { return t.Context() }
+
+func createReq(name string) *godo.DropletCreateRequest {
+	return &godo.DropletCreateRequest{
+		Name: name, Region: DefaultRegion, Size: DefaultSize,
+		Image: godo.DropletCreateImage{Slug: DefaultImage}, Tags: []string{Tag},
+	}
+}

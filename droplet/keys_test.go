@@ -1,10 +1,13 @@
 package droplet
 
 import (
+	"errors"
+	"os"
 	"strings"
 	"testing"
 
 	"github.com/devbox-tools/devbox/droplet/dofake"
+	"github.com/devbox-tools/devbox/internal/hint"
 )
 
 func TestKeyUploadAndReuse(t *testing.T) {
@@ -96,4 +99,34 @@ func FuzzParsePublicKey(f *testing.F) {
 			t.Fatalf("round trip of %q: %v", line, err)
 		}
 	})
+}
+
+// TestKeyFileWithSeveralKeysRefused: a second key is not folded into the
+// comment and uploaded; the file is refused before any request.
+func TestKeyFileWithSeveralKeysRefused(t *testing.T) {
+	c := newTestClient(t)
+	path, line := writeKey(t)
+	_, other := writeKey(t)
+	for _, content := range []string{line + "\n" + other + "\n", line + "\r\n" + other, "# mine\n" + line + "\n\n" + other} {
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cfg := upConfig("dev")
+		cfg.SSHKey = path
+		_, err := c.Up(ctxT(t), cfg)
+		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "holds 2 public keys") || hint.Of(err) == "" {
+			t.Fatalf("err = %v (hint %q), want refused with a hint", err, hint.Of(err))
+		}
+	}
+	// One key with a comment line is fine.
+	if err := os.WriteFile(path, []byte("# laptop key\n"+line+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ks, err := resolveKey(path)
+	if err != nil || ks.key.Comment != "dev@laptop" {
+		t.Fatalf("resolveKey = %+v, %v", ks, err)
+	}
+	if n := len(c.fake.Requests()); n != 0 {
+		t.Errorf("%d requests sent for refused key files", n)
+	}
 }

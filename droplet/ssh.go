@@ -82,6 +82,9 @@ func (c *Client) sshBanner(ctx context.Context, addr string) error {
 	return nil
 }
 
+// errCloudInit means cloud-init reported a failure on the droplet.
+var errCloudInit = errors.New("cloud-init failed on the droplet")
+
 // waitSSH waits until the droplet's SSH server greets, then until
 // cloud-init reports done over ssh (exit 255, ssh's own failure, is
 // retried: root's key may not be installed yet).
@@ -111,7 +114,7 @@ func (c *Client) waitSSH(ctx context.Context, d Info, port int) error {
 			c.prog.Printf("cloud-init finished with recoverable errors: %s", strings.TrimSpace(string(out)))
 			return nil
 		case code != 255:
-			return fmt.Errorf("cloud-init failed on the droplet (exit %d): %s", code, strings.TrimSpace(string(out)))
+			return fmt.Errorf("%w (exit %d): %s", errCloudInit, code, strings.TrimSpace(string(out)))
 		}
 		c.log.Debug("ssh not accepting yet", "addr", addr, "output", strings.TrimSpace(string(out)))
 		if err := sleep(ctx, c.opts.Poll); err != nil {

@@ -110,10 +110,10 @@ func (c *Client) ready(ctx context.Context, cfg UpConfig, d godo.Droplet) (Resul
 		d = *got
 	case d.Status != "active" || ip == "":
 		actionID, err := c.createAction(ctx, d)
-		if err != nil {
-			return Result{}, err
+		got := &d
+		if err == nil {
+			got, err = c.waitActive(ctx, d.ID, actionID)
 		}
-		got, err := c.waitActive(ctx, d.ID, actionID)
 		if errors.Is(err, ErrActionErrored) {
 			return Result{}, hint.Wrap(fmt.Errorf("droplet %s (ID %d) exists but its create failed: %w", d.Name, d.ID, err),
 				"it will never become active: `devbox droplet down "+d.Name+" --force`, then `devbox droplet up "+d.Name+"`")

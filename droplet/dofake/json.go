@@ -57,7 +57,7 @@ func (s *Server) dropletJSON(d *Droplet) map[string]any {
 		tags = []string{}
 	}
 	return map[string]any{
-		"id": d.ID, "name": d.Name, "memory": sz.Memory, "vcpus": sz.VCPUs, "disk": sz.Disk, "locked": false,
+		"id": d.ID, "name": d.Name, "memory": sz.Memory, "vcpus": sz.VCPUs, "disk": sz.Disk, "locked": s.locked[d.ID] > 0,
 		"status": d.Status, "created_at": d.CreatedAt.Format(time.RFC3339), "features": []string{},
 		"backup_ids": []int{}, "next_backup_window": backupWindow(d.CreatedAt), "snapshot_ids": []int{},
 		"image": imageJSON(d.Image, s.images[d.Image], s.regions), "volume_ids": []string{},

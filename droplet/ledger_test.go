@@ -1,0 +1,220 @@
+package droplet
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+func ledgerOf(t *testing.T, c testClient) []LedgerEntry {
+	t.Helper()
+	es, err := c.ledger.Entries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return es
+}
+
+// TestCreateUnknownOutcome: a create whose reply is lost (an error after
+// the commit, a reply that never comes) while the list lags is found by
+// listing and adopted; a create the server refused is not looked for; one
+// that stored nothing is given up after the listing lag.
+func TestCreateUnknownOutcome(t *testing.T) {
+	tests := []struct {
+		name    string
+		fault   func(c testClient)
+		adopted bool
+		want    string
+	}{
+		{"500 after commit, list lags", func(c testClient) {
+			c.fake.FailCreatesAfterCommit(1)
+			c.fake.SetListLag(3)
+		}, true, "adopting it"},
+		{"reply never comes, list lags", func(c testClient) {
+			c.fake.HoldReplies(1)
+			c.fake.SetListLag(3)
+		}, true, "adopting it"},
+		{"500 without a commit", func(c testClient) { c.fake.FailMethod(http.MethodPost, 1, 500, "") }, false, "nothing was created"},
+		{"refused (422)", func(c testClient) { c.fake.FailMethod(http.MethodPost, 1, 422, "") }, false, "Unprocessable"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newTestClient(t, func(o *Options) {
+				o.RequestTimeout = 300 * time.Millisecond
+				o.ListLag = 500 * time.Millisecond
+			})
+			cfg := upConfig("dev")
+			if err := c.checkPlacement(ctxT(t), cfg); err != nil {
+				t.Fatal(err)
+			}
+			tt.fault(c)
+			res, err := c.Up(ctxT(t), cfg)
+			if n := c.fake.Count("POST", "/v2/droplets"); n != 1 {
+				t.Errorf("creates = %d, want 1", n)
+			}
+			if !tt.adopted {
+				if err == nil || !strings.Contains(err.Error(), tt.want) {
+					t.Fatalf("err = %v, want %q", err, tt.want)
+				}
+				if es := ledgerOf(t, c); len(es) != 0 {
+					t.Errorf("ledger keeps %+v after a create that stored nothing", es)
+				}
+				if tt.name == "refused (422)" && c.fake.Count("GET", "/v2/droplets?name=") != 1 {
+					t.Error("a refused create was looked for")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			ds := c.fake.Droplets()
+			if len(ds) != 1 || res.Droplet.ID != ds[0].ID || !res.Created || res.Droplet.Status != "active" {
+				t.Fatalf("result %+v, droplets %+v", res, ds)
+			}
+			if !strings.Contains(c.progress.String(), tt.want) {
+				t.Errorf("progress %q lacks %q", c.progress.String(), tt.want)
+			}
+			if es := ledgerOf(t, c); len(es) != 1 || es[0].ID != ds[0].ID {
+				t.Errorf("ledger %+v, want the adopted droplet", es)
+			}
+		})
+	}
+}
+
+// TestCreateInterruptedWhileReplyHeld: Ctrl-C while the API holds the
+// create's reply: the droplet it stored shows in the lagging list, is
+// deleted, and the ledger ends empty.
+func TestCreateInterruptedWhileReplyHeld(t *testing.T) {
+	c := newTestClient(t)
+	c.fake.HoldReplies(1)
+	c.fake.SetListLag(3)
+	ctx, cancel := context.WithCancel(ctxT(t))
+	errc := make(chan error, 1)
+	go func() {
+		_, err := c.Up(ctx, upConfig("dev"))
+		errc <- err
+	}()
+	waitFor(t, "the create to be held", func() bool { return c.fake.HeldReplies() == 1 })
+	if es := ledgerOf(t, c); len(es) != 1 || es[0].ID != 0 || es[0].Name != "dev" {
+		t.Errorf("ledger while the reply is held = %+v, want the attempt", es)
+	}
+	cancel()
+	err := <-errc
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "deleted") {
+		t.Fatalf("err = %v, want canceled and the droplet deleted", err)
+	}
+	if n := len(c.fake.Droplets()); n != 0 {
+		t.Fatalf("%d droplets left", n)
+	}
+	if es := ledgerOf(t, c); len(es) != 0 {
+		t.Errorf("ledger = %+v, want empty", es)
+	}
+	if !strings.Contains(c.progress.String(), "stored anyway") {
+		t.Errorf("progress %q does not say the droplet was stored", c.progress.String())
+	}
+}
+
+// TestLedgerOnlyEntries: a create recorded by a devbox that then died shows
+// in list and status while the API does not show it; down waits for it to
+// show and deletes it; an entry whose droplet never shows is forgotten
+// after the listing lag; an entry with an ID whose droplet is gone is
+// forgotten by list.
+func TestLedgerOnlyEntries(t *testing.T) {
+	c := newTestClient(t, func(o *Options) { o.ListLag = 10 * time.Second })
+	c.fake.SetListLag(4)
+	// A create sent by a process that died before the reply.
+	if err := c.ledger.add(LedgerEntry{Attempt: "a1", Name: "dev", Region: "nyc3", Size: DefaultSize, At: time.Now().UTC()}); err != nil {
+		t.Fatal(err)
+	}
+	gc := c.api
+	if _, _, err := gc.Droplets.Create(ctxT(t), createReq("dev")); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := c.List(ctxT(t))
+	if err != nil || len(ds) != 1 || !ds[0].LedgerOnly || ds[0].Status != StatusUnconfirmed || ds[0].ID != 0 {
+		t.Fatalf("list = %+v, %v; want the unconfirmed create", ds, err)
+	}
+	st, err := c.Status(ctxT(t), "dev")
+	if err != nil || len(st) != 1 || !st[0].LedgerOnly {
+		t.Fatalf("status = %+v, %v", st, err)
+	}
+	gone, err := c.Down(ctxT(t), "dev", nil)
+	if err != nil || len(gone) != 1 || gone[0].ID == 0 {
+		t.Fatalf("down = %+v, %v", gone, err)
+	}
+	if n := len(c.fake.Droplets()); n != 0 {
+		t.Fatalf("%d droplets left", n)
+	}
+	if es := ledgerOf(t, c); len(es) != 0 {
+		t.Fatalf("ledger = %+v after the delete", es)
+	}
+
+	// Never stored: forgotten once the lag has passed.
+	if err := c.ledger.add(LedgerEntry{Attempt: "a2", Name: "dev", At: time.Now().Add(-time.Minute).UTC()}); err != nil {
+		t.Fatal(err)
+	}
+	if gone, err := c.Down(ctxT(t), "dev", nil); err != nil || len(gone) != 0 {
+		t.Fatalf("down of a never-stored create = %+v, %v", gone, err)
+	}
+	if !strings.Contains(c.progress.String(), "never showed") || len(ledgerOf(t, c)) != 0 {
+		t.Errorf("progress %q, ledger %+v", c.progress.String(), ledgerOf(t, c))
+	}
+
+	// An ID whose droplet is gone: list forgets it.
+	if err := c.ledger.add(LedgerEntry{Attempt: "a3", Name: "old", ID: 424242, At: time.Now().UTC()}); err != nil {
+		t.Fatal(err)
+	}
+	if ds, err := c.List(ctxT(t)); err != nil || len(ds) != 0 || len(ledgerOf(t, c)) != 0 {
+		t.Fatalf("list = %+v, %v, ledger %+v", ds, err, ledgerOf(t, c))
+	}
+}
+
+// TestLedgerDamaged: a damaged ledger stops up before any create (the
+// create could not be recorded) and lists still answer, with a warning.
+func TestLedgerDamaged(t *testing.T) {
+	c := newTestClient(t)
+	if err := os.MkdirAll(dirOf(c.ledger.path), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(c.ledger.path, []byte(`{"version":1,"entries":[{"na`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := c.Up(ctxT(t), upConfig("dev"))
+	if !errors.Is(err, ErrLedger) || !strings.Contains(err.Error(), "damaged") {
+		t.Fatalf("err = %v, want the damaged ledger", err)
+	}
+	if n := c.fake.Count("POST", "/v2/droplets"); n != 0 {
+		t.Fatal("a create was sent without a ledger entry")
+	}
+	if _, err := c.List(ctxT(t)); err != nil || !strings.Contains(c.progress.String(), "warning: droplet ledger") {
+		t.Fatalf("list = %v, progress %q", err, c.progress.String())
+	}
+	data, _ := os.ReadFile(c.ledger.path)
+	if string(data) != `{"version":1,"entries":[{"na` {
+		t.Error("the damaged ledger was overwritten")
+	}
+}
+
+func dirOf(p string) string { return p[:strings.LastIndex(p, "/")] }
+
+func TestLedgerPath(t *testing.T) {
+	tests := []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"XDG_STATE_HOME": "/s", "HOME": "/h"}, "/s/devbox/droplets.json"},
+		{map[string]string{"XDG_STATE_HOME": "relative", "HOME": "/h"}, "/h/.local/state/devbox/droplets.json"},
+		{map[string]string{"HOME": "/h"}, "/h/.local/state/devbox/droplets.json"},
+		{map[string]string{}, ""},
+	}
+	for _, tt := range tests {
+		got, err := LedgerPath(func(k string) string { return tt.env[k] })
+		if got != tt.want || (tt.want == "") != (err != nil) {
+			t.Errorf("LedgerPath(%v) = %q, %v; want %q", tt.env, got, err, tt.want)
+		}
+	}
+}
