@@ -215,30 +215,33 @@ func devServeMailConfig(getenv func(string) string) (mailrelay.Config, error) {
 		Mode: mailrelay.ModeCatch, Upstream: up, Rewrite: rw, Hostname: up.Hostname}, nil
 }
 
-// mailArgs returns the positional arguments and whether --json came after
-// them (urfave stops parsing flags at the first argument).
-func mailArgs(c *cli.Context) ([]string, bool) {
-	var args []string
-	asJSON := c.Bool("json")
-	for _, s := range c.Args().Slice() {
-		if s == "--json" || s == "-json" {
-			asJSON = true
-			continue
-		}
-		args = append(args, s)
-	}
-	return args, asJSON
+// mailArgs returns the positional arguments, applying flags that follow
+// them (`queue show ID --spool DIR --json`).
+func mailArgs(c *cli.Context) ([]string, error) {
+	return positionalArgs(c)
 }
 
-func mailID(c *cli.Context) (string, bool, error) {
-	args, asJSON := mailArgs(c)
+// mailNoArgs is mailArgs for commands that take no argument.
+func mailNoArgs(c *cli.Context) error {
+	args, err := mailArgs(c)
+	if err == nil && len(args) > 0 {
+		err = usageErrorf("unexpected argument %q; see devbox mail queue %s --help", args[0], c.Command.Name)
+	}
+	return err
+}
+
+func mailID(c *cli.Context) (string, error) {
+	args, err := mailArgs(c)
+	if err != nil {
+		return "", err
+	}
 	if len(args) != 1 {
-		return "", false, usageErrorf("want one message ID; see devbox mail queue list")
+		return "", usageErrorf("want one message ID; see devbox mail queue list")
 	}
 	if !mailrelay.ValidID(args[0]) {
-		return "", false, usageErrorf("%q is not a message ID", args[0])
+		return "", usageErrorf("%q is not a message ID", args[0])
 	}
-	return args[0], asJSON, nil
+	return args[0], nil
 }
 
 func (a *app) openMailSpool(c *cli.Context) (*mailrelay.Spool, error) {
@@ -288,11 +291,14 @@ type queueEntry struct {
 }
 
 func (a *app) mailQueueList(c *cli.Context) error {
+	if err := mailNoArgs(c); err != nil {
+		return err
+	}
 	s, err := a.openMailSpool(c)
 	if err != nil {
 		return err
 	}
-	_, asJSON := mailArgs(c)
+	asJSON := c.Bool("json")
 	if c.Bool("caught") {
 		msgs, err := s.Caught()
 		if err != nil {
@@ -343,10 +349,11 @@ func (a *app) printMailQueue(entries []queueEntry) error {
 }
 
 func (a *app) mailQueueShow(c *cli.Context) error {
-	id, asJSON, err := mailID(c)
+	id, err := mailID(c)
 	if err != nil {
 		return err
 	}
+	asJSON := c.Bool("json")
 	s, err := a.openMailSpool(c)
 	if err != nil {
 		return err
@@ -392,7 +399,22 @@ func (a *app) mailQueueShow(c *cli.Context) error {
 	return err
 }
 
+// flushResult is what `devbox mail queue flush --json` prints. Without a
+// running relay this process made the attempts and counts them; with one,
+// the relay was asked (it makes the attempts in the background), the
+// counts are null and Waiting is the number of messages it was asked to try.
+type flushResult struct {
+	RelayRunning bool `json:"relay_running"`
+	Delivered    *int `json:"delivered"`
+	Deferred     *int `json:"deferred"`
+	Failed       *int `json:"failed"`
+	Waiting      int  `json:"waiting"`
+}
+
 func (a *app) mailQueueFlush(c *cli.Context) error {
+	if err := mailNoArgs(c); err != nil {
+		return err
+	}
 	up, rw, err := a.mailUpstream(c)
 	if err != nil {
 		return err
@@ -400,30 +422,43 @@ func (a *app) mailQueueFlush(c *cli.Context) error {
 	cfg := mailrelay.Config{Spool: a.mailSpool(c), Upstream: up, Rewrite: rw, Hostname: up.Hostname}
 	sum, err := mailrelay.DeliverNow(c.Context, cfg, a.logger)
 	if errors.Is(err, mailrelay.ErrLocked) {
-		s, err := a.openMailSpool(c)
-		if err != nil {
-			return err
-		}
-		if err := s.Request("flush"); err != nil {
-			return err
-		}
-		_, err = fmt.Fprintln(a.streams.Err, "flush requested from the running relay")
-		return err
+		return a.mailQueueFlushRunning(c)
 	}
 	if err != nil {
 		return err
 	}
-	if _, asJSON := mailArgs(c); asJSON {
-		return output.JSON(a.streams.Out, sum)
+	if c.Bool("json") {
+		return output.JSON(a.streams.Out, flushResult{Delivered: &sum.Delivered, Deferred: &sum.Deferred, Failed: &sum.Failed,
+			Waiting: sum.Deferred})
 	}
 	_, err = fmt.Fprintf(a.streams.Out, "delivered %d, deferred %d, failed %d\n", sum.Delivered, sum.Deferred, sum.Failed)
+	return err
+}
+
+// mailQueueFlushRunning asks the relay that holds the spool to flush.
+func (a *app) mailQueueFlushRunning(c *cli.Context) error {
+	s, err := a.openMailSpool(c)
+	if err != nil {
+		return err
+	}
+	ids, err := s.IDs(mailrelay.QueueActive)
+	if err != nil {
+		return err
+	}
+	if err := s.Request("flush"); err != nil {
+		return err
+	}
+	if c.Bool("json") {
+		return output.JSON(a.streams.Out, flushResult{RelayRunning: true, Waiting: len(ids)})
+	}
+	_, err = fmt.Fprintf(a.streams.Err, "flush requested from the running relay (%d waiting)\n", len(ids))
 	return err
 }
 
 // mailQueueByID opens the spool and runs do on the message ID the command
 // names.
 func (a *app) mailQueueByID(c *cli.Context, do func(s *mailrelay.Spool, id string) error) error {
-	id, _, err := mailID(c)
+	id, err := mailID(c)
 	if err != nil {
 		return err
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/devbox-tools/devbox/internal/output"
+	"github.com/devbox-tools/devbox/internal/testbin"
 	"github.com/devbox-tools/devbox/mailrelay"
 )
 
@@ -223,7 +224,7 @@ func TestMailQueueCommands(t *testing.T) {
 	if code, stdout, _ := runCLI(t, ctx, "mail", "queue", "list", "--caught", "--spool", caughtDir); code != 0 || !strings.Contains(stdout, "waiting") {
 		t.Errorf("caught list: %q", stdout)
 	}
-	if code, stdout, stderr := runCLI(t, ctx, "mail", "queue", "release", "--spool", caughtDir, caught[0].ID); code != 0 || !mailrelay.ValidID(strings.TrimSpace(stdout)) {
+	if code, stdout, stderr := runCLI(t, ctx, "mail", "queue", "release", caught[0].ID, "--spool", caughtDir); code != 0 || !mailrelay.ValidID(strings.TrimSpace(stdout)) {
 		t.Errorf("release: %d %q %q", code, stdout, stderr)
 	}
 	if code, _, stderr := runCLI(t, ctx, "mail", "queue", "delete", "--spool", caughtDir, caught[1].ID); code != 0 || !strings.Contains(stderr, "deleted from caught") {
@@ -365,8 +366,15 @@ func TestMailQueueFlushAsksRunningRelay(t *testing.T) {
 	defer func() { cancel(); <-done }()
 
 	code, _, stderr := runCLI(t, context.Background(), "mail", "queue", "flush", "--spool", dir)
-	if code != 0 || !strings.Contains(stderr, "flush requested from the running relay") {
+	if code != 0 || !strings.Contains(stderr, "flush requested from the running relay (1 waiting)") {
 		t.Fatalf("flush: %d %q", code, stderr)
+	}
+	// --json prints JSON with a running relay too (flags in any order).
+	code, stdout, stderr := runCLI(t, context.Background(), "mail", "queue", "flush", "--json", "--spool", dir)
+	var res map[string]any
+	if code != 0 || json.Unmarshal([]byte(stdout), &res) != nil || res["relay_running"] != true || res["waiting"] != 1.0 ||
+		res["delivered"] != nil || stderr != "" {
+		t.Fatalf("flush --json with a relay: %d %q %q", code, stdout, stderr)
 	}
 	for i := 0; ; i++ {
 		if caught, _ := upstream.Spool().Caught(); len(caught) == 1 {
@@ -378,9 +386,6 @@ func TestMailQueueFlushAsksRunningRelay(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
-
-var _ = exec.Command
-var _ = syscall.SIGKILL
 
 func TestSendmailHelpDoesNotReadStdin(t *testing.T) {
 	code, stdout, _ := runCLI(t, context.Background(), "sendmail", "--help")
@@ -437,4 +442,115 @@ func TestMailServeHTTPAllowHost(t *testing.T) {
 			t.Errorf("Host %s: %q, want %s", host, b, want)
 		}
 	}
+}
+
+// TestMailQueueFlagsAfterID: flags may follow the ID, as everywhere in
+// devbox; stray arguments and unknown flags are usage errors.
+func TestMailQueueFlagsAfterID(t *testing.T) {
+	clearMailEnv(t)
+	dir, waiting, failed := spoolWith(t)
+	ctx := context.Background()
+	code, stdout, stderr := runCLI(t, ctx, "mail", "queue", "show", failed, "--spool", dir, "--json")
+	var shown map[string]any
+	if code != 0 || json.Unmarshal([]byte(stdout), &shown) != nil || shown["queue"] != "failed" {
+		t.Fatalf("show ID --spool DIR --json: %d %q %q", code, stdout, stderr)
+	}
+	if code, stdout, _ := runCLI(t, ctx, "mail", "queue", "show", waiting, "--spool="+dir); code != 0 || !strings.Contains(stdout, "Subject: waiting") {
+		t.Errorf("show ID --spool=DIR: %d %q", code, stdout)
+	}
+	if code, _, stderr := runCLI(t, ctx, "mail", "queue", "retry", failed, "--spool", dir); code != 0 || !strings.Contains(stderr, "queued for a new attempt") {
+		t.Errorf("retry ID --spool DIR: %d %q", code, stderr)
+	}
+	for _, args := range [][]string{
+		{"mail", "queue", "show", waiting, "--spool"},
+		{"mail", "queue", "show", waiting, "--bogus", "--spool", dir},
+		{"mail", "queue", "delete", waiting, failed, "--spool", dir},
+		{"mail", "queue", "list", "extra", "--spool", dir},
+		{"mail", "queue", "flush", "extra", "--spool", dir},
+	} {
+		if code, _, stderr := runCLI(t, ctx, args...); code != 2 {
+			t.Errorf("%q: exit %d, want 2 (%q)", args, code, stderr)
+		}
+	}
+	if code, stdout, _ := runCLI(t, ctx, "mail", "queue", "delete", waiting, "--spool", dir); code != 0 {
+		t.Errorf("delete ID --spool DIR: %d %q", code, stdout)
+	}
+	if code, stdout, _ := runCLI(t, ctx, "mail", "queue", "list", "--spool", dir, "--json"); code != 0 || strings.Contains(stdout, waiting) || !strings.Contains(stdout, failed) {
+		t.Errorf("list after delete: %q", stdout)
+	}
+}
+
+// TestMailQueueBinary runs the built binary: flags after the ID, and
+// flush --json both without and with a running relay.
+func TestMailQueueBinary(t *testing.T) {
+	clearMailEnv(t)
+	bin := testbin.Devbox(t)
+	dir, waiting, _ := spoolWith(t)
+	upstream, upAddr := catchRelay(t)
+	runBin := func(args ...string) (int, string, string) {
+		t.Helper()
+		cmd := exec.Command(bin, args...)
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "DEVBOX_MAIL_RELAY_HOST=" + upAddr, "DEVBOX_MAIL_RELAY_TLS=none"}
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return code, stdout.String(), stderr.String()
+	}
+	if code, stdout, stderr := runBin("mail", "queue", "show", waiting, "--spool", dir); code != 0 || !strings.Contains(stdout, "Subject: waiting") {
+		t.Fatalf("show ID --spool: %d %q %q", code, stdout, stderr)
+	}
+	code, stdout, stderr := runBin("mail", "queue", "flush", "--spool", dir, "--json")
+	var res map[string]any
+	if code != 0 || json.Unmarshal([]byte(stdout), &res) != nil || res["relay_running"] != false || res["delivered"] != 1.0 {
+		t.Fatalf("flush --json without a relay: %d %q %q", code, stdout, stderr)
+	}
+	if caught, _ := upstream.Spool().Caught(); len(caught) != 1 {
+		t.Fatalf("upstream got %d", len(caught))
+	}
+
+	// A relay (the binary too) holds the spool: flush --json asks it.
+	if code, _, stderr := runBin("mail", "queue", "retry", "--spool", dir, mustFailedID(t, dir)); code != 0 {
+		t.Fatalf("retry: %d %q", code, stderr)
+	}
+	smtpAddr := freePort(t)
+	relay := exec.Command(bin, "mail", "serve", "--spool", dir, "--listen", smtpAddr, "--retry-initial", "1h")
+	relay.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "DEVBOX_MAIL_RELAY_HOST=127.0.0.1:1", "DEVBOX_MAIL_RELAY_TLS=none"}
+	if err := relay.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { relay.Wait(); close(exited) }()
+	t.Cleanup(func() { relay.Process.Signal(syscall.SIGTERM); <-exited })
+	waitSMTP(t, smtpAddr, func() bool {
+		select {
+		case <-exited:
+			return false
+		default:
+			return true
+		}
+	})
+	code, stdout, stderr = runBin("mail", "queue", "flush", "--json", "--spool", dir)
+	res = nil
+	if code != 0 || json.Unmarshal([]byte(stdout), &res) != nil || res["relay_running"] != true || res["waiting"] != 1.0 {
+		t.Errorf("flush --json with a running relay: %d %q %q", code, stdout, stderr)
+	}
+}
+
+func mustFailedID(t *testing.T, dir string) string {
+	t.Helper()
+	s, err := mailrelay.OpenSpool(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := s.IDs(mailrelay.QueueFailed)
+	if err != nil || len(ids) != 1 {
+		t.Fatalf("failed queue: %v %v", ids, err)
+	}
+	return ids[0]
 }
