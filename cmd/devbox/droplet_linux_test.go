@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -125,5 +126,81 @@ func TestDropletBinaryRaceAndSIGINT(t *testing.T) {
 	}
 	if ds := f.Droplets(); len(ds) != 1 || ds[0].Name != "dev" {
 		t.Fatalf("droplets after SIGINT %+v, want only dev", ds)
+	}
+}
+
+// TestDropletBinaryCreateReplyHeld runs the built binary while the API
+// holds the create's reply and its lists lag: SIGINT makes it find the
+// stored droplet and delete it (exit 130); after a SIGKILL between the
+// ledger write and the reply, `list` reports the recorded create and
+// `down` finds the droplet and deletes it.
+func TestDropletBinaryCreateReplyHeld(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := testbin.Devbox(t)
+	f := dropletEnv(t)
+	t.Setenv("DEVBOX_DROPLET_LIST_LAG", "1m")
+	ledger := filepath.Join(os.Getenv("HOME"), ".local", "state", "devbox", "droplets.json")
+
+	start := func(args ...string) (*exec.Cmd, *bytes.Buffer) {
+		var out bytes.Buffer
+		cmd := exec.Command(bin, args...)
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; f.HeldReplies() == 0; i++ {
+			if i > 4000 {
+				_ = cmd.Process.Kill()
+				t.Fatalf("create never arrived: %s", out.String())
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		return cmd, &out
+	}
+
+	f.HoldReplies(1)
+	f.SetListLag(3)
+	cmd, out := start("droplet", "up", "dev")
+	if data, err := os.ReadFile(ledger); err != nil || !strings.Contains(string(data), `"name": "dev"`) {
+		t.Fatalf("ledger while the create is held: %q, %v", data, err)
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != exitInterrupted {
+		t.Fatalf("exit %v, want %d\n%s", err, exitInterrupted, out.String())
+	}
+	if n := len(f.Droplets()); n != 0 || !strings.Contains(out.String(), "stored anyway") {
+		t.Fatalf("%d droplets after SIGINT\n%s", n, out.String())
+	}
+	if data, _ := os.ReadFile(ledger); strings.Contains(string(data), `"dev"`) {
+		t.Errorf("ledger after SIGINT: %s", data)
+	}
+
+	f.HoldReplies(1)
+	f.SetListLag(2)
+	cmd, out = start("droplet", "up", "dev")
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	if n := len(f.Droplets()); n != 1 {
+		t.Fatalf("%d droplets stored by the killed up, want 1\n%s", n, out.String())
+	}
+	code, stdout, stderr := runCLI(t, context.Background(), "droplet", "list", "--json")
+	got := dropletDecode(t, stdout)
+	if code != 0 || len(got) != 1 || !got[0].LedgerOnly || got[0].Name != "dev" || got[0].Status != "unconfirmed" {
+		t.Fatalf("list after SIGKILL: code %d %+v %s", code, got, stderr)
+	}
+	code, stdout, stderr = runCLI(t, context.Background(), "droplet", "down", "dev", "--force")
+	if code != 0 || !strings.Contains(stdout, "deleted droplet dev") || len(f.Droplets()) != 0 {
+		t.Fatalf("down after SIGKILL: code %d stdout %q stderr %q", code, stdout, stderr)
+	}
+	if data, _ := os.ReadFile(ledger); strings.Contains(string(data), `"dev"`) {
+		t.Errorf("ledger after down: %s", data)
 	}
 }
