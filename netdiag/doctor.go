@@ -40,6 +40,11 @@ type Config struct {
 	// Firewall returns iptables-save output for the filter and nat tables;
 	// nil runs iptables-save.
 	Firewall func(ctx context.Context) (string, error)
+	// Exec runs the read-only firewall listing commands (iptables-legacy-save,
+	// iptables-nft-save, iptables -V, nft list ruleset); nil runs them on
+	// this machine, or with Root other than / reads them from the fixture
+	// tree (run/devbox/<command>_<args>).
+	Exec Exec
 	// Modprobe loads a kernel module; nil runs modprobe.
 	Modprobe func(ctx context.Context, module string) error
 	// DNSReachable tells whether a DNS server answers; nil sends a query.
@@ -88,6 +93,12 @@ func New(cfg Config, eng Engine) *Doctor {
 		cfg.Firewall = iptablesSave
 		if cfg.Root != "/" {
 			cfg.Firewall = fixtureFirewall(HostFS{Root: cfg.Root})
+		}
+	}
+	if cfg.Exec == nil {
+		cfg.Exec = hostExec
+		if cfg.Root != "/" {
+			cfg.Exec = fixtureExec(HostFS{Root: cfg.Root})
 		}
 	}
 	if cfg.Modprobe == nil {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/system"
 )
 
@@ -150,7 +151,10 @@ func hexLE(a [4]byte) string { return fmt.Sprintf("%02X%02X%02X%02X", a[3], a[2]
 func (f *fixture) hostState(cfg Config) *state {
 	cfg.Root = f.root
 	d := New(cfg, nil)
-	return &state{cfg: d.cfg, host: HostFS{Root: f.root}, info: EngineInfo{Kind: KindLocal}, log: d.cfg.Logger}
+	// No engine: the default bridge is the only network.
+	bridge := network.Inspect{Name: "bridge", Driver: "bridge", IPAM: network.IPAM{Config: []network.IPAMConfig{{Subnet: "172.17.0.0/16"}}}}
+	return &state{cfg: d.cfg, host: HostFS{Root: f.root}, info: EngineInfo{Kind: KindLocal}, log: d.cfg.Logger,
+		netLoaded: true, networks: []network.Inspect{bridge}}
 }
 
 // runCheck runs one host-only check against the fixture.
@@ -163,4 +167,12 @@ func (f *fixture) runCheck(c Check, cfg Config) Result {
 
 func systemInfo(os string, sec []string) system.Info {
 	return system.Info{OperatingSystem: os, SecurityOptions: sec}
+}
+
+func prefixesOf(ps ...string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, p := range ps {
+		out = append(out, netip.MustParsePrefix(p))
+	}
+	return out
 }

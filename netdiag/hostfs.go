@@ -168,6 +168,23 @@ type DaemonConfig struct {
 	DNSOptions []string `json:"dns-opts"`
 	MTU        int      `json:"mtu"`
 	Bip        string   `json:"bip"`
+	// Networking options (nil: not set, the engine's default applies).
+	IPTables      *bool  `json:"iptables"`
+	IP6Tables     *bool  `json:"ip6tables"`
+	IPForward     *bool  `json:"ip-forward"`
+	IPMasq        *bool  `json:"ip-masq"`
+	UserlandProxy *bool  `json:"userland-proxy"`
+	IPv6          *bool  `json:"ipv6"`
+	FixedCIDRv6   string `json:"fixed-cidr-v6"`
+	// AddressPools is "default-address-pools": where new networks' subnets
+	// come from.
+	AddressPools []AddressPool `json:"default-address-pools"`
+}
+
+// AddressPool is one entry of daemon.json's "default-address-pools".
+type AddressPool struct {
+	Base string `json:"base"`
+	Size int    `json:"size"`
 }
 
 // ParseDaemonConfig parses daemon.json.
@@ -206,6 +223,43 @@ func (h HostFS) DaemonConfigPath(rootless bool, getenv func(string) string) stri
 		}
 	}
 	return "/etc/docker/daemon.json"
+}
+
+// DaemonArgs is the running dockerd's command line (nil when its pid file
+// or /proc entry cannot be read).
+func (h HostFS) DaemonArgs() []string {
+	for _, pidFile := range []string{"/var/run/docker.pid", "/run/docker.pid"} {
+		pid, err := h.ReadFile(pidFile)
+		if err != nil {
+			continue
+		}
+		cmd, err := h.ReadFile("/proc/" + strings.TrimSpace(string(pid)) + "/cmdline")
+		if err != nil {
+			continue
+		}
+		return strings.Split(strings.TrimRight(string(cmd), "\x00"), "\x00")
+	}
+	return nil
+}
+
+// boolFlag reads a boolean dockerd flag (--name, --name=false); nil when
+// it is not given.
+func boolFlag(args []string, name string) *bool {
+	var out *bool
+	for _, a := range args {
+		a = strings.TrimLeft(a, "-")
+		if a == name {
+			v := true
+			out = &v
+			continue
+		}
+		if v, ok := strings.CutPrefix(a, name+"="); ok {
+			if b, err := strconv.ParseBool(v); err == nil {
+				out = &b
+			}
+		}
+	}
+	return out
 }
 
 func configFileFlag(args []string) string {

@@ -68,3 +68,14 @@ func FuzzParseNftRuleset(f *testing.F) {
 		ParseNftRuleset(s)
 	})
 }
+
+func FuzzParseNftChains(f *testing.F) {
+	f.Add(nftListing)
+	f.Add("table inet filter {\n\tchain forward {\n\t\ttype filter hook forward priority filter; policy drop;\n\t}\n}\n")
+	f.Add("table {\nchain\ntype hook\n}")
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, c := range ParseNftChains(s) {
+			_ = c.Policy
+		}
+	})
+}
