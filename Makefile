@@ -8,7 +8,7 @@ BIN      := bin/devbox
 IMAGE    ?= devbox:latest
 PKGS     := ./...
 
-.PHONY: all build run test test-short lint fmt deps docker-up bench bench-dns bench-mail bench-run cover image clean
+.PHONY: all build run test test-short lint fmt deps docker-up bench bench-dns bench-mail bench-run compare-sendmail cover image clean
 
 all: lint test build
 
@@ -49,6 +49,10 @@ bench-dns: deps build
 
 bench-mail: deps build
 	scripts/bench-mail.sh
+
+# compare-sendmail: the same sendmail command lines through Postfix's sendmail and devbox's.
+compare-sendmail: deps build
+	scripts/compare-sendmail.sh
 
 bench-run: deps docker-up build
 	scripts/bench-run.sh

@@ -51,7 +51,7 @@ func ParseAddressList(v string) ([]string, error) {
 		local, ok := bareName(elem)
 		if !ok {
 			_, err := addressParser.Parse(elem)
-			return nil, fmt.Errorf("%q: %w", strings.TrimSpace(elem), unwrapMail(err))
+			return nil, fmt.Errorf("%q is not an address (%w)", strings.TrimSpace(elem), unwrapMail(err))
 		}
 		out = append(out, local)
 	}
