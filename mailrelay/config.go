@@ -66,6 +66,8 @@ type Config struct {
 	RetryMax        time.Duration
 	Lifetime        time.Duration
 	ControlInterval time.Duration // how often the relay looks for queue commands
+	BareNewline     BareNewline   // bare CR or LF in a message; default normalize
+	AuthFailDelay   time.Duration // delay per failed inbound AUTH; default DefaultAuthFailDelay
 }
 
 func (c *Config) setDefaults() {
@@ -89,6 +91,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.Lifetime <= 0 {
 		c.Lifetime = DefaultLifetime
+	}
+	if c.BareNewline == "" {
+		c.BareNewline = BareNewlineNormalize
+	}
+	if c.AuthFailDelay <= 0 {
+		c.AuthFailDelay = DefaultAuthFailDelay
 	}
 	if c.ControlInterval <= 0 {
 		c.ControlInterval = time.Second

@@ -13,6 +13,8 @@ type metrics struct {
 	deferred  prometheus.Counter
 	failed    prometheus.Counter
 	corrupt   prometheus.Counter
+
+	authFailures prometheus.Counter
 }
 
 func newMetrics(reg *prometheus.Registry, depth, oldest func() float64) *metrics {
@@ -27,8 +29,10 @@ func newMetrics(reg *prometheus.Registry, depth, oldest func() float64) *metrics
 		deferred:  c("deferred_total", "Delivery attempts that failed temporarily."),
 		failed:    c("failed_total", "Messages moved to the failed queue."),
 		corrupt:   c("corrupt_total", "Spool records that failed a check and were set aside in the corrupt folder."),
+
+		authFailures: c("auth_failures_total", "Failed inbound AUTH attempts."),
 	}
-	reg.MustRegister(m.accepted, m.rejected, m.caught, m.delivered, m.deferred, m.failed, m.corrupt,
+	reg.MustRegister(m.accepted, m.rejected, m.caught, m.delivered, m.deferred, m.failed, m.corrupt, m.authFailures,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "devbox", Subsystem: "mail", Name: "queue_depth", Help: "Messages waiting for delivery."}, depth),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "devbox", Subsystem: "mail", Name: "oldest_message_age_seconds", Help: "Age of the oldest message waiting for delivery."}, oldest),
 	)

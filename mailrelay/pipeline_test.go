@@ -98,9 +98,24 @@ func TestPipeDataRefusedAndAllRecipientsRefused(t *testing.T) {
 // plainUpstream is an SMTP server without PIPELINING on loopback that
 // accepts every message; it counts the messages it got.
 type plainUpstream struct {
-	addr string
-	mu   sync.Mutex
-	msgs int
+	addr       string
+	pipelining bool // advertise PIPELINING (set before the first connection)
+	mu         sync.Mutex
+	msgs       int
+	lines      []string // every command line received
+}
+
+// commands returns the command lines received that start with prefix.
+func (u *plainUpstream) commands(prefix string) []string {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	var out []string
+	for _, l := range u.lines {
+		if strings.HasPrefix(l, prefix) {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 func newPlainUpstream(t *testing.T) *plainUpstream {
@@ -133,8 +148,16 @@ func (u *plainUpstream) serve(c net.Conn) {
 		if err != nil {
 			return
 		}
+		u.mu.Lock()
+		u.lines = append(u.lines, line)
+		pipelining := u.pipelining
+		u.mu.Unlock()
 		switch verb := strings.ToUpper(strings.SplitN(line, " ", 2)[0]); verb {
 		case "EHLO":
+			if pipelining {
+				_ = tc.PrintfLine("250-plain.test\r\n250-PIPELINING\r\n250 8BITMIME")
+				continue
+			}
 			_ = tc.PrintfLine("250-plain.test\r\n250 8BITMIME")
 		case "DATA":
 			_ = tc.PrintfLine("354 go ahead")

@@ -61,7 +61,7 @@ func (r *Record) Validate() error {
 		return errors.New("no recipients")
 	}
 	for _, a := range append([]string{r.From}, r.To...) {
-		if strings.ContainsAny(a, "\r\n<>") {
+		if unsafeAddress(a) {
 			return fmt.Errorf("bad address %q", a)
 		}
 	}
@@ -215,3 +215,19 @@ func EncodeRecord(r *Record, msg []byte) ([]byte, error) {
 func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
 
 func newRecordReader(b []byte) *bufio.Reader { return bufio.NewReader(bytes.NewReader(b)) }
+
+// unsafeAddress reports whether an address cannot be written into an SMTP
+// command as it is: a control character, or an angle bracket outside a
+// quoted local part.
+func unsafeAddress(a string) bool {
+	if hasControl(a) {
+		return true
+	}
+	rest := a
+	if strings.HasPrefix(a, `"`) {
+		if i := strings.LastIndex(a, `"@`); i > 0 {
+			rest = a[i+1:]
+		}
+	}
+	return strings.ContainsAny(rest, "<>")
+}

@@ -33,6 +33,9 @@ type Relay struct {
 	ln     net.Listener
 	httpLn net.Listener
 	now    func() time.Time
+
+	authFails authFails
+	gateLog   rateLog
 }
 
 // New checks cfg, fills in defaults and opens the spool. Nothing listens
@@ -171,7 +174,7 @@ func (r *Relay) Serve(ctx context.Context) error {
 		"spool", r.spool.Dir(), "upstream", r.cfg.Upstream.Addr)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		if err := r.srv.Serve(r.ln); err != nil && !errors.Is(err, smtp.ErrServerClosed) && gctx.Err() == nil {
+		if err := r.srv.Serve(gateListener{Listener: r.ln, r: r}); err != nil && !errors.Is(err, smtp.ErrServerClosed) && gctx.Err() == nil {
 			return fmt.Errorf("smtp serve: %w", err)
 		}
 		return nil

@@ -27,7 +27,7 @@ func (b *backend) NewSession(c *smtp.Conn) (smtp.Session, error) {
 		return nil, &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 7, 1},
 			Message: fmt.Sprintf("access denied: %s is not in the allowed networks (--allow-networks)", client)}
 	}
-	return &session{r: b.r, client: client, helo: c.Hostname()}, nil
+	return &session{r: b.r, client: client, helo: c.Hostname(), conn: c}, nil
 }
 
 func remoteAddr(a net.Addr) netip.Addr {
@@ -53,17 +53,23 @@ func (r *Relay) allowed(ip netip.Addr) bool {
 // separate from the message's headers: From/To here are MAIL FROM and
 // RCPT TO.
 type session struct {
-	r        *Relay
-	client   netip.Addr
-	helo     string
-	authUser string
-	env      Envelope
+	r            *Relay
+	conn         *smtp.Conn
+	client       netip.Addr
+	helo         string
+	authUser     string
+	authFailures int
+	inTx         bool // MAIL accepted, until RSET or the end of DATA
+	env          Envelope
 }
 
-func (s *session) Reset()        { s.env = Envelope{} }
+func (s *session) Reset()        { s.env, s.inTx = Envelope{}, false }
 func (s *session) Logout() error { return nil }
 
 func (s *session) Mail(from string, opts *smtp.MailOptions) error {
+	if s.inTx {
+		return &smtp.SMTPError{Code: 503, EnhancedCode: smtp.EnhancedCode{5, 5, 1}, Message: "nested MAIL command: one transaction at a time (send RSET first)"}
+	}
 	if s.r.cfg.AuthUser != "" && s.authUser == "" {
 		s.r.m.rejected.Inc()
 		return &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "authentication required"}
@@ -72,11 +78,39 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 		s.r.m.rejected.Inc()
 		return smtp.ErrDataTooLarge
 	}
-	s.env = Envelope{From: from, UTF8: opts != nil && opts.UTF8}
+	utf8 := opts != nil && opts.UTF8
+	if from != "" {
+		canon, err := canonicalAddress(from, utf8)
+		if err != nil {
+			s.r.m.rejected.Inc()
+			s.r.log.Info("sender refused", "client", s.client, "from", from, "err", err)
+			return addressError(err, smtp.EnhancedCode{5, 1, 7}, "sender")
+		}
+		from = canon
+	}
+	s.env = Envelope{From: from, UTF8: utf8}
+	s.inTx = true
 	return nil
 }
 
+// addressError is the reply to an address that is refused: 553 5.6.7 for
+// non-ASCII without SMTPUTF8 (RFC 6531), else 501 with code (5.1.7 for
+// the sender, 5.1.3 for a recipient).
+func addressError(err error, code smtp.EnhancedCode, which string) error {
+	if errors.Is(err, errAddrNonASCII) {
+		return &smtp.SMTPError{Code: 553, EnhancedCode: smtp.EnhancedCode{5, 6, 7}, Message: which + " address refused: " + err.Error() + " (use MAIL FROM:<...> SMTPUTF8)"}
+	}
+	return &smtp.SMTPError{Code: 501, EnhancedCode: code, Message: which + " address refused: " + err.Error()}
+}
+
 func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	canon, err := canonicalAddress(to, s.env.UTF8)
+	if err != nil {
+		s.r.m.rejected.Inc()
+		s.r.log.Info("recipient refused", "client", s.client, "to", to, "err", err)
+		return addressError(err, smtp.EnhancedCode{5, 1, 3}, "recipient")
+	}
+	to = canon
 	if !s.r.recipientAllowed(to) {
 		s.r.m.rejected.Inc()
 		s.r.log.Info("recipient refused by allow-list", "client", s.client, "to", to)
@@ -105,7 +139,7 @@ func (s *session) Data(body io.Reader) error {
 	env := s.env
 	env.Client, env.Helo, env.AuthUser = s.client.String(), s.helo, s.authUser
 	rec := &Record{ID: NewID(now), Envelope: env, Received: now}
-	msg := io.MultiReader(strings.NewReader(s.r.receivedHeader(rec)), body)
+	msg := io.MultiReader(strings.NewReader(s.r.receivedHeader(rec)), newLineEnds(body, s.r.cfg.BareNewline))
 	if err := s.r.store(rec, msg); err != nil {
 		if se := asSMTP(err); se != nil {
 			s.r.m.rejected.Inc()
@@ -196,13 +230,15 @@ func (s *session) AuthMechanisms() []string {
 }
 
 func (s *session) Auth(mech string) (sasl.Server, error) {
+	if s.r.authBlocked(s.client) {
+		s.r.log.Warn("inbound auth refused: too many failures from this address", "client", s.client)
+		return nil, s.closeWith(errAuthThrottled)
+	}
 	check := func(user, pass string) error {
 		okUser := subtle.ConstantTimeCompare([]byte(user), []byte(s.r.cfg.AuthUser)) == 1
 		okPass := subtle.ConstantTimeCompare([]byte(pass), []byte(s.r.cfg.AuthPassword)) == 1
 		if !okUser || !okPass {
-			s.r.m.rejected.Inc()
-			s.r.log.Warn("inbound auth failed", "client", s.client, "user", user)
-			return smtp.ErrAuthFailed
+			return s.authFailed(user)
 		}
 		s.authUser = user
 		return nil

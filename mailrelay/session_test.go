@@ -126,10 +126,21 @@ func TestPipelinedTransactionsWithRSET(t *testing.T) {
 func TestNetworkNotAllowed(t *testing.T) {
 	nets, _ := ParseNetworks([]string{"10.0.0.0/8"})
 	_, addr := startRelay(t, Config{Mode: ModeCatch, AllowNetworks: nets})
-	d := newDialog(t, addr)
-	got := d.send("EHLO client.test\r\n", 1)[0]
-	if !strings.HasPrefix(got, "554 5.7.1 access denied") {
-		t.Errorf("EHLO from a network not allowed = %q, want 554 5.7.1", got)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(20 * time.Second))
+	br := bufio.NewReader(c)
+	greeting, _ := br.ReadString('\n')
+	if !strings.HasPrefix(greeting, "554 5.7.1 ") || !strings.Contains(greeting, "access denied") {
+		t.Errorf("greeting to a network not allowed = %q, want 554 5.7.1", greeting)
+	}
+	// No command is accepted: the connection is closed.
+	_, _ = c.Write([]byte("EHLO client.test\r\n"))
+	if line, err := br.ReadString('\n'); err == nil {
+		t.Errorf("reply after the 554 greeting: %q", line)
 	}
 }
 

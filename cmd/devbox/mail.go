@@ -117,6 +117,7 @@ func (a *app) mailServeCommand() *cli.Command {
 		&cli.DurationFlag{Name: "lifetime", Value: mailrelay.DefaultLifetime, Usage: "give up (failed queue) after a message has waited this long"},
 		&cli.DurationFlag{Name: "upstream-timeout", Value: mailrelay.DefaultUpstreamTimeout, Usage: "timeout per upstream command"},
 		&cli.StringFlag{Name: "metrics-addr", Usage: "serve /healthz and /metrics on this address (empty: off)"},
+		&cli.StringFlag{Name: "bare-newline", Value: string(mailrelay.BareNewlineNormalize), Usage: "a bare CR or LF in a message: normalize (make it CRLF) or reject (550 5.5.2)"},
 	}
 	return &cli.Command{
 		Name:   "serve",
@@ -140,6 +141,10 @@ func (a *app) mailServeConfig(c *cli.Context) (mailrelay.Config, error) {
 	if err != nil {
 		return cfg, usageErrorf("--allow-recipients: %v", err)
 	}
+	bare, err := mailrelay.ParseBareNewline(c.String("bare-newline"))
+	if err != nil {
+		return cfg, usageErrorf("--bare-newline: %v", err)
+	}
 	up, rw, err := a.mailUpstream(c)
 	if err != nil {
 		return cfg, err
@@ -150,6 +155,7 @@ func (a *app) mailServeConfig(c *cli.Context) (mailrelay.Config, error) {
 		Hostname: up.Hostname, AllowNetworks: nets, AllowRecipients: pats, MaxMessageBytes: c.Int64("max-size"),
 		Upstream: up, Rewrite: rw, Workers: c.Int("workers"),
 		RetryInitial: c.Duration("retry-initial"), RetryMax: c.Duration("retry-max"), Lifetime: c.Duration("lifetime"),
+		BareNewline: bare,
 	}
 	if cfg.AuthUser = c.String("auth-user"); cfg.AuthUser != "" {
 		cfg.AuthPassword = a.mailGetenv("DEVBOX_MAIL_AUTH_PASSWORD")
