@@ -120,7 +120,7 @@ func New(o Options) (*Client, error) {
 	}
 	var led *Ledger
 	if o.LedgerPath != "" {
-		led = &Ledger{path: o.LedgerPath, api: o.APIURL}
+		led = &Ledger{path: o.LedgerPath, api: o.APIURL, account: accountOf(strings.TrimSpace(o.Token))}
 	}
 	return &Client{api: gc, tr: tr, opts: o, log: log, prog: prog, ledger: led}, nil
 }

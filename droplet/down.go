@@ -32,7 +32,7 @@ func (c *Client) Down(ctx context.Context, name string, confirm Confirm) ([]Info
 	if err != nil {
 		return nil, err
 	}
-	found, err = c.awaitLedger(ctx, name, found)
+	found, err = c.awaitLedger(ctx, name, found, true)
 	if err != nil {
 		return nil, err
 	}
@@ -167,15 +167,16 @@ func (c *Client) cleanup(ctx context.Context, d godo.Droplet, cause error) error
 }
 
 // awaitLedger adds to found what the ledger remembers of name and the
-// listing lacks: a recorded droplet ID is looked up (gone: forgotten); a
-// create whose reply never came is waited for until the listing lag has
-// passed since it was sent, then forgotten as never stored.
-func (c *Client) awaitLedger(ctx context.Context, name string, found []godo.Droplet) ([]godo.Droplet, error) {
+// listing lacks: a recorded droplet ID is looked up (gone: forgotten).
+// With unconfirmed, a create whose reply never came is waited for until
+// the listing lag has passed since it was sent, then forgotten as never
+// stored; without, such creates are left alone.
+func (c *Client) awaitLedger(ctx context.Context, name string, found []godo.Droplet, unconfirmed bool) ([]godo.Droplet, error) {
 	for {
 		pending := false
 		for _, e := range c.ledgerEntries(name) {
 			if d, ok := fromAttempt(found, e); ok {
-				if e.ID == 0 {
+				if e.ID == 0 && unconfirmed {
 					c.ledgerSet(e.Attempt, d.ID, nil) // its delete now forgets it
 				}
 				continue
@@ -190,6 +191,9 @@ func (c *Client) awaitLedger(ctx context.Context, name string, found []godo.Drop
 					return nil, apiError("get droplet recorded in the ledger", err)
 				}
 				found = append(found, *d)
+				continue
+			}
+			if !unconfirmed {
 				continue
 			}
 			if c.opts.Now().Sub(e.At) >= c.opts.ListLag {

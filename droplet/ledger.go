@@ -2,6 +2,7 @@ package droplet
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -37,6 +38,7 @@ func LedgerPath(getenv func(string) string) (string, error) {
 // have stored nothing.
 type LedgerEntry struct {
 	API       string    `json:"api"`
+	Account   string    `json:"account"` // a short hash of the token: entries of another account are left alone
 	Attempt   string    `json:"attempt"`
 	Name      string    `json:"name"`
 	Region    string    `json:"region"`
@@ -57,9 +59,20 @@ type ledgerFile struct {
 // to a temporary file, synced, renamed over the ledger, and the directory
 // synced.
 type Ledger struct {
-	path string
-	api  string
+	path    string
+	api     string
+	account string
 }
+
+// accountOf names the account a token belongs to without revealing it: 12
+// hex digits of its SHA-256.
+func accountOf(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:6])
+}
+
+// mine reports whether an entry is of this ledger's API and account.
+func (l *Ledger) mine(e LedgerEntry) bool { return e.API == l.api && e.Account == l.account }
 
 // ErrLedger marks a ledger that cannot be read or written.
 var ErrLedger = errors.New("droplet ledger")
@@ -161,7 +174,7 @@ func (l *Ledger) Entries() ([]LedgerEntry, error) {
 	if err != nil {
 		return nil, err
 	}
-	return slices.DeleteFunc(lf.Entries, func(e LedgerEntry) bool { return e.API != l.api }), nil
+	return slices.DeleteFunc(lf.Entries, func(e LedgerEntry) bool { return !l.mine(e) }), nil
 }
 
 func newAttempt() string {
@@ -172,7 +185,7 @@ func newAttempt() string {
 
 // add records a create about to be sent.
 func (l *Ledger) add(e LedgerEntry) error {
-	e.API = l.api
+	e.API, e.Account = l.api, l.account
 	return l.update(func(es []LedgerEntry) []LedgerEntry { return append(es, e) })
 }
 
@@ -180,7 +193,7 @@ func (l *Ledger) add(e LedgerEntry) error {
 func (l *Ledger) set(attempt string, id int, requestID string) error {
 	return l.update(func(es []LedgerEntry) []LedgerEntry {
 		for i := range es {
-			if es[i].API == l.api && es[i].Attempt == attempt {
+			if l.mine(es[i]) && es[i].Attempt == attempt {
 				es[i].ID = id
 				if requestID != "" {
 					es[i].RequestID = requestID
@@ -196,7 +209,7 @@ func (l *Ledger) set(attempt string, id int, requestID string) error {
 func (l *Ledger) drop(attempt string, id int) error {
 	return l.update(func(es []LedgerEntry) []LedgerEntry {
 		return slices.DeleteFunc(es, func(e LedgerEntry) bool {
-			return e.API == l.api && ((attempt != "" && e.Attempt == attempt) || (attempt == "" && id != 0 && e.ID == id))
+			return l.mine(e) && ((attempt != "" && e.Attempt == attempt) || (attempt == "" && id != 0 && e.ID == id))
 		})
 	})
 }

@@ -218,3 +218,63 @@ func TestLedgerPath(t *testing.T) {
 		}
 	}
 }
+
+// TestLedgerUnwritable: a ledger that cannot be written (its folder is a
+// file) stops up before the create.
+func TestLedgerUnwritable(t *testing.T) {
+	c := newTestClient(t)
+	blocker := t.TempDir() + "/state"
+	if err := os.WriteFile(blocker, []byte("not a folder"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c.ledger.path = blocker + "/devbox/droplets.json"
+	_, err := c.Up(ctxT(t), upConfig("dev"))
+	if !errors.Is(err, ErrLedger) || !strings.Contains(err.Error(), "record the create before sending it") {
+		t.Fatalf("err = %v, want the ledger write failure", err)
+	}
+	if n := c.fake.Count("POST", "/v2/droplets"); n != 0 {
+		t.Fatal("a create was sent without a ledger entry")
+	}
+}
+
+// TestLedgerPerAccount: entries written with another token (another
+// account on the same API) are neither shown nor forgotten.
+func TestLedgerPerAccount(t *testing.T) {
+	c := newTestClient(t)
+	other := &Ledger{path: c.ledger.path, api: c.ledger.api, account: accountOf("another-token")}
+	if err := other.add(LedgerEntry{Attempt: "x", Name: "theirs", ID: 999, At: time.Now().UTC()}); err != nil {
+		t.Fatal(err)
+	}
+	if ds, err := c.List(ctxT(t)); err != nil || len(ds) != 0 {
+		t.Fatalf("list = %+v, %v; want nothing of the other account", ds, err)
+	}
+	if es, err := other.Entries(); err != nil || len(es) != 1 {
+		t.Fatalf("the other account's entry = %+v, %v; want it kept", es, err)
+	}
+	data, _ := os.ReadFile(c.ledger.path)
+	if strings.Contains(string(data), "another-token") || strings.Contains(string(data), c.fake.Token()) {
+		t.Fatal("a token is written in the ledger")
+	}
+}
+
+// TestUpUsesLedgerDropletNotListedYet: a droplet the ledger knows by ID
+// (a run that got its reply, then died) but the lagging list does not
+// show is used, not created again.
+func TestUpUsesLedgerDropletNotListedYet(t *testing.T) {
+	c := newTestClient(t)
+	c.fake.SetListLag(5)
+	d, _, err := c.api.Droplets.Create(ctxT(t), createReq("dev"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.ledger.add(LedgerEntry{Attempt: "a", Name: "dev", ID: d.ID, At: time.Now().UTC()}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.Up(ctxT(t), upConfig("dev"))
+	if err != nil || res.Created || res.Droplet.ID != d.ID {
+		t.Fatalf("up = %+v, %v; want droplet %d used", res, err, d.ID)
+	}
+	if n := c.fake.Count("POST", "/v2/droplets"); n != 1 {
+		t.Errorf("creates = %d, want only the first", n)
+	}
+}

@@ -50,6 +50,13 @@ func (c *Client) Up(ctx context.Context, cfg UpConfig) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	// A droplet of this name the ledger knows by ID (its create answered)
+	// but the list does not show yet is used rather than created again.
+	// Creates still without a reply may be another run's in flight: the
+	// racing check after the create settles those.
+	if existing, err = c.awaitLedger(ctx, cfg.Name, existing, false); err != nil {
+		return Result{}, err
+	}
 	if len(existing) > 0 {
 		if len(existing) > 1 {
 			c.prog.Printf("%d droplets are named %s; using the oldest (ID %d)", len(existing), cfg.Name, existing[0].ID)
