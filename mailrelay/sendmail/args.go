@@ -104,8 +104,12 @@ func Parse(args []string) (Options, error) {
 			}
 		}
 	}
-	if strings.ContainsAny(o.From, "\r\n") {
-		return o, fmt.Errorf("sender %q: bad address", o.From)
+	if o.From != "" {
+		list, err := ParseAddressList(o.From)
+		if err != nil || len(list) != 1 {
+			return o, fmt.Errorf("sender %q: not one address", o.From)
+		}
+		o.From = list[0]
 	}
 	return o, nil
 }

@@ -224,14 +224,8 @@ func dedupe(list []string) []string {
 // headerAddress returns the address of a From header, accepting the bare
 // user names cron writes ("root (Cron Daemon)").
 func headerAddress(v string) string {
-	if a, err := mail.ParseAddress(v); err == nil {
-		return a.Address
-	}
-	if i := strings.IndexByte(v, '('); i >= 0 {
-		v = v[:i]
-	}
-	if f := strings.Fields(strings.Trim(strings.TrimSpace(v), "<>")); len(f) == 1 && !strings.ContainsAny(f[0], "<>\"") {
-		return f[0]
+	if list, err := ParseAddressList(v); err == nil && len(list) > 0 {
+		return list[0]
 	}
 	return ""
 }

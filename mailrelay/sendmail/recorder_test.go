@@ -20,6 +20,7 @@ type recorder struct {
 	commands []string // "MAIL a@x", "RCPT b@x", "DATA", "RSET"
 	msgs     []recorded
 	refuse   func(to string) error
+	dataErr  error // the reply to the message, when set
 }
 
 type recorded struct {
@@ -107,6 +108,10 @@ func (s *recSession) Data(rd io.Reader) error {
 	}
 	s.r.log("DATA")
 	s.r.mu.Lock()
+	if err := s.r.dataErr; err != nil {
+		s.r.mu.Unlock()
+		return err
+	}
 	s.r.msgs = append(s.r.msgs, recorded{From: s.from, To: s.to, Data: string(b)})
 	s.r.mu.Unlock()
 	s.from, s.to = "", nil

@@ -115,10 +115,46 @@ func TestSendAllOrNothing(t *testing.T) {
 		t.Errorf("commands: %s", log)
 	}
 	rec.setRefuse(nil)
+	// The message itself refused: 69 for 5xx, 75 for 4xx.
+	for _, tt := range []struct {
+		err  error
+		code int
+	}{{errUnknownUser, ExitUnavailable}, {errMailboxBusy, ExitTempFail}} {
+		rec.mu.Lock()
+		rec.dataErr = tt.err
+		rec.mu.Unlock()
+		if err := Send(context.Background(), up, mailrelay.Rewrite{}, m); ExitCode(err) != tt.code || !strings.Contains(err.Error(), "message refused") {
+			t.Errorf("DATA refused with %v: %v (exit %d), want %d", tt.err, err, ExitCode(err), tt.code)
+		}
+	}
+	rec.mu.Lock()
+	rec.dataErr = nil
+	rec.mu.Unlock()
 	if err := Send(context.Background(), up, mailrelay.Rewrite{}, m); err != nil {
 		t.Fatal(err)
 	}
 	if msgs := rec.messages(); len(msgs) != 1 || len(msgs[0].To) != 3 {
 		t.Errorf("after the refusals: %+v", msgs)
+	}
+}
+
+// TestSenderAddresses: the sender read from -f or the From header keeps a
+// quoted local part quoted, and -F cannot inject a header.
+func TestSenderAddresses(t *testing.T) {
+	m, err := Prepare(Options{Recipients: []string{"a@x.test"}}, strings.NewReader("From: \"john smith\"@x.test\n\nb\n"), defaults)
+	if err != nil || m.From != `"john smith"@x.test` {
+		t.Errorf("From header: %q %v", m.From, err)
+	}
+	o, err := Parse([]string{"-f", `<"a b"@x.test>`, "-F", "Evil\r\nBcc: victim@x.test", "a@x.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err = Prepare(o, strings.NewReader("Subject: s\n\nb\n"), defaults)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, _, _ := strings.Cut(string(m.Data), "\r\n\r\n")
+	if m.From != `"a b"@x.test` || strings.Contains(head, "\r\nBcc") || strings.Count(head, "\r\n") != 3 {
+		t.Errorf("sender %q, header:\n%q", m.From, head)
 	}
 }
