@@ -96,6 +96,7 @@ type Forwarder struct {
 	all      []*upstream
 	cache    *cache
 	flight   singleflight.Group
+	inflight *inflight
 	timeout  time.Duration
 	nonce    [8]byte
 	metrics  *Metrics
@@ -108,19 +109,30 @@ type ForwarderConfig struct {
 	Servers   []DomainServer
 	Timeout   time.Duration // per upstream try; default DefaultForwardTimeout
 	CacheSize int           // entries; 0 disables the cache
-	Nonce     [8]byte
-	Metrics   *Metrics
-	Logger    *slog.Logger
+	// MaxInflight and MaxInflightPerClient bound the queries waiting for
+	// an upstream, in all and per client address; defaults
+	// DefaultMaxInflight and DefaultMaxInflightPerClient.
+	MaxInflight, MaxInflightPerClient int
+	Nonce                             [8]byte
+	Metrics                           *Metrics
+	Logger                            *slog.Logger
 }
 
 // NewForwarder builds a Forwarder.
 func NewForwarder(cfg ForwarderConfig) *Forwarder {
+	if cfg.MaxInflight <= 0 {
+		cfg.MaxInflight = DefaultMaxInflight
+	}
+	if cfg.MaxInflightPerClient <= 0 {
+		cfg.MaxInflightPerClient = DefaultMaxInflightPerClient
+	}
 	f := &Forwarder{
-		cache:   newCache(cfg.CacheSize, nil),
-		timeout: cfg.Timeout,
-		nonce:   cfg.Nonce,
-		metrics: cfg.Metrics,
-		log:     cfg.Logger,
+		cache:    newCache(cfg.CacheSize, nil),
+		inflight: newInflight(cfg.MaxInflightPerClient, cfg.MaxInflight),
+		timeout:  cfg.Timeout,
+		nonce:    cfg.Nonce,
+		metrics:  cfg.Metrics,
+		log:      cfg.Logger,
 	}
 	if f.timeout <= 0 {
 		f.timeout = DefaultForwardTimeout
@@ -174,17 +186,33 @@ func (f *Forwarder) pick(name string) []*upstream {
 // errNoUpstream means no upstream could answer.
 var errNoUpstream = errors.New("no upstream server answered")
 
+// ErrBusy means the query was refused: too many in flight from its client
+// or in all.
+var ErrBusy = errors.New("too many forwarded queries in flight")
+
 // Exchange answers q from the cache or an upstream. carry are the loop
 // markers of other devbox instances found on the query, passed on so that
 // a loop through several of them is seen too. The returned message carries
 // no OPT record; the caller sets its own.
 func (f *Forwarder) Exchange(ctx context.Context, q dns.Question, do, cd bool, carry ...*dns.EDNS0_LOCAL) (*dns.Msg, error) {
+	return f.ExchangeFrom(ctx, netip.Addr{}, q, do, cd, carry...)
+}
+
+// ExchangeFrom is Exchange for a query from client, counted against the
+// in-flight limits (ErrBusy beyond them); the zero Addr counts only in the
+// total.
+func (f *Forwarder) ExchangeFrom(ctx context.Context, client netip.Addr, q dns.Question, do, cd bool, carry ...*dns.EDNS0_LOCAL) (*dns.Msg, error) {
 	key := keyOf(q, do, cd)
 	if m, ok := f.cache.get(key); ok {
 		f.metrics.cacheHits.Add(1)
 		return m, nil
 	}
 	f.metrics.cacheMisses.Add(1)
+	if !f.inflight.acquire(client) {
+		f.metrics.busy.Add(1)
+		return nil, ErrBusy
+	}
+	defer f.inflight.release(client)
 	// Identical questions in flight share one upstream exchange.
 	flightKey := fmt.Sprintf("%s/%d/%d/%t/%t", key.name, key.qtype, key.qclass, do, cd)
 	v, err, _ := f.flight.Do(flightKey, func() (any, error) {

@@ -3,6 +3,7 @@ package dnsserver
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"log/slog"
 	"net/netip"
 	"sync/atomic"
@@ -94,7 +95,11 @@ func (h *Handler) respond(ctx context.Context, req *dns.Msg, client netip.Addr) 
 		return finish(dns.RcodeRefused)
 	}
 	do := opt != nil && opt.Do()
-	up, err := h.fwd.Exchange(ctx, q, do, req.CheckingDisabled, carry...)
+	up, err := h.fwd.ExchangeFrom(ctx, client, q, do, req.CheckingDisabled, carry...)
+	if errors.Is(err, ErrBusy) {
+		h.log.Debug("forward refused: too many in flight", "client", client, "name", q.Name)
+		return finish(dns.RcodeRefused)
+	}
 	if err != nil {
 		h.log.Debug("forward failed", "name", q.Name, "type", dns.TypeToString[q.Qtype], "err", err)
 		return finish(dns.RcodeServerFailure)
@@ -144,7 +149,7 @@ func (h *Handler) answer(ctx context.Context, pkt []byte, client netip.Addr, tcp
 		if opt := req.IsEdns0(); opt != nil {
 			size = max(int(opt.UDPSize()), dns.MinMsgSize)
 		}
-		resp.Truncate(min(size, maxUDPSize))
+		resp.Truncate(min(size, ourUDPSize)) // never more than we advertise
 	}
 	b, err := resp.PackBuffer(out)
 	if err == nil && len(b) <= dns.MaxMsgSize {

@@ -44,6 +44,11 @@ func (s *Server) bind(ctx context.Context, addr string) error {
 		}
 		conns = append(conns, pc.(*net.UDPConn))
 	}
+	for _, c := range conns {
+		// Room for a burst (the default, about 200 KiB, holds some 300
+		// queries); the kernel caps it at net.core.rmem_max.
+		_ = c.SetReadBuffer(udpSocketBuffer)
+	}
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", bound)
 	if err != nil {
 		for _, c := range conns {

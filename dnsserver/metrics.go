@@ -18,11 +18,13 @@ type Metrics struct {
 	reloadOK    atomic.Uint64
 	reloadErr   atomic.Uint64
 	loops       atomic.Uint64
-	badReplies  atomic.Uint64 // upstream replies that did not match their query
+	badReplies  atomic.Uint64    // upstream replies that did not match their query
+	busy        atomic.Uint64    // queries refused: too many in flight
+	rateLimited [2]atomic.Uint64 // responses over the rate limit: slipped (TC), dropped
 	names       atomic.Int64
 	forward     prometheus.Histogram
 
-	queriesDesc, cacheDesc, reloadDesc, loopDesc, namesDesc, badDesc *prometheus.Desc
+	queriesDesc, cacheDesc, reloadDesc, loopDesc, namesDesc, badDesc, busyDesc, rrlDesc *prometheus.Desc
 }
 
 var (
@@ -43,6 +45,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		reloadDesc:  prometheus.NewDesc("devbox_dns_reloads_total", "Reloads of the local data, by result (ok or error).", []string{"result"}, nil),
 		loopDesc:    prometheus.NewDesc("devbox_dns_loops_detected_total", "Queries that came back to devbox through an upstream (resolver loops).", nil, nil),
 		namesDesc:   prometheus.NewDesc("devbox_dns_local_entries", "Entries (name, address) in the local data.", nil, nil),
+		busyDesc:    prometheus.NewDesc("devbox_dns_forward_refused_total", "Queries refused because too many forwarded queries were in flight (from their client or in all).", nil, nil),
+		rrlDesc:     prometheus.NewDesc("devbox_dns_rate_limited_total", "UDP responses over the per-client rate limit, by action (slip: sent empty with TC; drop).", []string{"action"}, nil),
 		badDesc:     prometheus.NewDesc("devbox_dns_upstream_replies_dropped_total", "Upstream replies dropped because they did not match their query (RFC 5452).", nil, nil),
 	}
 	if reg != nil {
@@ -79,6 +83,8 @@ func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 	ch <- m.loopDesc
 	ch <- m.namesDesc
 	ch <- m.badDesc
+	ch <- m.busyDesc
+	ch <- m.rrlDesc
 }
 
 // Collect implements prometheus.Collector.
@@ -107,4 +113,7 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(m.loopDesc, prometheus.CounterValue, float64(m.loops.Load()))
 	ch <- prometheus.MustNewConstMetric(m.namesDesc, prometheus.GaugeValue, float64(m.names.Load()))
 	ch <- prometheus.MustNewConstMetric(m.badDesc, prometheus.CounterValue, float64(m.badReplies.Load()))
+	ch <- prometheus.MustNewConstMetric(m.busyDesc, prometheus.CounterValue, float64(m.busy.Load()))
+	ch <- prometheus.MustNewConstMetric(m.rrlDesc, prometheus.CounterValue, float64(m.rateLimited[0].Load()), "slip")
+	ch <- prometheus.MustNewConstMetric(m.rrlDesc, prometheus.CounterValue, float64(m.rateLimited[1].Load()), "drop")
 }

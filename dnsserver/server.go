@@ -41,6 +41,12 @@ type Config struct {
 	Sockets        int           // UDP sockets per listen address (SO_REUSEPORT); default GOMAXPROCS
 	TCPIdleTimeout time.Duration // default DefaultTCPIdleTimeout
 	TCPMaxQueries  int           // per connection; default DefaultTCPMaxQueries
+	// MaxInflight and MaxInflightPerClient bound the forwarded queries
+	// waiting upstream (see ForwarderConfig).
+	MaxInflight, MaxInflightPerClient int
+	// RateLimit is the UDP responses per second per client address on
+	// sockets not bound to loopback; default DefaultRateLimit, <0 disables.
+	RateLimit int
 }
 
 // Server is the DNS server: Listen binds, Serve answers until ctx ends.
@@ -57,6 +63,7 @@ type Server struct {
 	addrs   []string
 	reload  chan struct{}
 	slow    chan struct{} // bounds in-flight slow-path UDP queries
+	rrl     *rateLimiter  // nil: no rate limit
 	watcher *fsnotify.Watcher
 }
 
@@ -86,6 +93,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.TCPMaxQueries <= 0 {
 		cfg.TCPMaxQueries = DefaultTCPMaxQueries
 	}
+	if cfg.RateLimit == 0 {
+		cfg.RateLimit = DefaultRateLimit
+	}
 	if cfg.Sockets <= 0 {
 		cfg.Sockets = runtime.GOMAXPROCS(0)
 	}
@@ -95,6 +105,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		metrics: cfg.Metrics,
 		reload:  make(chan struct{}, 1),
 		slow:    make(chan struct{}, 1024),
+	}
+	if cfg.RateLimit > 0 {
+		s.rrl = newRateLimiter(cfg.RateLimit, nil)
 	}
 	s.data = newSources(cfg, s.log)
 	if cfg.Docker != nil {
@@ -131,6 +144,7 @@ func (s *Server) Listen(ctx context.Context) error {
 		}
 		s.fwd = NewForwarder(ForwarderConfig{
 			Upstreams: ups, Servers: s.cfg.Servers, CacheSize: max(s.cfg.CacheSize, 0), Timeout: s.cfg.ForwardTimeout,
+			MaxInflight: s.cfg.MaxInflight, MaxInflightPerClient: s.cfg.MaxInflightPerClient,
 			Nonce: nonce, Metrics: s.metrics, Logger: s.log,
 		})
 	}

@@ -18,6 +18,8 @@ import (
 const (
 	udpBatch   = 32
 	udpReadBuf = 8192 // larger queries are cut and answered FORMERR
+	// udpSocketBuffer is the receive buffer asked for each UDP socket.
+	udpSocketBuffer = 4 << 20
 )
 
 // batchConn is the batch I/O of an IPv4 or IPv6 socket.
@@ -46,6 +48,10 @@ func newBatchConn(c *net.UDPConn) batchConn {
 // serveUDP answers one socket until it is closed.
 func (s *Server) serveUDP(ctx context.Context, c *net.UDPConn, inflight *sync.WaitGroup) {
 	bc := newBatchConn(c)
+	var rrl *rateLimiter // loopback stays unlimited
+	if la, ok := c.LocalAddr().(*net.UDPAddr); ok && !la.IP.IsLoopback() {
+		rrl = s.rrl
+	}
 	in := make([]ipv4.Message, udpBatch)
 	out := make([]ipv4.Message, udpBatch)
 	outBufs := make([][]byte, udpBatch)
@@ -67,13 +73,16 @@ func (s *Server) serveUDP(ctx context.Context, c *net.UDPConn, inflight *sync.Wa
 		for i := 0; i < n; i++ {
 			pkt := in[i].Buffers[0][:in[i].N]
 			if resp, ok := s.handler.fast(pkt, outBufs[k]); ok {
+				if resp = s.limit(rrl, resp, in[i].Addr); resp == nil {
+					continue
+				}
 				outVecs[k][0] = resp
 				out[k].Buffers = outVecs[k]
 				out[k].Addr = in[i].Addr
 				k++
 				continue
 			}
-			s.slowQuery(ctx, c, pkt, in[i].Addr, inflight)
+			s.slowQuery(ctx, c, pkt, in[i].Addr, rrl, inflight)
 		}
 		for off := 0; off < k; {
 			m, err := bc.WriteBatch(out[off:k], 0)
@@ -92,7 +101,7 @@ func (s *Server) serveUDP(ctx context.Context, c *net.UDPConn, inflight *sync.Wa
 // slowQuery answers a query that the fast path could not in its own
 // goroutine (bounded), so a slow upstream or a bad packet never holds up
 // other clients.
-func (s *Server) slowQuery(ctx context.Context, c *net.UDPConn, pkt []byte, addr net.Addr, inflight *sync.WaitGroup) {
+func (s *Server) slowQuery(ctx context.Context, c *net.UDPConn, pkt []byte, addr net.Addr, rrl *rateLimiter, inflight *sync.WaitGroup) {
 	select {
 	case s.slow <- struct{}{}:
 	default:
@@ -108,8 +117,26 @@ func (s *Server) slowQuery(ctx context.Context, c *net.UDPConn, pkt []byte, addr
 			<-s.slow
 			inflight.Done()
 		}()
-		if resp := s.handler.slowUDP(ctx, pkt, make([]byte, 0, 1024)); resp != nil {
+		resp := s.handler.answer(ctx, pkt, addrOf(addr), false, make([]byte, 0, 1024))
+		if resp = s.limit(rrl, resp, addr); resp != nil {
 			_, _ = c.WriteTo(resp, addr)
 		}
 	}()
+}
+
+// limit applies the response rate limit: resp as it is, its slipped form
+// (TC, no records), or nil to send nothing.
+func (s *Server) limit(rrl *rateLimiter, resp []byte, addr net.Addr) []byte {
+	if rrl == nil || resp == nil {
+		return resp
+	}
+	switch rrl.check(addrOf(addr)) {
+	case slip:
+		s.metrics.rateLimited[0].Add(1)
+		return slipped(resp)
+	case drop:
+		s.metrics.rateLimited[1].Add(1)
+		return nil
+	}
+	return resp
 }

@@ -13,8 +13,8 @@ import (
 // handler, which gives the same answers through miekg/dns.
 
 const (
-	ourUDPSize = 1232 // the EDNS UDP size devbox advertises (DNS flag day 2020)
-	maxUDPSize = 4096
+	ourUDPSize = 1232 // the EDNS UDP size devbox advertises (DNS flag day 2020), and the most it sends
+	maxUDPSize = 4096 // room in the fast path's output buffers
 )
 
 // fastAnswer writes the response to req into out (which must hold at least
@@ -106,7 +106,7 @@ func (z *Zone) fastAnswer(req, out []byte, ra bool) (resp []byte, qtype uint16, 
 		ns = 1
 	}
 	out[3] |= byte(rcode)
-	limit := min(udpSize, maxUDPSize)
+	limit := min(udpSize, ourUDPSize) // never more than we advertise
 	if len(out)+11*b2i(edns) > limit {
 		out = out[:qEnd]
 		out[2] |= 0x02 // TC

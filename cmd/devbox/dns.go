@@ -55,6 +55,9 @@ func dnsFlags(d dnsDefaults, prefix string) []cli.Flag {
 		&cli.UintFlag{Name: prefix + "ttl", Value: 10, Usage: "TTL in `SECONDS` of local answers (and of their negative answers)"},
 		&cli.BoolFlag{Name: prefix + "no-forward", Usage: "authoritative only: refuse names that are not local"},
 		&cli.IntFlag{Name: prefix + "cache-size", Value: 10000, Usage: "forwarding cache `ENTRIES` (0 disables)"},
+		&cli.IntFlag{Name: prefix + "forward-max", Value: dnsserver.DefaultMaxInflight, Usage: "at most `N` forwarded queries waiting for an upstream; more are REFUSED"},
+		&cli.IntFlag{Name: prefix + "forward-max-per-client", Value: dnsserver.DefaultMaxInflightPerClient, Usage: "at most `N` of them from one client address"},
+		&cli.IntFlag{Name: prefix + "rate-limit", Value: dnsserver.DefaultRateLimit, Usage: "UDP `RESPONSES` per second per client on addresses that are not loopback; beyond, every second one is TC and the rest dropped (0 disables)"},
 		&cli.BoolFlag{Name: prefix + "docker", Usage: "answer <container>.<network>.docker and <container>.docker from the Docker engine"},
 		&cli.StringFlag{Name: prefix + "docker-domain", Value: "docker", Usage: "`DOMAIN` of the container names"},
 		&cli.StringFlag{Name: prefix + "metrics-addr", Usage: "serve /healthz and Prometheus /metrics on `ADDR` (host:port)"},
@@ -82,6 +85,17 @@ func (a *app) dnsConfig(c *cli.Context, prefix string) (dnsserver.Config, error)
 	}
 	if cfg.CacheSize == 0 {
 		cfg.CacheSize = -1
+	}
+	cfg.MaxInflight = c.Int(prefix + "forward-max")
+	cfg.MaxInflightPerClient = c.Int(prefix + "forward-max-per-client")
+	if cfg.MaxInflight < 1 || cfg.MaxInflightPerClient < 1 {
+		return cfg, usageErrorf("--%sforward-max and --%sforward-max-per-client must be at least 1", prefix, prefix)
+	}
+	switch cfg.RateLimit = c.Int(prefix + "rate-limit"); {
+	case cfg.RateLimit < 0:
+		return cfg, usageErrorf("--%srate-limit %d: give 0 (off) or more", prefix, cfg.RateLimit)
+	case cfg.RateLimit == 0:
+		cfg.RateLimit = -1
 	}
 	ttl := c.Uint(prefix + "ttl")
 	if ttl > 1<<31-1 {

@@ -239,6 +239,9 @@ func TestDNSServeErrors(t *testing.T) {
 		{"bad upstream", []string{"--upstream", "resolver.example"}, exitUsage, "bad address"},
 		{"bad local", []string{"--local", "/a..b/"}, exitUsage, "bad name"},
 		{"extra argument", []string{"now"}, exitUsage, "unexpected argument"},
+		{"forward-max 0", []string{"--forward-max", "0"}, exitUsage, "must be at least 1"},
+		{"forward-max-per-client negative", []string{"--forward-max-per-client", "-3"}, exitUsage, "must be at least 1"},
+		{"rate-limit negative", []string{"--rate-limit", "-1"}, exitUsage, "give 0 (off) or more"},
 		{"missing hosts file", []string{"--hosts", "/nonexistent/hosts"}, exitFailure, "hint: create the file"},
 		{"address in use", []string{"--listen", busy.Addr().String()}, exitFailure, "hint: another program already uses"},
 	}

@@ -1,0 +1,156 @@
+package dnsserver
+
+import (
+	"net/netip"
+	"sync"
+	"time"
+)
+
+// Fairness and amplification limits.
+//
+// In-flight forwarding: at most MaxInflightPerClient queries from one
+// client address, and MaxInflight in all, may wait for an upstream at
+// once (cache hits do not count). A query beyond either limit is answered
+// REFUSED at once, so one client sending thousands of unanswerable names
+// cannot hold every slot while the others wait.
+//
+// Response rate limiting (RRL, in the spirit of BIND's): on a UDP socket
+// bound to an address that is not loopback (0.0.0.0 included), each
+// client address gets at most RateLimit responses a second. Beyond it
+// every second response "slips" (an empty answer with TC set, so a real
+// client retries over TCP, which is not limited) and the others are
+// dropped, so a spoofed source address cannot be used to amplify.
+
+const (
+	// DefaultMaxInflight bounds the forwarded queries waiting upstream.
+	DefaultMaxInflight = 1000
+	// DefaultMaxInflightPerClient bounds them per client address.
+	DefaultMaxInflightPerClient = 100
+	// DefaultRateLimit is the responses per second per client address on
+	// sockets that are not loopback.
+	DefaultRateLimit = 200
+	// rrlTable bounds the client addresses tracked in one second; more
+	// share one bucket.
+	rrlTable = 65536
+)
+
+// inflight counts forwarded queries per client and in all.
+type inflight struct {
+	mu               sync.Mutex
+	per              map[netip.Addr]int
+	total            int
+	maxPer, maxTotal int
+}
+
+func newInflight(maxPer, maxTotal int) *inflight {
+	return &inflight{per: map[netip.Addr]int{}, maxPer: maxPer, maxTotal: maxTotal}
+}
+
+// acquire takes a slot for client (the zero Addr: counted in the total
+// only), or says there is none.
+func (l *inflight) acquire(client netip.Addr) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.total >= l.maxTotal || (client.IsValid() && l.per[client] >= l.maxPer) {
+		return false
+	}
+	l.total++
+	if client.IsValid() {
+		l.per[client]++
+	}
+	return true
+}
+
+func (l *inflight) release(client netip.Addr) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.total--
+	if client.IsValid() {
+		if l.per[client]--; l.per[client] <= 0 {
+			delete(l.per, client)
+		}
+	}
+}
+
+// verdict is what the rate limiter says about one response.
+type verdict int
+
+const (
+	send verdict = iota // within the limit
+	slip                // over: send an empty TC answer instead
+	drop                // over: send nothing
+)
+
+// rateLimiter counts responses per client address in one-second windows.
+type rateLimiter struct {
+	rate     uint32
+	now      func() time.Time
+	mu       sync.Mutex
+	second   int64
+	counts   map[netip.Addr]uint32
+	overflow uint32 // the shared bucket of addresses beyond rrlTable
+}
+
+func newRateLimiter(rate int, now func() time.Time) *rateLimiter {
+	if now == nil {
+		now = time.Now
+	}
+	return &rateLimiter{rate: uint32(rate), now: now, counts: map[netip.Addr]uint32{}}
+}
+
+// check counts one response to client.
+func (r *rateLimiter) check(client netip.Addr) verdict {
+	sec := r.now().Unix()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if sec != r.second {
+		r.second, r.overflow = sec, 0
+		clear(r.counts)
+	}
+	var n uint32
+	if c, ok := r.counts[client]; ok || len(r.counts) < rrlTable {
+		n = c + 1
+		r.counts[client] = n
+	} else {
+		r.overflow++
+		n = r.overflow
+	}
+	switch {
+	case n <= r.rate:
+		return send
+	case (n-r.rate)%2 == 1:
+		return slip
+	}
+	return drop
+}
+
+// slipped turns a response in place into the same header and question
+// with TC set and no records; nil when its question cannot be read.
+func slipped(resp []byte) []byte {
+	if len(resp) < 12 {
+		return nil
+	}
+	if resp[4] == 0 && resp[5] == 0 {
+		resp = resp[:12]
+		resp[2] |= 0x02
+		clear(resp[6:12])
+		return resp
+	}
+	if !questionComplete(resp) {
+		return nil
+	}
+	p := 12
+	for resp[p] != 0 && resp[p]&0xc0 == 0 {
+		p += 1 + int(resp[p])
+	}
+	if resp[p] == 0 {
+		p++
+	} else {
+		p += 2
+	}
+	resp = resp[:p+4]
+	resp[2] |= 0x02
+	clear(resp[6:12])
+	resp[4], resp[5] = 0, 1
+	return resp
+}
