@@ -29,7 +29,7 @@ type Options struct {
 	Token     string
 	APIURL    string // default DefaultAPIURL
 	UserAgent string
-	Retry     RetryPolicy   // default DefaultRetry
+	Retry     RetryPolicy   // default DefaultRetry()
 	Poll      time.Duration // between status polls; default 3s
 	Cleanup   time.Duration // grace of a cleanup delete beyond the command's timeout; default DefaultCleanupGrace
 	// RequestTimeout bounds one HTTP attempt; default DefaultRequestTimeout.
@@ -75,7 +75,7 @@ func New(o Options) (*Client, error) {
 		return nil, hint.Wrap(fmt.Errorf("%w: api url %q: want http(s)://host/", ErrInvalid, o.APIURL), "check --api-url / DIGITALOCEAN_API_URL")
 	}
 	if o.Retry.Attempts <= 0 {
-		o.Retry = DefaultRetry
+		o.Retry = DefaultRetry()
 	}
 	if o.RequestTimeout <= 0 {
 		o.RequestTimeout = DefaultRequestTimeout

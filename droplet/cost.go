@@ -10,11 +10,10 @@ import (
 // seconds or $0.01, whichever is higher; before, per started hour (at
 // least one). Each calendar month (UTC) is billed on its own and never
 // above the size's monthly price. These constants state that rule once.
-var perSecondSince = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-
 const (
-	minBilledSeconds = 60
-	minCharge        = 0.01
+	perSecondSinceYear = 2026 // per-second billing from January 1st of this year, UTC
+	minBilledSeconds   = 60
+	minCharge          = 0.01
 )
 
 // CostSoFar estimates what a droplet created at created has cost by now:
@@ -46,7 +45,7 @@ func CostSoFar(created, now time.Time, hourly, monthly float64) float64 {
 func monthCost(start, end time.Time, first bool, hourly, monthly float64) float64 {
 	secs := math.Floor(end.Sub(start).Seconds())
 	var cost float64
-	if start.Before(perSecondSince) {
+	if start.Year() < perSecondSinceYear {
 		hours := math.Ceil(secs / 3600)
 		if first {
 			hours = max(hours, 1)

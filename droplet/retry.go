@@ -3,7 +3,6 @@ package droplet
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,10 +13,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/digitalocean/godo"
-
-	"github.com/devbox-tools/devbox/internal/hint"
 )
 
 // Defaults of the HTTP client.
@@ -44,8 +39,17 @@ type RetryPolicy struct {
 	Max      time.Duration
 }
 
-// DefaultRetry is the policy of a Client built without one.
-var DefaultRetry = RetryPolicy{Attempts: 5, Base: time.Second, Max: 30 * time.Second}
+// The retry policy of a Client built without one.
+const (
+	DefaultRetryAttempts = 5
+	DefaultRetryBase     = time.Second
+	DefaultRetryMax      = 30 * time.Second
+)
+
+// DefaultRetry returns the policy of a Client built without one.
+func DefaultRetry() RetryPolicy {
+	return RetryPolicy{Attempts: DefaultRetryAttempts, Base: DefaultRetryBase, Max: DefaultRetryMax}
+}
 
 // wait returns how long to wait before attempt+1, and whether the server
 // chose it. jitter returns a value in [0, n).
@@ -250,54 +254,3 @@ func (t *transport) record(resp *http.Response) {
 	t.rate, t.seen = r, true
 	t.mu.Unlock()
 }
-
-// ErrRedirect means the API redirected a request to another host, which
-// devbox refuses: the token must stay with the API host.
-var ErrRedirect = errors.New("redirect to another host refused")
-
-// checkRedirect follows redirects only within the API's scheme, host and
-// port (at most 5).
-func checkRedirect(api *url.URL) func(*http.Request, []*http.Request) error {
-	return func(req *http.Request, via []*http.Request) error {
-		if !sameOrigin(req.URL, api) {
-			return fmt.Errorf("%w: %s://%s", ErrRedirect, req.URL.Scheme, req.URL.Host)
-		}
-		if len(via) >= 5 {
-			return errors.New("stopped after 5 redirects")
-		}
-		return nil
-	}
-}
-
-// apiError turns godo's errors into what the user needs: a 429 that
-// outlasted the retries names the request ID and says when to come back.
-func apiError(what string, err error) error {
-	if err == nil {
-		return nil
-	}
-	var er *godo.ErrorResponse
-	if errors.As(err, &er) && er.Response != nil {
-		switch er.Response.StatusCode {
-		case http.StatusTooManyRequests:
-			return hint.Wrap(fmt.Errorf("%s: rate limited by the DigitalOcean API after retries (request ID %s): %w", what, er.RequestID, err),
-				"wait for the limit to reset (devbox droplet ... --verbose shows what remains) and run the command again")
-		case http.StatusUnauthorized:
-			return hint.Wrap(fmt.Errorf("%s: the API refused the token (request ID %s)", what, er.RequestID),
-				"check DIGITALOCEAN_ACCESS_TOKEN (or --token); it needs read and write scope")
-		}
-	}
-	if errors.Is(err, ErrRedirect) {
-		return hint.Wrap(fmt.Errorf("%s: %w", what, err), "check --api-url / DIGITALOCEAN_API_URL: devbox sends the token only to that host")
-	}
-	return fmt.Errorf("%s: %w", what, err)
-}
-
-func statusOf(err error) int {
-	var er *godo.ErrorResponse
-	if errors.As(err, &er) && er.Response != nil {
-		return er.Response.StatusCode
-	}
-	return 0
-}
-
-func isNotFound(err error) bool { return statusOf(err) == http.StatusNotFound }

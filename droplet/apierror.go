@@ -1,0 +1,63 @@
+package droplet
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+
+	"github.com/digitalocean/godo"
+
+	"github.com/devbox-tools/devbox/internal/hint"
+)
+
+// ErrRedirect means the API redirected a request to another host, which
+// devbox refuses: the token must stay with the API host.
+var ErrRedirect = errors.New("redirect to another host refused")
+
+// checkRedirect follows redirects only within the API's scheme, host and
+// port (at most 5).
+func checkRedirect(api *url.URL) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		if !sameOrigin(req.URL, api) {
+			return fmt.Errorf("%w: %s://%s", ErrRedirect, req.URL.Scheme, req.URL.Host)
+		}
+		if len(via) >= 5 {
+			return errors.New("stopped after 5 redirects")
+		}
+		return nil
+	}
+}
+
+// apiError turns godo's errors into what the user needs: a 429 that
+// outlasted the retries names the request ID and says when to come back.
+func apiError(what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var er *godo.ErrorResponse
+	if errors.As(err, &er) && er.Response != nil {
+		switch er.Response.StatusCode {
+		case http.StatusTooManyRequests:
+			return hint.Wrap(fmt.Errorf("%s: rate limited by the DigitalOcean API after retries (request ID %s): %w", what, er.RequestID, err),
+				"wait for the limit to reset (devbox droplet ... --verbose shows what remains) and run the command again")
+		case http.StatusUnauthorized:
+			return hint.Wrap(fmt.Errorf("%s: the API refused the token (request ID %s)", what, er.RequestID),
+				"check DIGITALOCEAN_ACCESS_TOKEN (or --token); it needs read and write scope")
+		}
+	}
+	if errors.Is(err, ErrRedirect) {
+		return hint.Wrap(fmt.Errorf("%s: %w", what, err), "check --api-url / DIGITALOCEAN_API_URL: devbox sends the token only to that host")
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+func statusOf(err error) int {
+	var er *godo.ErrorResponse
+	if errors.As(err, &er) && er.Response != nil {
+		return er.Response.StatusCode
+	}
+	return 0
+}
+
+func isNotFound(err error) bool { return statusOf(err) == http.StatusNotFound }
