@@ -41,6 +41,9 @@ func checkAppNetwork(ctx context.Context, s *state) Result {
 	}
 	ev := []string{fmt.Sprintf("network %s: driver %s, subnets %s, internal %t", n.Name, n.Driver, list(subnets(n)), n.Internal)}
 	switch {
+	case predefinedNetwork(n.Name) && n.Name != "bridge":
+		return failed(fmt.Sprintf("create a user-defined network (docker network create party) and use it with --network; %s is predefined and must stay", n.Name),
+			append(ev, "this is the predefined network "+n.Name+": it has no embedded DNS and is not a bridge")...)
 	case n.Name == "bridge":
 		return failed("create a user-defined network (docker network create party) and use it with --network",
 			append(ev, "this is the default bridge: it has no embedded DNS, so containers cannot resolve each other by name")...)
@@ -133,4 +136,10 @@ func probeProblem(err error) Result {
 		r.Hint = h
 	}
 	return r
+}
+
+// predefinedNetwork reports whether the engine made the network itself
+// (bridge, host, none): hints never suggest removing one.
+func predefinedNetwork(name string) bool {
+	return name == "bridge" || name == "host" || name == "none"
 }

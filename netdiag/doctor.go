@@ -168,7 +168,7 @@ func (d *Doctor) engineInfo(ctx context.Context) (EngineInfo, error) {
 		return EngineInfo{}, hint.Wrap(fmt.Errorf("%w at %s: info: %v", ErrEngine, host, err),
 			"check that your user may use the engine (docker group or rootless socket)")
 	}
-	return EngineInfo{Host: host, APIVersion: ping.APIVersion, ServerVersion: info.ServerVersion,
+	return EngineInfo{Host: host, APIVersion: ping.APIVersion, ServerVersion: info.ServerVersion, DataRoot: info.DockerRootDir,
 		Kind: DetectKind(host, info), OS: info.OperatingSystem}, nil
 }
 

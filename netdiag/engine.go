@@ -61,8 +61,10 @@ type EngineInfo struct {
 	Host          string `json:"host"`
 	APIVersion    string `json:"api_version"`
 	ServerVersion string `json:"server_version"`
-	Kind          Kind   `json:"kind"`
-	OS            string `json:"os"`
+	// DataRoot is the engine's data directory on its host.
+	DataRoot string `json:"-"`
+	Kind     Kind   `json:"kind"`
+	OS       string `json:"os"`
 }
 
 // DetectKind tells a local engine from a rootless one, Docker Desktop and

@@ -203,35 +203,118 @@ func TestDoctorPeerIsSelfWithoutContainers(t *testing.T) {
 	wantResult(t, find(t, rep, "policy.restart"), Pass, "0 containers on "+net)
 }
 
+// A container's own --dns and --dns-search are the user's choice: never
+// reported as stale, never restarted.
 func TestDoctorStaleDNS(t *testing.T) {
 	t.Parallel()
 	c := dockertest.Client(t)
 	img := dockertest.BusyboxImage(t, c)
 	net := dockertest.Network(t, c, "stale", network.CreateOptions{})
-	stale := dockertest.Run(t, c, "stale-search", sleeper(img),
+	ownSearch := dockertest.Run(t, c, "own-search", sleeper(img),
 		&container.HostConfig{NetworkMode: container.NetworkMode(net), DNSSearch: []string{"stale-vpn.example"}}, nil)
-	staleNS := dockertest.Run(t, c, "stale-ns", sleeper(img), &container.HostConfig{DNS: []string{"10.99.0.53"}}, nil)
+	ownNS := dockertest.Run(t, c, "own-ns", sleeper(img), &container.HostConfig{DNS: []string{"10.99.0.53"}}, nil)
+	ownExt := dockertest.Run(t, c, "own-ext", sleeper(img),
+		&container.HostConfig{NetworkMode: container.NetworkMode(net), DNS: []string{"10.99.0.54"}, DNSOptions: []string{"timeout:1"}}, nil)
 	corp := dockertest.Run(t, c, "corp", sleeper(img),
 		&container.HostConfig{NetworkMode: container.NetworkMode(net), DNSSearch: []string{"corp.example"}}, nil)
 	clean := dockertest.Run(t, c, "clean", sleeper(img), onNetwork(net), nil)
 
 	f := newFixture(t)
+	copyNetworkStore(t, c, f, nil)
 	rc := f.read("/etc/resolv.conf")
 	f.write("/etc/resolv.conf", rc+"search corp.example\n")
-	// Say yes only for this test's containers: never restart other tests' ones.
-	mine := func(q string) bool { return strings.Contains(q, stale) || strings.Contains(q, staleNS) }
-	rep := doctor(t, c, f, Config{Network: net, Fix: true, Confirm: mine})
-	r := find(t, rep, "dns.stale")
-	wantResult(t, r, Warn,
-		stale+": search stale-vpn.example no longer on the host (set by its own --dns/--dns-search)",
-		staleNS+": nameserver 10.99.0.53 no longer on the host (set by its own --dns/--dns-search)",
-		"recreate ", "a new container gets nameservers")
-	notMentioned(t, r, clean, corp)
-	for _, ch := range r.Changes {
-		if strings.Contains(ch, stale) || strings.Contains(ch, staleNS) {
-			t.Errorf("restarted a container whose own settings are stale: %s", ch)
+	asked := 0
+	mine := func(q string) bool { asked++; return true }
+	rep := doctor(t, c, f, Config{Network: net, Fix: true, Confirm: func(q string) bool {
+		for _, n := range []string{ownSearch, ownNS, ownExt, corp, clean} {
+			if strings.Contains(q, n) {
+				return mine(q)
+			}
 		}
+		return false
+	}})
+	r := find(t, rep, "dns.stale")
+	notMentioned(t, r, ownSearch, ownNS, ownExt, clean, corp)
+	if asked != 0 {
+		t.Errorf("asked %d times to restart a container whose only differences are its own settings", asked)
 	}
+}
+
+// copyNetworkStore copies the engine's network store into the fixture,
+// where the doctor reads it; edit may change it first.
+func copyNetworkStore(t *testing.T, c *client.Client, f *fixture, edit func([]byte) []byte) {
+	t.Helper()
+	info, err := c.Info(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := networkStorePath(info.DockerRootDir)
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatalf("read the engine's network store %s: %v (this test needs a local engine and root)", p, err)
+	}
+	if edit != nil {
+		b = edit(b)
+	}
+	f.write(p, string(b))
+}
+
+func sandboxOf(t *testing.T, c *client.Client, ctr string) string {
+	t.Helper()
+	ins, err := c.ContainerInspect(context.Background(), ctr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ins.NetworkSettings.SandboxID
+}
+
+// The book's party-network story: a container on a user-defined network
+// shows only 127.0.0.11, but its embedded DNS still forwards to the
+// server the host had when it started. The engine's record of that
+// server is made stale in the fixture's copy of the network store; --fix
+// restarts the container, and the engine's new record matches the host.
+func TestDoctorStaleExtDNS(t *testing.T) {
+	t.Parallel()
+	c := dockertest.Client(t)
+	img := dockertest.BusyboxImage(t, c)
+	net := dockertest.Network(t, c, "extdns", network.CreateOptions{})
+	ctr := dockertest.Run(t, c, "party-web", sleeper(img), onNetwork(net), nil)
+	own := dockertest.Run(t, c, "party-own", sleeper(img), &container.HostConfig{NetworkMode: container.NetworkMode(net), DNS: []string{"10.66.0.1"}}, nil)
+
+	info, err := c.Info(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	real, err := os.ReadFile(networkStorePath(info.DockerRootDir))
+	if err != nil {
+		t.Fatalf("read the network store: %v (this test needs a local engine and root)", err)
+	}
+	if got, ok := sandboxExtDNS(real, sandboxOf(t, c, own)); !ok || !slices.Equal(got, []string{"10.66.0.1"}) {
+		t.Fatalf("the engine's record of %s: %v %t, want its own --dns 10.66.0.1", own, got, ok)
+	}
+	sb := sandboxOf(t, c, ctr)
+	f := newFixture(t)
+	copyNetworkStore(t, c, f, func(b []byte) []byte {
+		rec := `{"ID":"` + sb + `","Cid":"x","Eps":null,"ExtDNS":["10.66.6.6"],"ExtDNS2":[{"IPStr":"10.66.6.6","HostLoopback":false}]}`
+		return append([]byte(rec), b...)
+	})
+	yes := func(q string) bool { return strings.Contains(q, ctr) }
+	rep := doctor(t, c, f, Config{Network: net})
+	r := find(t, rep, "dns.stale")
+	wantResult(t, r, Warn, ctr+": embedded DNS upstream 10.66.6.6 no longer on the host", "hint: restart ", "docker restart NAME")
+	notMentioned(t, r, own)
+
+	rep = doctor(t, c, f, Config{Network: net, Fix: true, Confirm: yes})
+	r = find(t, rep, "dns.stale")
+	if !slices.Contains(r.Changes, "restarted container "+ctr) {
+		t.Fatalf("changes %v, want a restart of %s", r.Changes, ctr)
+	}
+	if sandboxOf(t, c, ctr) == sb {
+		t.Fatal("the restart kept the sandbox")
+	}
+	copyNetworkStore(t, c, f, nil)
+	rep = doctor(t, c, f, Config{Network: net})
+	notMentioned(t, find(t, rep, "dns.stale"), ctr, own, "are unknown")
 }
 
 func TestDoctorDefaultBridgeConnectFix(t *testing.T) {
@@ -510,6 +593,16 @@ func TestDoctorRejectsDefaultBridgeAsAppNetwork(t *testing.T) {
 	rep := doctor(t, c, newFixture(t), Config{Network: "bridge"})
 	wantResult(t, find(t, rep, "appnet.exists"), Fail, "this is the default bridge: it has no embedded DNS")
 	wantResult(t, find(t, rep, "appnet.dns-peer"), Skip)
+	for _, name := range []string{"host", "none"} {
+		rep = doctor(t, c, newFixture(t), Config{Network: name})
+		r := find(t, rep, "appnet.exists")
+		wantResult(t, r, Fail, "this is the predefined network "+name, "must stay")
+		for _, r := range rep.Checks {
+			if removesPredefined.MatchString(r.Hint) {
+				t.Errorf("%s: hint removes a predefined network: %s", r.ID, r.Hint)
+			}
+		}
+	}
 }
 
 // BenchmarkDoctorRun measures one full run against the real engine (warm:

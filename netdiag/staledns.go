@@ -17,13 +17,13 @@ func staleDNSCheck() Check {
 	return Check{ID: "dns.stale", Title: "Do running containers have current DNS settings?", Run: checkStaleDNS}
 }
 
-// staleFinding is one container whose resolv.conf differs from what a new
-// container gets now.
+// staleFinding is one container whose DNS differs from what a new
+// container gets now, its own --dns/--dns-search values left out.
 type staleFinding struct {
 	name       string
 	search     []string // search domains the host no longer has
 	nameserver []string // nameservers the host no longer has
-	own        bool     // the stale values come from the container's own --dns/--dns-search
+	extDNS     []string // upstreams of its embedded DNS the host no longer has
 }
 
 func checkStaleDNS(ctx context.Context, s *state) Result {
@@ -40,43 +40,87 @@ func checkStaleDNS(ctx context.Context, s *state) Result {
 	if err != nil {
 		return failed("check the engine", "list containers: "+err.Error())
 	}
-	confs, errs := s.containerResolvConfs(ctx, running)
+	raws, errs := s.containerResolvConfs(ctx, running)
+	ins := s.inspectAll(ctx, running)
+	store, storeErr := s.host.ReadFile(networkStorePath(s.info.DataRoot))
 	var findings []staleFinding
-	var ev []string
+	unknown := 0
 	for i, c := range running {
 		if errs[i] != nil {
 			s.log.Debug("read container resolv.conf", "container", containerName(c), "err", errs[i])
 			continue
 		}
-		f := compareDNS(containerName(c), confs[i], exp, hr)
-		if len(f.search)+len(f.nameserver) == 0 {
-			continue
+		conf := ParseResolvConf(raws[i])
+		var ext []string
+		if embedded(conf) {
+			var ok bool
+			if ext, ok = extServersComment(raws[i]); !ok && ins[i] != nil && ins[i].NetworkSettings != nil {
+				ext, ok = sandboxExtDNS(store, ins[i].NetworkSettings.SandboxID)
+			}
+			if !ok {
+				unknown++
+			}
 		}
-		if ins, err := s.eng.ContainerInspect(ctx, c.ID); err == nil && ins.HostConfig != nil {
-			f.own = ownsAll(f.search, ins.HostConfig.DNSSearch) && ownsAll(f.nameserver, ins.HostConfig.DNS)
+		f := compareDNS(containerName(c), conf, ext, exp, hr, ownDNS(ins[i]))
+		if len(f.search)+len(f.nameserver)+len(f.extDNS) > 0 {
+			findings = append(findings, f)
 		}
-		findings = append(findings, f)
+	}
+	var notes []string
+	if unknown > 0 {
+		why := "the engine's network store " + networkStorePath(s.info.DataRoot) + " has no record of them"
+		if storeErr != nil {
+			why = "the engine's network store is unreadable: " + storeErr.Error()
+		}
+		notes = append(notes, fmt.Sprintf("the embedded DNS upstreams of %d containers on user-defined networks are unknown (%s)", unknown, why))
 	}
 	if len(findings) == 0 {
-		return pass(fmt.Sprintf("%d running containers match what a new container gets (search %s)", len(running), list(exp.Search)))
+		return pass(append([]string{fmt.Sprintf("%d running containers match what a new container gets (nameservers %s, search %s)", len(running), list(exp.Nameservers), list(exp.Search))}, notes...)...)
 	}
-	ev = append(ev, fmt.Sprintf("a new container gets nameservers %s, search %s", list(exp.Nameservers), list(exp.Search)))
-	var restart, recreate []string
+	ev := []string{fmt.Sprintf("a new container gets nameservers %s, search %s", list(exp.Nameservers), list(exp.Search))}
+	var restart []string
 	for _, f := range findings {
 		ev = append(ev, f.String())
-		if f.own {
-			recreate = append(recreate, f.name)
-		} else {
-			restart = append(restart, f.name)
-		}
+		restart = append(restart, f.name)
 	}
-	r := warn(staleHint(restart, recreate), ev...)
-	r.Fixable = len(restart) > 0
-	if s.cfg.Fix && len(restart) > 0 {
+	r := warn("restart "+strings.Join(restart, " ")+" (docker restart NAME, or devbox net doctor --fix --yes)", append(ev, notes...)...)
+	r.Fixable = true
+	if s.cfg.Fix {
 		s.restartStale(ctx, &r, restart)
-		r.Fixed = r.Fixed && len(recreate) == 0
 	}
 	return r
+}
+
+// embedded reports whether a resolv.conf points only at the embedded DNS
+// (a container on a user-defined network).
+func embedded(rc ResolvConf) bool {
+	return len(rc.Nameservers) == 1 && rc.Nameservers[0] == embeddedDNS
+}
+
+// inspectAll inspects containers, a few at a time; nil for those gone.
+func (s *state) inspectAll(ctx context.Context, cs []container.Summary) []*container.InspectResponse {
+	out := make([]*container.InspectResponse, len(cs))
+	var g errgroup.Group
+	g.SetLimit(8)
+	for i, c := range cs {
+		g.Go(func() error {
+			if ins, err := s.eng.ContainerInspect(ctx, c.ID); err == nil {
+				out[i] = &ins
+			}
+			return nil
+		})
+	}
+	_ = g.Wait()
+	return out
+}
+
+// ownDNS is a container's own --dns and --dns-search, never stale: they
+// are the user's choice.
+func ownDNS(ins *container.InspectResponse) *container.HostConfig {
+	if ins == nil || ins.HostConfig == nil {
+		return &container.HostConfig{}
+	}
+	return ins.HostConfig
 }
 
 func (f staleFinding) String() string {
@@ -87,69 +131,59 @@ func (f staleFinding) String() string {
 	if len(f.nameserver) > 0 {
 		parts = append(parts, "nameserver "+strings.Join(f.nameserver, ", "))
 	}
-	msg := fmt.Sprintf("%s: %s no longer on the host", f.name, strings.Join(parts, "; "))
-	if f.own {
-		msg += " (set by its own --dns/--dns-search)"
+	if len(f.extDNS) > 0 {
+		parts = append(parts, "embedded DNS upstream "+strings.Join(f.extDNS, ", "))
 	}
-	return msg
+	return fmt.Sprintf("%s: %s no longer on the host", f.name, strings.Join(parts, "; "))
 }
 
-func staleHint(restart, recreate []string) string {
-	var h []string
-	if len(restart) > 0 {
-		h = append(h, "restart "+strings.Join(restart, " ")+" (docker restart NAME, or devbox net doctor --fix --yes)")
-	}
-	if len(recreate) > 0 {
-		h = append(h, "recreate "+strings.Join(recreate, " ")+" without the stale --dns/--dns-search values")
-	}
-	return strings.Join(h, "; ")
-}
-
-// compareDNS lists what a container has that neither a new container nor
-// the host has.
-func compareDNS(name string, got ResolvConf, exp ContainerDNS, hr HostResolver) staleFinding {
+// compareDNS lists what a container has (in resolv.conf, and ext, the
+// upstreams of its embedded DNS) that neither a new container nor the
+// host has, leaving out its own --dns and --dns-search values.
+func compareDNS(name string, got ResolvConf, ext []string, exp ContainerDNS, hr HostResolver, own *container.HostConfig) staleFinding {
 	f := staleFinding{name: name}
 	host := hr.Effective()
 	for _, d := range got.Search {
-		if !slices.Contains(exp.Search, d) && !slices.Contains(host.Search, d) && !slices.Contains(hr.Conf.Search, d) {
+		if !slices.Contains(exp.Search, d) && !slices.Contains(host.Search, d) && !slices.Contains(hr.Conf.Search, d) && !owns(own.DNSSearch, d) {
 			f.search = append(f.search, d)
 		}
 	}
+	current := func(ns string) bool {
+		return slices.Contains(exp.Nameservers, ns) || slices.Contains(host.Nameservers, ns) ||
+			slices.Contains(hr.Conf.Nameservers, ns) || (exp.Fallback && slices.Contains(dockerFallbackDNS, ns)) || owns(own.DNS, ns)
+	}
 	for _, ns := range got.Nameservers {
-		if ns == embeddedDNS || slices.Contains(exp.Nameservers, ns) || slices.Contains(host.Nameservers, ns) ||
-			slices.Contains(hr.Conf.Nameservers, ns) || (exp.Fallback && slices.Contains(dockerFallbackDNS, ns)) {
-			continue
+		if ns != embeddedDNS && !current(ns) {
+			f.nameserver = append(f.nameserver, ns)
 		}
-		f.nameserver = append(f.nameserver, ns)
+	}
+	for _, ns := range ext {
+		if !current(ns) {
+			f.extDNS = append(f.extDNS, ns)
+		}
 	}
 	return f
 }
 
-func ownsAll(values, own []string) bool {
-	for _, v := range values {
-		if !slices.Contains(own, v) && !slices.Contains(own, v+".") {
-			return false
-		}
-	}
-	return true
+func owns(own []string, v string) bool {
+	return slices.Contains(own, v) || slices.Contains(own, v+".")
 }
 
 // containerResolvConfs reads every container's /etc/resolv.conf through
 // the API (no exec), a few at a time.
-func (s *state) containerResolvConfs(ctx context.Context, cs []container.Summary) ([]ResolvConf, []error) {
-	confs := make([]ResolvConf, len(cs))
+func (s *state) containerResolvConfs(ctx context.Context, cs []container.Summary) ([][]byte, []error) {
+	raws := make([][]byte, len(cs))
 	errs := make([]error, len(cs))
 	var g errgroup.Group
 	g.SetLimit(8)
 	for i, c := range cs {
 		g.Go(func() error {
-			data, err := s.copyFile(ctx, c.ID, "/etc/resolv.conf")
-			confs[i], errs[i] = ParseResolvConf(data), err
+			raws[i], errs[i] = s.copyFile(ctx, c.ID, "/etc/resolv.conf")
 			return nil
 		})
 	}
 	_ = g.Wait()
-	return confs, errs
+	return raws, errs
 }
 
 // copyFile reads one small file out of a container.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"slices"
+	"strings"
 
 	"github.com/docker/docker/api/types/network"
 )
@@ -34,18 +36,49 @@ func checkSubnets(ctx context.Context, s *state) Result {
 	}
 	vpn := vpnNames(s.host)
 	found := findOverlaps(nets, routes, vpn)
-	if len(found) == 0 {
-		return pass(fmt.Sprintf("%d networks, %d host routes: no overlap", len(nets), len(routes)))
+	d, _ := s.daemonConfig()
+	cfg := daemonRangeOverlaps(d, nets, routes, vpn)
+	if len(found)+len(cfg) == 0 {
+		return pass(fmt.Sprintf("%d networks, %d host routes, daemon.json bip %s, %d address pools: no overlap", len(nets), len(routes), orNone(d.Bip), len(d.AddressPools)))
 	}
-	var ev []string
-	appHit := false
+	var ev, hints []string
+	appHit, userHit := false, false
 	for _, o := range found {
 		ev = append(ev, fmt.Sprintf("network %s subnet %s overlaps %s", o.network, o.subnet, o.with))
 		appHit = appHit || o.network == s.cfg.Network
+		userHit = userHit || !predefinedNetwork(o.network)
 	}
-	h := "recreate the network with a free subnet: docker network rm NAME && docker network create --subnet FREE NAME; " +
-		`or set "default-address-pools" in daemon.json to ranges your VPN and LAN do not use`
-	r := failed(h, ev...)
+	bridgeHit := slices.ContainsFunc(found, func(o overlap) bool { return o.network == "bridge" })
+	poolHit := false
+	for _, o := range cfg {
+		ev = append(ev, fmt.Sprintf("daemon.json %s %s overlaps %s", o.network, o.subnet, o.with))
+		bridgeHit = bridgeHit || o.network == "bip"
+		poolHit = poolHit || o.network == "default-address-pools"
+	}
+	if userHit {
+		free := "FREE"
+		if p, ok := freeSubnet(nets, routes, ""); ok {
+			free = p.String()
+		}
+		hints = append(hints, fmt.Sprintf("recreate the user-defined network with a free subnet: docker network rm NAME && docker network create --subnet %s NAME", free))
+	}
+	if bridgeHit {
+		bip := "a free range"
+		if p, ok := freeSubnet(nets, routes, "bridge"); ok {
+			bip = netip.PrefixFrom(p.Addr().Next(), p.Bits()).String()
+		}
+		hints = append(hints, fmt.Sprintf(`the default bridge takes its subnet from daemon.json: set "bip": %q (a range your VPN and LAN do not use) in %s, then systemctl restart docker (the default bridge cannot be removed)`, bip, d.Path))
+	}
+	if poolHit || (userHit && len(d.AddressPools) == 0) {
+		hints = append(hints, fmt.Sprintf(`set "default-address-pools": [{"base": %q, "size": 24}] in %s to a range your VPN and LAN do not use, so new networks stay clear, then systemctl restart docker`, freePool(nets, routes), d.Path))
+	}
+	h := strings.Join(hints, "; ")
+	var r Result
+	if len(found) == 0 && !slices.ContainsFunc(cfg, func(o overlap) bool { return o.network == "bip" }) {
+		r = warn(h, append(ev, "no network overlaps yet, but networks created from these pools can")...)
+	} else {
+		r = failed(h, ev...)
+	}
 	if appHit {
 		r.Fixable = true
 		if s.cfg.Fix {
@@ -53,6 +86,75 @@ func checkSubnets(ctx context.Context, s *state) Result {
 		}
 	}
 	return r
+}
+
+// daemonRangeOverlaps compares daemon.json's "bip" and
+// "default-address-pools" with the host's routes (default routes and
+// Docker's own bridges left out). A bip that is already the default
+// bridge's subnet is reported with the network, not twice.
+func daemonRangeOverlaps(d DaemonConfig, nets []network.Inspect, routes []Route, vpn map[string]bool) []overlap {
+	bridges := map[string]bool{}
+	var bridgeNet []netip.Prefix
+	for _, n := range nets {
+		bridges[bridgeName(n)] = true
+		if n.Name == "bridge" {
+			bridgeNet = prefixes(n)
+		}
+	}
+	type rng struct {
+		what string
+		p    netip.Prefix
+	}
+	var ranges []rng
+	if p, err := netip.ParsePrefix(d.Bip); err == nil && !slices.Contains(bridgeNet, p.Masked()) {
+		ranges = append(ranges, rng{"bip", p.Masked()})
+	}
+	for _, pool := range d.AddressPools {
+		if p, err := netip.ParsePrefix(pool.Base); err == nil {
+			ranges = append(ranges, rng{"default-address-pools", p.Masked()})
+		}
+	}
+	var out []overlap
+	for _, r := range ranges {
+		for _, rt := range routes {
+			if rt.Prefix.Bits() == 0 || bridges[rt.Iface] || !rt.Prefix.Overlaps(r.p) {
+				continue
+			}
+			what := "host route " + rt.Prefix.String() + " on " + rt.Iface
+			if vpn[rt.Iface] {
+				what += " (VPN)"
+			}
+			out = append(out, overlap{network: r.what, subnet: r.p, with: what})
+		}
+	}
+	return out
+}
+
+// freePool picks a /16 base for default-address-pools that overlaps no
+// host route and no network.
+func freePool(nets []network.Inspect, routes []Route) string {
+	var used []netip.Prefix
+	for _, n := range nets {
+		used = append(used, prefixes(n)...)
+	}
+	for _, r := range routes {
+		if r.Prefix.Bits() > 0 {
+			used = append(used, r.Prefix)
+		}
+	}
+	for second := 16; second < 32; second++ {
+		p := netip.PrefixFrom(netip.AddrFrom4([4]byte{172, byte(second), 0, 0}), 16)
+		if !overlapsAny(p, used) {
+			return p.String()
+		}
+	}
+	for second := 200; second < 256; second++ {
+		p := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(second), 0, 0}), 16)
+		if !overlapsAny(p, used) {
+			return p.String()
+		}
+	}
+	return "FREE/16"
 }
 
 // findOverlaps compares every Docker subnet with host routes (except the
