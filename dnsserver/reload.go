@@ -12,20 +12,16 @@ import (
 	"sync"
 	"time"
 
-	"context"
-
-	"github.com/fsnotify/fsnotify"
-
 	"github.com/devbox-tools/devbox/internal/hint"
 )
 
-// Reloading: the hosts files and the hosts dir are watched through their
-// directories (so an editor's write-to-temp-and-rename is seen), and a
-// change is applied after a short quiet period (debounce). A file that
+// Reloading: the hosts files and the hosts dir are watched (watch.go), and
+// a change is applied after a short quiet period (debounce). A file that
 // fails to parse keeps its last good data and the error (with the line
-// number) is logged; a file that disappears keeps its last data with a
-// warning. At start both are errors. The new zone is swapped in with one
-// atomic store: queries never see a half-built zone.
+// number) is logged; a file or hosts dir that disappears keeps its last
+// data, with one warning until it is back. At start both are errors. The
+// new zone is swapped in with one atomic store: queries never see a
+// half-built zone.
 
 const debounce = 100 * time.Millisecond
 
@@ -36,6 +32,7 @@ type sources struct {
 	dir    string
 	rules  []Entry
 	last   map[string][]Entry
+	gone   map[string]bool // paths seen missing, logged once until they are back
 	docker *dockerSource
 	log    *slog.Logger
 }
@@ -49,7 +46,7 @@ func newSources(cfg Config, log *slog.Logger) *sources {
 	if dir != "" {
 		dir = filepath.Clean(dir)
 	}
-	return &sources{files: files, dir: dir, rules: cfg.Rules, last: map[string][]Entry{}, log: log}
+	return &sources{files: files, dir: dir, rules: cfg.Rules, last: map[string][]Entry{}, gone: map[string]bool{}, log: log}
 }
 
 // read returns every entry, in priority order (which only matters for the
@@ -66,28 +63,11 @@ func (s *sources) read(initial bool) ([]Entry, error) {
 		entries = append(entries, es...)
 	}
 	if s.dir != "" {
-		names, err := dirFiles(s.dir)
+		es, err := s.readDir(initial)
 		if err != nil {
-			if initial {
-				return nil, hint.Wrap(fmt.Errorf("read hosts dir: %w", err), "check --hosts-dir")
-			}
-			s.log.Warn("cannot read hosts dir; keeping its last data", "dir", s.dir, "err", err)
-			names = s.lastDirFiles()
+			return nil, err
 		}
-		seen := map[string]bool{}
-		for _, f := range names {
-			seen[f] = true
-			es, err := s.readFile(f, initial)
-			if err != nil {
-				return nil, err
-			}
-			entries = append(entries, es...)
-		}
-		for f := range s.last {
-			if filepath.Dir(f) == s.dir && !seen[f] && !s.isNamedFile(f) {
-				delete(s.last, f) // removed from the dir: its names go
-			}
-		}
+		entries = append(entries, es...)
 	}
 	entries = append(entries, s.rules...)
 	if s.docker != nil {
@@ -116,11 +96,47 @@ func (s *sources) lastDirFiles() []string {
 	return out
 }
 
+// readDir reads every file of the hosts dir. A dir that cannot be read
+// keeps the last data of its files.
+func (s *sources) readDir(initial bool) ([]Entry, error) {
+	names, err := dirFiles(s.dir)
+	if err != nil {
+		if initial {
+			return nil, hint.Wrap(fmt.Errorf("read hosts dir: %w", err), "check --hosts-dir")
+		}
+		s.missing(s.dir, "cannot read hosts dir; keeping its last data", err)
+		var entries []Entry
+		for _, f := range s.lastDirFiles() {
+			entries = append(entries, s.last[f]...)
+		}
+		return entries, nil
+	}
+	s.present(s.dir)
+	var entries []Entry
+	seen := map[string]bool{}
+	for _, f := range names {
+		seen[f] = true
+		es, err := s.readFile(f, initial)
+		if err != nil {
+			return nil, err
+		}
+		entries = append(entries, es...)
+	}
+	for f := range s.last {
+		if filepath.Dir(f) == s.dir && !seen[f] && !s.isNamedFile(f) {
+			delete(s.last, f) // removed from the dir: its names go
+			delete(s.gone, f)
+		}
+	}
+	return entries, nil
+}
+
 // readFile parses one file; after the start, failures fall back to the
 // last good data.
 func (s *sources) readFile(path string, initial bool) ([]Entry, error) {
 	es, err := parseFile(path)
 	if err == nil {
+		s.present(path)
 		s.last[path] = es
 		return es, nil
 	}
@@ -131,11 +147,32 @@ func (s *sources) readFile(path string, initial bool) ([]Entry, error) {
 		return nil, err
 	}
 	if errors.Is(err, fs.ErrNotExist) {
-		s.log.Warn("hosts file is gone; keeping its last data", "file", path)
+		s.missing(path, "hosts file is gone; keeping its last data", nil)
 	} else {
 		s.log.Error("hosts file does not parse; keeping its last good data", "file", path, "err", err)
 	}
 	return s.last[path], nil
+}
+
+// missing logs that path disappeared, once until it is back.
+func (s *sources) missing(path, msg string, err error) {
+	if s.gone[path] {
+		return
+	}
+	s.gone[path] = true
+	if err != nil {
+		s.log.Warn(msg, "path", path, "err", err)
+	} else {
+		s.log.Warn(msg, "path", path)
+	}
+}
+
+// present notes that path can be read (again).
+func (s *sources) present(path string) {
+	if s.gone[path] {
+		delete(s.gone, path)
+		s.log.Info("watched path is back", "path", path)
+	}
 }
 
 func parseFile(path string) ([]Entry, error) {
@@ -151,8 +188,8 @@ func parseFile(path string) ([]Entry, error) {
 	return es, nil
 }
 
-// dirFiles lists the regular files of dir, sorted, skipping dotfiles and
-// editor backups (names ending in ~).
+// dirFiles lists the regular files of dir (and symlinks to regular
+// files), sorted, skipping dotfiles and editor backups (names ending in ~).
 func dirFiles(dir string) ([]string, error) {
 	des, err := os.ReadDir(dir)
 	if err != nil {
@@ -160,9 +197,18 @@ func dirFiles(dir string) ([]string, error) {
 	}
 	var out []string
 	for _, de := range des {
-		if !ignoredName(de.Name()) && de.Type().IsRegular() {
-			out = append(out, filepath.Join(dir, de.Name()))
+		if ignoredName(de.Name()) {
+			continue
 		}
+		path := filepath.Join(dir, de.Name())
+		if de.Type()&fs.ModeSymlink != 0 { // a ConfigMap's file -> ..data/file
+			if fi, err := os.Stat(path); err != nil || !fi.Mode().IsRegular() {
+				continue
+			}
+		} else if !de.Type().IsRegular() {
+			continue
+		}
+		out = append(out, path)
 	}
 	return out, nil
 }
@@ -197,98 +243,6 @@ func (s *Server) load(initial bool) error {
 		s.log.Info("local data reloaded", "entries", len(entries), "took", time.Since(start).Round(time.Millisecond))
 	}
 	return nil
-}
-
-// startWatch sets up the file watcher (in Listen, so no change made after
-// Listen returns is missed).
-func (s *Server) startWatch() {
-	w, err := fsnotify.NewWatcher()
-	if err != nil {
-		s.log.Warn("cannot watch files; reload with SIGHUP", "err", err)
-		return
-	}
-	dirs := map[string]bool{}
-	for _, f := range s.data.files {
-		dirs[filepath.Dir(f)] = true
-	}
-	if s.data.dir != "" {
-		dirs[s.data.dir] = true
-	}
-	for d := range dirs {
-		if err := w.Add(d); err != nil {
-			s.log.Warn("cannot watch directory; reload with SIGHUP", "dir", d, "err", err)
-		}
-	}
-	s.watcher = w
-	s.watchFiles()
-}
-
-// watchFiles also watches each named file itself: a bind-mounted file
-// (a container's /etc/hosts) changed from outside tells only its own
-// watch. An editor's rename drops that watch, so it is renewed on every
-// reload; the directory watch sees the rename.
-func (s *Server) watchFiles() {
-	if s.watcher == nil {
-		return
-	}
-	for _, f := range s.data.files {
-		_ = s.watcher.Add(f)
-	}
-}
-
-// watch reloads on file changes and on Reload until ctx ends.
-func (s *Server) watch(ctx context.Context) error {
-	w := s.watcher
-	if w != nil {
-		defer w.Close()
-	}
-	var events chan fsnotify.Event
-	var errs chan error
-	if w != nil {
-		events, errs = w.Events, w.Errors
-	}
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case ev, ok := <-events:
-			if !ok {
-				events = nil
-				continue
-			}
-			if s.relevant(ev.Name) {
-				timer.Reset(debounce)
-			}
-		case err, ok := <-errs:
-			if !ok {
-				errs = nil
-				continue
-			}
-			s.log.Warn("file watch error", "err", err)
-		case <-s.reload:
-			s.reloadNow()
-		case <-timer.C:
-			s.reloadNow()
-		}
-	}
-}
-
-func (s *Server) reloadNow() {
-	if err := s.load(false); err != nil {
-		s.log.Error("reload failed; keeping the last data", "err", err)
-	}
-	s.watchFiles()
-}
-
-// relevant tells whether a changed path is one of our files.
-func (s *Server) relevant(path string) bool {
-	path = filepath.Clean(path)
-	if s.data.isNamedFile(path) {
-		return true
-	}
-	return s.data.dir != "" && filepath.Dir(path) == s.data.dir && !ignoredName(filepath.Base(path))
 }
 
 func (z *Zone) serial() uint32 {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -65,6 +66,7 @@ type Server struct {
 	slow    chan struct{} // bounds in-flight slow-path UDP queries
 	rrl     *rateLimiter  // nil: no rate limit
 	watcher *fsnotify.Watcher
+	polled  map[string]os.FileInfo // what pollPaths saw last
 }
 
 // New loads the local data; a missing or broken file is an error here.
