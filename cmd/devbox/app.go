@@ -48,10 +48,19 @@ func run(ctx context.Context, args []string, streams output.Streams) int {
 }
 
 // sendmailArgs turns an invocation through a link named sendmail into
-// `devbox sendmail ...`.
+// `devbox sendmail ...`, and the links mailq and newaliases into
+// `devbox sendmail -bp` and `-bi`, as sendmail implementations install them.
 func sendmailArgs(args []string) []string {
-	if len(args) > 0 && filepath.Base(args[0]) == "sendmail" {
+	if len(args) == 0 {
+		return args
+	}
+	switch filepath.Base(args[0]) {
+	case "sendmail":
 		return append([]string{"devbox", "sendmail"}, args[1:]...)
+	case "mailq":
+		return append([]string{"devbox", "sendmail", "-bp"}, args[1:]...)
+	case "newaliases":
+		return append([]string{"devbox", "sendmail", "-bi"}, args[1:]...)
 	}
 	return args
 }

@@ -124,9 +124,14 @@ func TestEnvironmentListsEveryFlag(t *testing.T) {
 }
 
 func TestSendmailLinkName(t *testing.T) {
-	got := sendmailArgs([]string{"/usr/sbin/sendmail", "-t", "-i"})
-	want := []string{"devbox", "sendmail", "-t", "-i"}
-	if strings.Join(got, " ") != strings.Join(want, " ") {
-		t.Fatalf("sendmailArgs = %v, want %v", got, want)
+	for _, tt := range []struct{ in, want []string }{
+		{[]string{"/usr/sbin/sendmail", "-t", "-i"}, []string{"devbox", "sendmail", "-t", "-i"}},
+		{[]string{"/usr/bin/mailq"}, []string{"devbox", "sendmail", "-bp"}},
+		{[]string{"newaliases"}, []string{"devbox", "sendmail", "-bi"}},
+		{[]string{"devbox", "mail", "queue", "list"}, []string{"devbox", "mail", "queue", "list"}},
+	} {
+		if got := sendmailArgs(tt.in); strings.Join(got, " ") != strings.Join(tt.want, " ") {
+			t.Errorf("sendmailArgs(%q) = %q, want %q", tt.in, got, tt.want)
+		}
 	}
 }

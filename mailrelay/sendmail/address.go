@@ -7,6 +7,7 @@ import (
 	"mime"
 	"net/mail"
 	"strings"
+	"unicode/utf8"
 )
 
 // addressParser reads RFC 5322 address lists. Display names in any
@@ -88,7 +89,7 @@ func quoteLocal(local string) string {
 }
 
 func isDotAtom(s string) bool {
-	if s == "" || s[0] == '.' || s[len(s)-1] == '.' || strings.Contains(s, "..") {
+	if s == "" || !utf8.ValidString(s) || s[0] == '.' || s[len(s)-1] == '.' || strings.Contains(s, "..") {
 		return false
 	}
 	for _, r := range s {

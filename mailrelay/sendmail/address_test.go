@@ -57,6 +57,8 @@ func TestParseAddressList(t *testing.T) {
 		"a@x.test\x7f",              // DEL
 		`"unterminated@x.test`,      //
 		"ops@x.test, (comment only", //
+		"\x99",                      // invalid UTF-8 in a bare name
+		"Name <r\xffoot>",           //
 	} {
 		if got, err := ParseAddressList(bad); err == nil {
 			t.Errorf("ParseAddressList(%q) = %q, want an error", bad, got)

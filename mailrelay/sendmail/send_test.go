@@ -158,3 +158,38 @@ func TestSenderAddresses(t *testing.T) {
 		t.Errorf("sender %q, header:\n%q", m.From, head)
 	}
 }
+
+func FuzzPrepare(f *testing.F) {
+	f.Add(bccMessage, true)
+	f.Add("From: root (Cron Daemon)\nTo: root\n\nb\n", true)
+	f.Add("To: a@x.test\n Bcc: folded\nBCC : x@y\n\n", false)
+	f.Add("Subject: no recipients\n\n.\nafter\n", true)
+	f.Fuzz(func(t *testing.T, msg string, extract bool) {
+		m, err := Prepare(Options{ExtractRecipients: extract, IgnoreDots: true, Recipients: []string{"arg@x.test"}}, strings.NewReader(msg), defaults)
+		if err != nil {
+			if c := ExitCode(err); c != ExitDataErr && c != ExitUsage {
+				t.Fatalf("exit %d: %v", c, err)
+			}
+			return
+		}
+		for _, r := range m.To {
+			checkAddress(t, r)
+			if !strings.Contains(r, "@") {
+				t.Fatalf("recipient %q not qualified", r)
+			}
+		}
+		head, _, _ := strings.Cut(string(m.Data), "\r\n\r\n")
+		for _, line := range strings.Split(head, "\r\n") {
+			if strings.HasPrefix(line, " ") || strings.HasPrefix(line, "\t") {
+				continue // a folded line of the field before
+			}
+			name, _, _ := strings.Cut(line, ":")
+			if n := strings.ToLower(strings.TrimSpace(name)); n == "bcc" || n == "resent-bcc" {
+				t.Fatalf("Bcc field sent: %q", head)
+			}
+		}
+		if strings.Count(string(m.Data), "\n") != strings.Count(string(m.Data), "\r\n") {
+			t.Fatalf("bare LF in %q", m.Data)
+		}
+	})
+}
