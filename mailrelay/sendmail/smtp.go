@@ -36,7 +36,7 @@ func ServeSMTP(ctx context.Context, in io.Reader, out io.Writer, up mailrelay.Up
 		srv.Domain = "localhost"
 	}
 	srv.MaxMessageBytes = mailrelay.DefaultMaxMessageBytes
-	srv.MaxRecipients = 1000
+	srv.MaxRecipients = mailrelay.DefaultMaxRecipients
 	srv.EnableSMTPUTF8 = true
 	srv.ErrorLog = log.New(io.Discard, "", 0)
 	conn := &stdioConn{in: in, out: out, closed: make(chan struct{})}
