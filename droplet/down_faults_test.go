@@ -26,18 +26,12 @@ func TestDownThroughDeleteFaults(t *testing.T) {
 		{"429 twice", func(c testClient, _ int) { c.fake.FailMethod(http.MethodDelete, 2, 429, "0") }, 3},
 		{"deleted, then answered 500: the retry's 404 is success", func(c testClient, _ int) { c.fake.FailDeletesAfterCommit(1) }, 2},
 		{"locked: 422 until unlocked", func(c testClient, id int) { c.fake.Lock(id, 3) }, 2},
-		{"connection dropped", func(c testClient, _ int) { c.fake.Stall(1) }, 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := newTestClient(t, func(o *Options) { o.RequestTimeout = 200 * time.Millisecond })
+			c := newTestClient(t)
 			id := c.fake.AddDroplet("dev", []string{"devbox"}, time.Now())
 			tt.fault(c, id)
-			if tt.name == "connection dropped" {
-				// The stall must hit the DELETE, not the list before it.
-				c.fake.Stall(0)
-				c.fake.FailMethod(http.MethodDelete, 0, 500, "")
-			}
 			gone, err := c.Down(ctxT(t), "dev", nil)
 			if err != nil || len(gone) != 1 {
 				t.Fatalf("down = %+v, %v", gone, err)
@@ -45,7 +39,7 @@ func TestDownThroughDeleteFaults(t *testing.T) {
 			if n := len(c.fake.Droplets()); n != 0 {
 				t.Fatalf("%d droplets left", n)
 			}
-			if n := c.fake.Count("DELETE", "/v2/droplets/"); tt.name != "connection dropped" && n != tt.deletes {
+			if n := c.fake.Count("DELETE", "/v2/droplets/"); n != tt.deletes {
 				t.Errorf("DELETEs = %d, want %d: %v", n, tt.deletes, c.fake.Requests())
 			}
 		})
@@ -53,9 +47,10 @@ func TestDownThroughDeleteFaults(t *testing.T) {
 }
 
 // TestDownStalledDelete: a DELETE that never answers is sent again after
-// the per-request timeout.
+// the per-request timeout (long enough that no answered request runs out
+// on a loaded machine).
 func TestDownStalledDelete(t *testing.T) {
-	c := newTestClient(t, func(o *Options) { o.RequestTimeout = 100 * time.Millisecond })
+	c := newTestClient(t, func(o *Options) { o.RequestTimeout = 2 * time.Second })
 	c.fake.AddDroplet("dev", []string{"devbox"}, time.Now())
 	found, err := c.find(ctxT(t), "dev")
 	if err != nil || len(found) != 1 {

@@ -131,3 +131,15 @@ func TestReap(t *testing.T) {
 		t.Errorf("left %v, want all but yesterday (prod %d is not devbox's)", left, notOurs)
 	}
 }
+
+func FuzzExpiresAt(f *testing.F) {
+	for _, s := range []string{"devbox-expires-1767225600", "devbox-expires-", "devbox-expires-+1", "devbox-expires-0x10", "devbox"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, tag string) {
+		e := expiresAt([]string{tag})
+		if !e.IsZero() && (tag != ExpiryTag(e) || e.Unix() <= 0) {
+			t.Fatalf("expiresAt(%q) = %v, which is not what the tag says", tag, e)
+		}
+	})
+}

@@ -237,8 +237,12 @@ func (c *Client) ledgerEntries(name string) []LedgerEntry {
 		c.prog.Printf("warning: %v", err)
 		return nil
 	}
-	if name == "" {
-		return es
-	}
-	return slices.DeleteFunc(es, func(e LedgerEntry) bool { return !equalFoldName(e.Name, name) })
+	es = slices.DeleteFunc(es, func(e LedgerEntry) bool {
+		if ValidateName(e.Name) != nil {
+			c.prog.Printf("warning: %s: ignoring an entry with the invalid droplet name %q", c.ledger.path, e.Name)
+			return true
+		}
+		return name != "" && !equalFoldName(e.Name, name)
+	})
+	return es
 }

@@ -44,8 +44,8 @@ func TestCreateUnknownOutcome(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := newTestClient(t, func(o *Options) {
-				o.RequestTimeout = 300 * time.Millisecond
-				o.ListLag = 500 * time.Millisecond
+				o.RequestTimeout = 2 * time.Second // ends the never-answered create
+				o.ListLag = 3 * time.Second
 			})
 			cfg := upConfig("dev")
 			if err := c.checkPlacement(ctxT(t), cfg); err != nil {
@@ -276,5 +276,21 @@ func TestUpUsesLedgerDropletNotListedYet(t *testing.T) {
 	}
 	if n := c.fake.Count("POST", "/v2/droplets"); n != 1 {
 		t.Errorf("creates = %d, want only the first", n)
+	}
+}
+
+// TestLedgerEntryWithControlCharacters: a tampered entry whose name is not
+// a droplet name is ignored with a quoted warning, never printed raw.
+func TestLedgerEntryWithControlCharacters(t *testing.T) {
+	c := newTestClient(t)
+	if err := c.ledger.add(LedgerEntry{Attempt: "x", Name: "dev\x1b[2J", At: time.Now().UTC()}); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := c.List(ctxT(t))
+	if err != nil || len(ds) != 0 {
+		t.Fatalf("list = %+v, %v", ds, err)
+	}
+	if out := c.progress.String(); strings.Contains(out, "\x1b") || !strings.Contains(out, `dev\x1b[2J`) {
+		t.Errorf("progress %q: want the name quoted", out)
 	}
 }

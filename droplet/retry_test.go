@@ -238,7 +238,7 @@ func TestServerWaitTooLongNotWaited(t *testing.T) {
 // TestStalledRequestRetried: a GET the server never answers times out
 // after the per-request timeout and is sent again.
 func TestStalledRequestRetried(t *testing.T) {
-	c := newTestClient(t, func(o *Options) { o.RequestTimeout = 100 * time.Millisecond })
+	c := newTestClient(t, func(o *Options) { o.RequestTimeout = 2 * time.Second })
 	c.fake.AddDroplet("dev", []string{"devbox"}, time.Now())
 	c.fake.Stall(1)
 	ds, err := c.List(ctxT(t))
