@@ -192,16 +192,19 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	} else {
 		answered = s.route(rec, r, body, reqID)
 	}
+	checked := rec
 	if !answered {
-		return // the client gave up; nothing is sent, nothing to check
+		checked = nil // the client gave up: only its request is checked
 	}
-
 	if s.contract != nil {
-		if v := s.contract.check(r, body, rec); len(v) > 0 {
+		if v := s.contract.check(r, body, checked); len(v) > 0 {
 			s.mu.Lock()
 			s.violations = append(s.violations, v...)
 			s.mu.Unlock()
 		}
+	}
+	if !answered {
+		return
 	}
 	for k, vs := range rec.Header() {
 		w.Header()[k] = vs
