@@ -10,7 +10,6 @@ import (
 	"syscall"
 
 	"github.com/miekg/dns"
-	"golang.org/x/sys/unix"
 
 	"github.com/devbox-tools/devbox/internal/hint"
 )
@@ -65,7 +64,7 @@ func (s *Server) bind(ctx context.Context, addr string) error {
 func reusePort(_, _ string, c syscall.RawConn) error {
 	var serr error
 	err := c.Control(func(fd uintptr) {
-		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEPORT, 1)
+		serr = setReusePort(fd)
 	})
 	if err != nil {
 		return err

@@ -5,9 +5,6 @@ import (
 	"fmt"
 	"os"
 	"sync"
-	"syscall"
-
-	"golang.org/x/sys/unix"
 )
 
 // committer makes the writes into one spool folder durable for many
@@ -123,30 +120,8 @@ func syncFS(dir string, _ []*os.File) error {
 		return fmt.Errorf("sync file system: %w", err)
 	}
 	defer d.Close()
-	if err := unix.Syncfs(int(d.Fd())); err != nil {
+	if err := syncfs(d); err != nil {
 		return fmt.Errorf("sync file system of %s: %w", dir, err)
-	}
-	return nil
-}
-
-func fdatasync(f *os.File) error {
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return fmt.Errorf("sync %s: %w", f.Name(), err)
-	}
-	var serr error
-	if err := rc.Control(func(fd uintptr) {
-		for {
-			serr = syscall.Fdatasync(int(fd))
-			if serr != syscall.EINTR {
-				return
-			}
-		}
-	}); err != nil {
-		return fmt.Errorf("sync %s: %w", f.Name(), err)
-	}
-	if serr != nil {
-		return fmt.Errorf("sync %s: %w", f.Name(), serr)
 	}
 	return nil
 }

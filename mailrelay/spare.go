@@ -6,8 +6,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
-
-	"golang.org/x/sys/unix"
 )
 
 // spareDir holds the files of delivered records, truncated to zero
@@ -71,7 +69,7 @@ func (s *Spool) reuseSpare(path string) *os.File {
 		sp.names = sp.names[:len(sp.names)-1]
 		sp.mu.Unlock()
 		old := filepath.Join(s.dir, spareDir, name)
-		if err := unix.Renameat2(unix.AT_FDCWD, old, unix.AT_FDCWD, path, unix.RENAME_NOREPLACE); err != nil {
+		if err := renameNoReplace(old, path); err != nil {
 			os.Remove(old)
 			continue
 		}

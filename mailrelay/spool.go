@@ -14,7 +14,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/devbox-tools/devbox/internal/hint"
@@ -75,9 +74,9 @@ func (s *Spool) Lock() error {
 	if err != nil {
 		return fmt.Errorf("lock spool: %w", err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if err := lockFile(f); err != nil {
 		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
+		if errors.Is(err, errWouldBlock) {
 			return ErrLocked
 		}
 		return fmt.Errorf("lock spool: %w", err)
