@@ -8,7 +8,7 @@ BIN      := bin/devbox
 IMAGE    ?= devbox:latest
 PKGS     := ./...
 
-.PHONY: all build run test test-short lint fmt deps docker-up bench bench-dns bench-mail bench-run compare-sendmail cover image clean
+.PHONY: all build cross run test test-short lint fmt deps docker-up bench bench-dns bench-mail bench-run compare-sendmail cover image clean
 
 all: lint test build
 
@@ -30,10 +30,24 @@ test: deps docker-up
 test-short:
 	$(GO) test -short -count=1 $(PKGS)
 
+# PLATFORMS are the targets devbox builds and vets for; `make cross` builds
+# each, `make lint` vets each.
+PLATFORMS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64
+
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt: not formatted:"; echo "$$out"; exit 1; fi
-	$(GO) vet $(PKGS)
+	@for p in $(PLATFORMS); do \
+	  echo "go vet ($$p)"; \
+	  GOOS=$${p%/*} GOARCH=$${p#*/} $(GO) vet $(PKGS) || exit 1; \
+	done
+	$(GO) tool staticcheck $(PKGS)
+
+cross:
+	@for p in $(PLATFORMS); do \
+	  echo "go build ($$p)"; \
+	  GOOS=$${p%/*} GOARCH=$${p#*/} CGO_ENABLED=0 $(GO) build -trimpath -o /dev/null ./cmd/devbox || exit 1; \
+	done
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

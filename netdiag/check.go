@@ -16,7 +16,6 @@ package netdiag
 import (
 	"context"
 	"fmt"
-	"slices"
 	"time"
 )
 
@@ -178,8 +177,6 @@ func IDs() []string {
 	}
 	return ids
 }
-
-func containsString(list []string, s string) bool { return slices.Contains(list, s) }
 
 // allChecks is the doctor's checks in the order they run.
 func allChecks() []Check {

@@ -250,9 +250,7 @@ func (s *state) allNetworks(ctx context.Context) ([]network.Inspect, error) {
 			s.networksErr = err
 			return nil, err
 		}
-		for _, n := range list {
-			s.networks = append(s.networks, n)
-		}
+		s.networks = append(s.networks, list...)
 		sort.Slice(s.networks, func(i, j int) bool { return s.networks[i].Name < s.networks[j].Name })
 	}
 	return s.networks, s.networksErr

@@ -7,12 +7,12 @@ import (
 	"log/slog"
 	"strings"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
-	"github.com/docker/docker/errdefs"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/devbox-tools/devbox/internal/hint"
@@ -44,7 +44,7 @@ func ensureImage(ctx context.Context, eng Engine, ref string, policy PullPolicy,
 	if err == nil {
 		return img, nil
 	}
-	if !errdefs.IsNotFound(err) {
+	if !cerrdefs.IsNotFound(err) {
 		return img, engineError(fmt.Errorf("inspect image %s: %w", ref, err))
 	}
 	if policy == PullNever {
@@ -74,7 +74,7 @@ func create(ctx context.Context, eng Engine, p Plan) (string, error) {
 	resp, err := eng.ContainerCreate(ctx, p.Config, p.Host, nil, nil, p.Name)
 	if err != nil {
 		err = fmt.Errorf("create container %s: %w", p.Name, err)
-		if errdefs.IsNotFound(err) && strings.Contains(err.Error(), "network") && len(p.Networks) > 0 {
+		if cerrdefs.IsNotFound(err) && strings.Contains(err.Error(), "network") && len(p.Networks) > 0 {
 			err = hint.Wrap(err, fmt.Sprintf("does network %s exist? create it (docker network create %s) or pick one with --network (DEVBOX_NETWORK)", p.Networks[0], p.Networks[0]))
 		}
 		return "", engineError(err)
@@ -93,7 +93,7 @@ func create(ctx context.Context, eng Engine, p Plan) (string, error) {
 func remove(ctx context.Context, eng Engine, id string) error {
 	ctx = context.WithoutCancel(ctx)
 	err := eng.ContainerRemove(ctx, id, container.RemoveOptions{Force: true, RemoveVolumes: true})
-	if err == nil || errdefs.IsNotFound(err) || errdefs.IsConflict(err) {
+	if err == nil || cerrdefs.IsNotFound(err) || cerrdefs.IsConflict(err) {
 		return nil
 	}
 	return fmt.Errorf("remove container %s: %w", id, err)

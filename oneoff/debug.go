@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/errdefs"
 
 	"github.com/devbox-tools/devbox/internal/hint"
 )
@@ -41,7 +41,7 @@ func (r *Runner) Debug(ctx context.Context, s DebugSpec, o Options, rio IO) (Res
 	ctr, err := r.Engine.ContainerInspect(ectx, s.Target)
 	if err != nil {
 		err = fmt.Errorf("inspect container %s: %w", s.Target, err)
-		if errdefs.IsNotFound(err) {
+		if cerrdefs.IsNotFound(err) {
 			err = hint.Wrap(err, "name a container from docker ps")
 		}
 		return Result{}, engineError(err)

@@ -6,9 +6,9 @@ import (
 	"sort"
 	"strings"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/mount"
-	"github.com/docker/docker/errdefs"
 
 	"github.com/devbox-tools/devbox/internal/hint"
 )
@@ -20,7 +20,7 @@ func inherit(ctx context.Context, eng Engine, from string, p *Plan) (string, err
 	ctr, err := eng.ContainerInspect(ctx, from)
 	if err != nil {
 		err = fmt.Errorf("inspect container %s: %w", from, err)
-		if errdefs.IsNotFound(err) {
+		if cerrdefs.IsNotFound(err) {
 			return "", engineError(hint.Wrap(err, "--from (DEVBOX_APP_CONTAINER) names your app's container; see docker ps -a"))
 		}
 		return "", engineError(err)

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/errdefs"
 
 	"github.com/devbox-tools/devbox/internal/hint"
 )
@@ -160,7 +160,7 @@ func (r *Runner) attached(ctx context.Context, p Plan, res Result, o Options, ri
 // network, the fix.
 func startError(p Plan, err error) error {
 	err = fmt.Errorf("start %s: %w", p.Name, err)
-	if errdefs.IsNotFound(err) && strings.Contains(err.Error(), "network") && len(p.Networks) > 0 {
+	if cerrdefs.IsNotFound(err) && strings.Contains(err.Error(), "network") && len(p.Networks) > 0 {
 		err = hint.Wrap(err, fmt.Sprintf("create the network (docker network create %s) or pick one with --network (DEVBOX_NETWORK)", p.Networks[0]))
 	}
 	return &Error{Code: startErrorCode(err), Err: err}

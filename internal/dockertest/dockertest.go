@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
+
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
@@ -157,7 +159,7 @@ func RemoveNetwork(t testing.TB, c *client.Client, name string) {
 	for id := range n.Containers {
 		_ = c.NetworkDisconnect(ctx, name, id, true)
 	}
-	if err := c.NetworkRemove(ctx, name); err != nil && !client.IsErrNotFound(err) {
+	if err := c.NetworkRemove(ctx, name); err != nil && !cerrdefs.IsNotFound(err) {
 		t.Errorf("remove network %s: %v", name, err)
 	}
 }
@@ -191,7 +193,7 @@ func RemoveContainer(t testing.TB, c *client.Client, name string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	err := c.ContainerRemove(ctx, name, container.RemoveOptions{Force: true, RemoveVolumes: true})
-	if err != nil && !client.IsErrNotFound(err) && !strings.Contains(err.Error(), "already in progress") {
+	if err != nil && !cerrdefs.IsNotFound(err) && !strings.Contains(err.Error(), "already in progress") {
 		t.Errorf("remove container %s: %v", name, err)
 	}
 }
