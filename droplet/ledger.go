@@ -11,9 +11,9 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"syscall"
 	"time"
 
+	"github.com/devbox-tools/devbox/internal/filelock"
 	"github.com/devbox-tools/devbox/internal/hint"
 )
 
@@ -85,12 +85,12 @@ func (l *Ledger) lock() (func(), error) {
 	if err != nil {
 		return nil, l.err(err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+	if err := filelock.Lock(f); err != nil {
 		f.Close()
 		return nil, l.err(err)
 	}
 	return func() {
-		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		_ = filelock.Unlock(f)
 		f.Close()
 	}, nil
 }

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/devbox-tools/devbox/internal/filelock"
 	"github.com/devbox-tools/devbox/internal/hint"
 )
 
@@ -74,9 +75,9 @@ func (s *Spool) Lock() error {
 	if err != nil {
 		return fmt.Errorf("lock spool: %w", err)
 	}
-	if err := lockFile(f); err != nil {
+	if err := filelock.TryLock(f); err != nil {
 		f.Close()
-		if errors.Is(err, errWouldBlock) {
+		if errors.Is(err, filelock.ErrLocked) {
 			return ErrLocked
 		}
 		return fmt.Errorf("lock spool: %w", err)

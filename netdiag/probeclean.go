@@ -2,12 +2,10 @@ package netdiag
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
@@ -70,9 +68,4 @@ func staleProbe(owner, host string, created, now time.Time, gone func(pid int) b
 	}
 	pid, err := strconv.Atoi(p)
 	return err == nil && pid > 0 && pid != os.Getpid() && gone(pid)
-}
-
-// processGone reports whether no process has this pid.
-func processGone(pid int) bool {
-	return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
 }
