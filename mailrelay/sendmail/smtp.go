@@ -48,7 +48,8 @@ func ServeSMTP(ctx context.Context, in io.Reader, out io.Writer, up mailrelay.Up
 		err = nil
 	}
 	if ctx.Err() != nil {
-		return ctx.Err()
+		// A transaction not yet answered was not sent: try again later.
+		return &Error{Code: ExitTempFail, Err: fmt.Errorf("session interrupted: %w", ctx.Err())}
 	}
 	return err
 }

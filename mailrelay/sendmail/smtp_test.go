@@ -85,3 +85,24 @@ func TestServeSMTPInputEnds(t *testing.T) {
 		t.Errorf("no relay: %v, want exit 78", err)
 	}
 }
+
+// TestServeSMTPInterrupted: a signal (the context ending) ends the session
+// with exit 75, while the client is still connected.
+func TestServeSMTPInterrupted(t *testing.T) {
+	rec := newRecorder(t)
+	client, server := net.Pipe()
+	defer client.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- ServeSMTP(ctx, server, server, mailrelay.Upstream{Addr: rec.addr, TLS: mailrelay.TLSNone}, mailrelay.Rewrite{}, defaults)
+	}()
+	buf := make([]byte, 512)
+	if _, err := client.Read(buf); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if err := <-done; ExitCode(err) != ExitTempFail {
+		t.Errorf("interrupted: %v (exit %d), want 75", err, ExitCode(err))
+	}
+}
