@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"strings"
 	"testing"
@@ -186,6 +188,25 @@ func TestCatchHTTPRefusesRebindingAndCrossSite(t *testing.T) {
 	waitFor(t, "released delivery", func() bool { return len(up.received()) == 1 })
 	if code, _ := do("DELETE", "/api/messages/"+ids[0], "", nil); code != http.StatusNoContent {
 		t.Errorf("DELETE without Origin: %d", code)
+	}
+}
+
+// TestCatchHTTPListenName: a listen address given as a name is a name the
+// API answers to (the handler alone: the name need not resolve here).
+func TestCatchHTTPListenName(t *testing.T) {
+	r, err := New(Config{Mode: ModeCatch, HTTPListen: "mail.internal.test:8025", Spool: t.TempDir()}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := r.Handler()
+	for host, want := range map[string]int{"mail.internal.test:8025": http.StatusOK, "MAIL.internal.test": http.StatusOK, "evil.test": http.StatusMisdirectedRequest} {
+		req := httptest.NewRequest("GET", "/api/messages", nil)
+		req.Host = host
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != want {
+			t.Errorf("Host %s: %d, want %d", host, rec.Code, want)
+		}
 	}
 }
 

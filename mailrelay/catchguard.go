@@ -14,7 +14,8 @@ import (
 //   - DNS rebinding: a request is served only when its Host (port
 //     ignored) is "localhost", an IP address the API listens on (any IP
 //     address when it listens on all of them: a literal address cannot
-//     be rebound), or a name given in Config.HTTPAllowHosts. Others get
+//     be rebound), the name in Config.HTTPListen, or a name given in
+//     Config.HTTPAllowHosts. Others get
 //     421 Misdirected Request.
 //   - Cross-site requests: DELETE and POST (delete, release) are refused
 //     with 403 when the browser says the request comes from another site:
@@ -88,10 +89,15 @@ func sameOrigin(req *http.Request) bool {
 	return err == nil && u.Scheme == "http" && u.Path == "" && u.User == nil && strings.EqualFold(u.Host, req.Host)
 }
 
-// guard applies the two rules to every request.
+// guard applies the two rules to every request. A listen address given
+// as a name (--http-listen mail.internal:8025) counts as a given name.
 func (r *Relay) guard(next http.Handler) http.Handler {
+	names := append([]string(nil), r.cfg.HTTPAllowHosts...)
+	if host, _, err := net.SplitHostPort(r.cfg.HTTPListen); err == nil && host != "" {
+		names = append(names, host)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if !allowedHost(req.Host, r.HTTPAddr(), r.cfg.HTTPAllowHosts) {
+		if !allowedHost(req.Host, r.HTTPAddr(), names) {
 			writeJSON(w, http.StatusMisdirectedRequest, map[string]string{
 				"error": "host not served here (DNS rebinding protection); use localhost or the address, or add the name with --http-allow-host"})
 			return
