@@ -25,20 +25,22 @@ type committer struct {
 }
 
 // batch is one group commit: done closes once err holds the result of its
-// barrier.
+// barrier (and, with renames, of the barrier after them).
 type batch struct {
-	files []*os.File
-	done  chan struct{}
-	err   error
+	files   []*os.File
+	renames [][2]string // from, to: done after the batch's barrier
+	done    chan struct{}
+	err     error
 }
 
 func newCommitter(dir string, barrier func(string, []*os.File) error) *committer {
 	return &committer{dir: dir, barrier: barrier}
 }
 
-// join adds f (nil: the folder's entries only) to the batch being
-// collected, starting a committer goroutine when none runs.
-func (c *committer) join(f *os.File) *batch {
+// join adds f (nil: the folder's entries only) and a rename to do once f
+// is durable (none when from is empty) to the batch being collected,
+// starting a committer goroutine when none runs.
+func (c *committer) join(f *os.File, from, to string) *batch {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.next == nil {
@@ -48,6 +50,9 @@ func (c *committer) join(f *os.File) *batch {
 	if f != nil {
 		b.files = append(b.files, f)
 	}
+	if from != "" {
+		b.renames = append(b.renames, [2]string{from, to})
+	}
 	if !c.running {
 		c.running = true
 		go c.run()
@@ -56,20 +61,48 @@ func (c *committer) join(f *os.File) *batch {
 }
 
 // run commits batches until none waits. Its barrier starts after every
-// change made before join returned, so a waiter's change is covered.
+// change made before join returned, so a waiter's change is covered. A
+// batch with renames does them right after its barrier and is released
+// only after the next barrier (which starts at once, with the files that
+// arrived meanwhile, or alone), so the new names are durable too.
 func (c *committer) run() {
+	var carried *batch // renamed, waiting for the barrier that covers it
 	for {
 		c.mu.Lock()
 		b, barrier := c.next, c.barrier
 		c.next = nil
-		if b == nil {
+		if b == nil && carried == nil {
 			c.running = false
 			c.mu.Unlock()
 			return
 		}
 		c.mu.Unlock()
-		b.err = barrier(c.dir, b.files)
-		close(b.done)
+		var files []*os.File
+		if b != nil {
+			files = b.files
+		}
+		err := barrier(c.dir, files)
+		if carried != nil {
+			carried.err = err
+			close(carried.done)
+			carried = nil
+		}
+		if b == nil {
+			continue
+		}
+		b.err = err
+		if err == nil {
+			for _, r := range b.renames {
+				if err := os.Rename(r[0], r[1]); err != nil && b.err == nil {
+					b.err = fmt.Errorf("rename %s: %w", r[1], err)
+				}
+			}
+		}
+		if b.err != nil || len(b.renames) == 0 {
+			close(b.done)
+			continue
+		}
+		carried = b
 	}
 }
 
@@ -77,7 +110,15 @@ func (c *committer) run() {
 // disk. f stays open; the caller closes it. An error means the batch's
 // barrier failed: nothing of it may be taken as durable.
 func (c *committer) commit(f *os.File) error {
-	b := c.join(f)
+	b := c.join(f, "", "")
+	<-b.done
+	return b.err
+}
+
+// commitRename is commit, then renames f's file from to to and returns
+// once a later barrier has made the rename durable.
+func (c *committer) commitRename(f *os.File, from, to string) error {
+	b := c.join(f, from, to)
 	<-b.done
 	return b.err
 }
@@ -88,7 +129,7 @@ func (c *committer) Sync() error { return c.commit(nil) }
 
 // syncSoon starts a folder sync (or joins the next batch) without waiting
 // for it.
-func (c *committer) syncSoon() { c.join(nil) }
+func (c *committer) syncSoon() { c.join(nil, "", "") }
 
 // setBarrier replaces the barrier (tests count and hold batches with it).
 func (c *committer) setBarrier(f func(string, []*os.File) error) {

@@ -191,7 +191,7 @@ func TestMessageSizeLimit(t *testing.T) {
 }
 
 func TestInboundAuth(t *testing.T) {
-	r, addr := startRelay(t, Config{Mode: ModeCatch, AuthUser: "app", AuthPassword: "s3cret"})
+	r, addr := startRelay(t, Config{Mode: ModeCatch, AuthUser: "app", AuthPassword: "s3cret", AuthFailDelay: 1})
 	if err := sendMail(t, addr, "a@x.test", []string{"b@x.test"}, testMsg); err == nil || !strings.Contains(err.Error(), "530") {
 		t.Errorf("send without auth: %v, want 530", err)
 	}

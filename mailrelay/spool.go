@@ -118,10 +118,10 @@ func (s *Spool) writeDurable(queue, name string, write func(w io.Writer) error) 
 }
 
 // writeFile writes a file under a temporary name (NAME.tmp), waits for a
-// group commit that makes it and its folder entry durable, renames it
-// into place and waits for a second commit that makes the rename durable.
-// The second commit is shared with the next batch's first one, so under
-// load it costs no extra sync. The final name is the commit marker of a
+// group commit that makes it and its folder entry durable, after which
+// the committer renames it into place, and for the next barrier, which
+// makes the rename durable. That barrier is the next batch's own (it
+// starts at once), so under load it costs no extra sync. The final name is the commit marker of a
 // spool record: it exists on disk only once the record's bytes were
 // synced, and a relay answers 250 only after that. A file still under its
 // temporary name was therefore never acknowledged (Recover removes it);
@@ -154,16 +154,10 @@ func (s *Spool) writeFile(queue, name string, reuse bool, write func(w io.Writer
 	bw.Reset(nil)
 	s.bufs.Put(bw)
 	if err == nil {
-		err = s.syncs[queue].commit(f)
+		err = s.syncs[queue].commitRename(f, tmp, final)
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, final)
-		if err == nil {
-			err = s.syncs[queue].Sync()
-		}
 	}
 	if err != nil {
 		os.Remove(tmp)
