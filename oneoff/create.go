@@ -2,6 +2,8 @@ package oneoff
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -40,6 +42,22 @@ type Engine interface {
 // ensureImage inspects an image, pulling it first when it is missing and
 // the policy allows it.
 func ensureImage(ctx context.Context, eng Engine, ref string, policy PullPolicy, log *slog.Logger) (image.InspectResponse, error) {
+	return ensureImageProgress(ctx, eng, ref, policy, log, nil)
+}
+
+// pullError is a failed pull.
+type pullError struct {
+	ref string
+	err error
+}
+
+func (e *pullError) Error() string { return fmt.Sprintf("pull image %s: %v", e.ref, e.err) }
+
+func (e *pullError) Unwrap() error { return e.err }
+
+// ensureImageProgress is ensureImage showing the pull's progress on
+// progress (one line per layer status) when it is not nil.
+func ensureImageProgress(ctx context.Context, eng Engine, ref string, policy PullPolicy, log *slog.Logger, progress io.Writer) (image.InspectResponse, error) {
 	img, err := eng.ImageInspect(ctx, ref)
 	if err == nil {
 		return img, nil
@@ -51,13 +69,20 @@ func ensureImage(ctx context.Context, eng Engine, ref string, policy PullPolicy,
 		return img, engineError(hint.Wrap(fmt.Errorf("image %s not found", ref), "build or pull it first (docker pull "+ref+"), or drop --pull never"))
 	}
 	log.Info("pulling image", "image", ref)
+	if progress != nil {
+		fmt.Fprintf(progress, "devbox: pulling %s\n", ref)
+	}
 	rc, err := eng.ImagePull(ctx, ref, image.PullOptions{})
 	if err == nil {
-		_, err = io.Copy(io.Discard, rc)
+		if progress != nil {
+			err = pullProgress(rc, progress)
+		} else {
+			_, err = io.Copy(io.Discard, rc)
+		}
 		rc.Close()
 	}
 	if err != nil {
-		return img, engineError(hint.Wrap(fmt.Errorf("pull image %s: %w", ref, err), "check the image name, or pull it yourself (docker pull "+ref+")"))
+		return img, engineError(hint.Wrap(&pullError{ref: ref, err: err}, "check the image name, or pull it yourself (docker pull "+ref+")"))
 	}
 	img, err = eng.ImageInspect(ctx, ref)
 	if err != nil {
@@ -97,4 +122,50 @@ func remove(ctx context.Context, eng Engine, id string) error {
 		return nil
 	}
 	return fmt.Errorf("remove container %s: %w", id, err)
+}
+
+// pullMessage is one line of the engine's pull stream.
+type pullMessage struct {
+	ID          string `json:"id"`
+	Status      string `json:"status"`
+	Progress    string `json:"progress"`
+	Error       string `json:"error"`
+	ErrorDetail *struct {
+		Message string `json:"message"`
+	} `json:"errorDetail"`
+}
+
+// pullProgress prints the pull stream as lines, one per change of a
+// layer's status (not every progress tick), with the progress bar's
+// figures when there are some, and returns the error the stream reports.
+func pullProgress(r io.Reader, w io.Writer) error {
+	dec := json.NewDecoder(r)
+	last := map[string]string{}
+	for {
+		var m pullMessage
+		if err := dec.Decode(&m); err == io.EOF {
+			return nil
+		} else if err != nil {
+			return fmt.Errorf("read pull progress: %w", err)
+		}
+		if m.Error != "" || m.ErrorDetail != nil {
+			msg := m.Error
+			if msg == "" {
+				msg = m.ErrorDetail.Message
+			}
+			return errors.New(msg)
+		}
+		if m.Status == "" || last[m.ID] == m.Status {
+			continue
+		}
+		last[m.ID] = m.Status
+		line := m.Status
+		if m.ID != "" {
+			line = m.ID + ": " + line
+		}
+		if f := strings.Fields(m.Progress); len(f) > 0 {
+			line += " " + f[len(f)-1]
+		}
+		fmt.Fprintf(w, "devbox:   %s\n", line)
+	}
 }

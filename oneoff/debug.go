@@ -2,6 +2,7 @@ package oneoff
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -16,6 +17,17 @@ const DefaultDebugImage = "nicolaka/netshoot:latest"
 // LabelCopy marks the copy of a stopped container that debug --copy starts.
 const LabelCopy = "devbox.debug.copy"
 
+// IdleCommand is the hidden `devbox debug` argument that idles until a
+// signal: the copy's entrypoint when devbox's own binary keeps it alive.
+// It cannot be a container name (those start with a letter or digit).
+const IdleCommand = "__idle"
+
+// idleMount is where devbox's binary is mounted in a copy.
+const idleMount = "/.devbox/devbox"
+
+// defaultShell is what a toolbox without a command of its own runs.
+const defaultShell = "/bin/sh"
+
 // debugCaps are the capabilities the toolbox gets to inspect the target's
 // network (tcpdump, ip, iptables) and processes (strace, /proc/1/root).
 var debugCaps = []string{"NET_ADMIN", "NET_RAW", "SYS_PTRACE"}
@@ -26,9 +38,13 @@ type DebugSpec struct {
 	Image  string   // the toolbox; DefaultDebugImage when empty
 	Cmd    []string // nil: the toolbox's default command
 	Copy   bool     // debug a copy of a stopped target
-	Idle   []string // entrypoint of the copy; default sleep infinity
-	Pull   PullPolicy
-	Labels map[string]string // extra labels on the containers debug starts
+	Idle   []string // entrypoint of the copy; default: IdleBinary, else sleep infinity
+	// IdleBinary is a static devbox binary on the engine's host, mounted
+	// read-only into the copy at idleMount to idle there (running `debug
+	// IdleCommand`), so images without sleep need no --idle.
+	IdleBinary string
+	Pull       PullPolicy
+	Labels     map[string]string // extra labels on the containers debug starts
 }
 
 // Debug starts a toolbox container in the target's network and PID
@@ -58,12 +74,20 @@ func (r *Runner) Debug(ctx context.Context, s DebugSpec, o Options, rio IO) (Res
 		toolbox = DefaultDebugImage
 	}
 	pctx, stop := interruptible(ctx, rio.Signals)
-	_, err = ensureImage(pctx, r.Engine, toolbox, s.Pull, r.logger())
+	img, err := ensureImageProgress(pctx, r.Engine, toolbox, s.Pull, r.logger(), orDiscard(rio.Err))
 	if sig := stop(); sig != nil {
 		return Result{}, interrupted(sig)
 	}
+	var perr *pullError
+	if errors.As(err, &perr) {
+		err = hint.Wrap(err, fmt.Sprintf("the engine could not pull the toolbox image %s (offline, or no such image?): pass one it has with --image (docker image ls)", toolbox))
+	}
 	if err != nil {
 		return Result{}, err
+	}
+	cmd, shell := s.Cmd, false
+	if len(cmd) == 0 && (img.Config == nil || (len(img.Config.Cmd) == 0 && len(img.Config.Entrypoint) == 0)) {
+		cmd, shell = []string{defaultShell}, true
 	}
 	progress := orDiscard(rio.Err)
 	target := ctr.ID
@@ -80,7 +104,7 @@ func (r *Runner) Debug(ctx context.Context, s DebugSpec, o Options, rio IO) (Res
 		Name: name + "-debug-" + shortID(),
 		Config: &container.Config{
 			Image:  toolbox,
-			Cmd:    s.Cmd,
+			Cmd:    cmd,
 			Labels: map[string]string{},
 		},
 		Host: &container.HostConfig{
@@ -94,7 +118,11 @@ func (r *Runner) Debug(ctx context.Context, s DebugSpec, o Options, rio IO) (Res
 	}
 	p.Config.Labels[LabelDebug] = name
 	fmt.Fprintf(progress, "devbox: toolbox in %s's network and PID namespaces; its filesystem is at /proc/1/root\n", name)
-	return r.Execute(ctx, p, o, rio)
+	res, err := r.Execute(ctx, p, o, rio)
+	if shell && Code(err) == ExitNotFound {
+		err = hint.Wrap(err, fmt.Sprintf("the toolbox image %s has no command and no %s: give the command after -- (devbox debug %s -- CMD)", toolbox, defaultShell, name))
+	}
+	return res, err
 }
 
 // startCopy commits a stopped container and starts the image with the
@@ -116,7 +144,13 @@ func (r *Runner) startCopy(ctx context.Context, ctr container.InspectResponse, s
 		return "", nil, err
 	}
 	idle := s.Idle
-	if len(idle) == 0 {
+	switch {
+	case len(idle) > 0:
+	case s.IdleBinary != "":
+		// --env-file /dev/null: never read the app's .env in its workdir.
+		idle = []string{idleMount, "--env-file", "/dev/null", "debug", IdleCommand}
+		p.Host.Binds = append(p.Host.Binds, s.IdleBinary+":"+idleMount+":ro")
+	default:
 		idle = []string{"sleep", "infinity"}
 	}
 	init := true
@@ -146,7 +180,7 @@ func (r *Runner) startCopy(ctx context.Context, ctr container.InspectResponse, s
 	if err := r.Engine.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
 		cleanup()
 		return "", nil, &Error{Code: startErrorCode(err), Err: hint.Wrap(fmt.Errorf("start a copy of %s: %w", name, err),
-			"the copy idles with `sleep infinity`; pick an idle command the image has with --idle")}
+			"the copy idles with devbox's own binary, or `sleep infinity` when devbox is not a static Linux binary; pick an idle command the image has with --idle")}
 	}
 	return id, cleanup, nil
 }

@@ -15,6 +15,9 @@ const (
 	ExitEngine        = 125
 	ExitNotExecutable = 126
 	ExitNotFound      = 127
+	// ExitPipe is 128+SIGPIPE: devbox's stdout was closed (devbox run ...
+	// | head), the task was stopped and removed.
+	ExitPipe = 141
 )
 
 // Error is a failure with the exit code devbox should return for it.

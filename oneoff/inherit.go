@@ -3,6 +3,7 @@ package oneoff
 import (
 	"context"
 	"fmt"
+	"path"
 	"sort"
 	"strings"
 
@@ -29,7 +30,7 @@ func inherit(ctx context.Context, eng Engine, from string, p *Plan) (string, err
 		return "", engineError(fmt.Errorf("inspect container %s: incomplete answer from the engine", from))
 	}
 	p.Config.Image = ctr.Image
-	p.Config.Env = append([]string(nil), ctr.Config.Env...)
+	p.Config.Env = explicitEnv(ctx, eng, ctr)
 	p.Config.WorkingDir = ctr.Config.WorkingDir
 	p.Config.User = ctr.Config.User
 	inheritMounts(ctr, p)
@@ -38,6 +39,7 @@ func inherit(ctx context.Context, eng Engine, from string, p *Plan) (string, err
 	p.Host.DNSSearch = append(p.Host.DNSSearch, hc.DNSSearch...)
 	p.Host.DNSOptions = append(p.Host.DNSOptions, hc.DNSOptions...)
 	p.Host.ExtraHosts = append(p.Host.ExtraHosts, hc.ExtraHosts...)
+	inheritHost(hc, p.Host)
 	mode := hc.NetworkMode
 	switch {
 	case mode.IsHost() || mode.IsNone() || mode.IsContainer():
@@ -46,6 +48,61 @@ func inherit(ctx context.Context, eng Engine, from string, p *Plan) (string, err
 		p.Networks = containerNetworks(mode, ctr.NetworkSettings.Networks)
 	}
 	return safeName(ctr.Name), nil
+}
+
+// explicitEnv is the environment the container was given beyond its
+// image's: entries of its Env that are not exactly in the image's ENV.
+// The engine merges the run's image ENV under it at create, so with --image
+// the new image's own values win over those the container only had from
+// its old image. When the old image is gone, all of Env is kept.
+func explicitEnv(ctx context.Context, eng Engine, ctr container.InspectResponse) []string {
+	img, err := eng.ImageInspect(ctx, ctr.Image)
+	if err != nil || img.Config == nil {
+		return append([]string(nil), ctr.Config.Env...)
+	}
+	fromImage := map[string]bool{}
+	for _, e := range img.Config.Env {
+		fromImage[e] = true
+	}
+	var out []string
+	for _, e := range ctr.Config.Env {
+		if !fromImage[e] {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// inheritHost copies what a task needs of the container's host
+// configuration: legacy links (as NAME:ALIAS), supplementary groups, the
+// size of /dev/shm, a read-only root, namespaced sysctls, capabilities,
+// ulimits, devices and tmpfs mounts given with --mount.
+func inheritHost(hc *container.HostConfig, to *container.HostConfig) {
+	for _, l := range hc.Links {
+		name, alias, ok := strings.Cut(l, ":")
+		if !ok {
+			continue
+		}
+		to.Links = append(to.Links, strings.TrimPrefix(name, "/")+":"+path.Base(alias))
+	}
+	to.GroupAdd = append(to.GroupAdd, hc.GroupAdd...)
+	to.ShmSize = hc.ShmSize
+	to.ReadonlyRootfs = hc.ReadonlyRootfs
+	if len(hc.Sysctls) > 0 {
+		to.Sysctls = map[string]string{}
+		for k, v := range hc.Sysctls {
+			to.Sysctls[k] = v
+		}
+	}
+	to.CapAdd = append(to.CapAdd, hc.CapAdd...)
+	to.CapDrop = append(to.CapDrop, hc.CapDrop...)
+	to.Ulimits = append(to.Ulimits, hc.Ulimits...)
+	to.Devices = append(to.Devices, hc.Devices...)
+	for _, m := range hc.Mounts {
+		if m.Type == mount.TypeTmpfs {
+			to.Mounts = append(to.Mounts, m)
+		}
+	}
 }
 
 // inheritMounts copies binds, named volumes (anonymous ones too: they are

@@ -135,7 +135,7 @@ func (r *Runner) attached(ctx context.Context, p Plan, res Result, o Options, ri
 		grace = DefaultGrace
 	}
 	sup := &supervisor{eng: r.Engine, id: id, timeout: o.Timeout, grace: grace, log: log}
-	out, err := sup.wait(ctx, waitC, errC, rio.Signals)
+	out, err := sup.wait(ctx, waitC, errC, rio.Signals, st.closed)
 	log.Debug("task ended", "exit_code", out.code, "err", err)
 	if err != nil {
 		// The engine lost track of the task: remove it first, which ends
@@ -152,6 +152,9 @@ func (r *Runner) attached(ctx context.Context, p Plan, res Result, o Options, ri
 	res.ExitCode, res.TimedOut = out.code, out.timedOut
 	if out.timedOut {
 		res.ExitCode = ExitTimeout
+	}
+	if out.pipe {
+		res.ExitCode = ExitPipe
 	}
 	return res, nil
 }

@@ -36,9 +36,10 @@ type supervisor struct {
 type outcome struct {
 	code     int
 	timedOut bool
+	pipe     bool // stdout was closed: the run exits ExitPipe
 }
 
-func (s *supervisor) wait(ctx context.Context, waitC <-chan container.WaitResponse, errC <-chan error, signals <-chan os.Signal) (outcome, error) {
+func (s *supervisor) wait(ctx context.Context, waitC <-chan container.WaitResponse, errC <-chan error, signals <-chan os.Signal, outClosed <-chan struct{}) (outcome, error) {
 	ectx := context.WithoutCancel(ctx)
 	var (
 		out      outcome
@@ -80,7 +81,17 @@ func (s *supervisor) wait(ctx context.Context, waitC <-chan container.WaitRespon
 			return out, engineError(fmt.Errorf("wait for container: %w", err))
 		case sig := <-signals:
 			s.log.Debug("forwarding signal", "signal", sig.String())
-			stop(signalName(sig))
+			if stopSignal(sig) {
+				stop(signalName(sig))
+			} else {
+				s.kill(ectx, signalName(sig))
+			}
+		case <-outClosed:
+			// Whoever read devbox's stdout is gone (devbox run ... | head):
+			// like a writer in a shell pipeline, the task gets SIGPIPE.
+			outClosed = nil
+			out.pipe = true
+			stop("PIPE")
 		case <-done:
 			done = nil
 			stop("TERM")
@@ -102,6 +113,18 @@ func (s *supervisor) kill(ctx context.Context, sig string) {
 	}
 }
 
+// stopSignal reports whether a signal asks the task to stop: the grace
+// period then starts, and a second stop signal kills it. Any other signal
+// (USR1, USR2, WINCH without a TTY, CONT, ...) is only forwarded, as
+// docker run does.
+func stopSignal(sig os.Signal) bool {
+	switch sig {
+	case syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGPIPE:
+		return true
+	}
+	return false
+}
+
 // signalName is the engine's name for a signal.
 func signalName(sig os.Signal) string {
 	switch sig {
@@ -111,6 +134,12 @@ func signalName(sig os.Signal) string {
 		return "TERM"
 	case syscall.SIGKILL:
 		return "KILL"
+	case syscall.SIGHUP:
+		return "HUP"
+	case syscall.SIGQUIT:
+		return "QUIT"
+	case syscall.SIGPIPE:
+		return "PIPE"
 	}
 	if n, ok := sig.(syscall.Signal); ok {
 		return strconv.Itoa(int(n))
@@ -127,13 +156,19 @@ func interruptible(ctx context.Context, signals <-chan os.Signal) (context.Conte
 	done := make(chan struct{})
 	go func() {
 		defer close(got)
-		select {
-		case sig := <-signals:
-			got <- sig
-			cancel()
-		case <-ctx.Done():
-			cancel()
-		case <-done:
+		for {
+			select {
+			case sig := <-signals:
+				if !stopSignal(sig) {
+					continue // nothing to forward it to yet
+				}
+				got <- sig
+				cancel()
+			case <-ctx.Done():
+				cancel()
+			case <-done:
+			}
+			return
 		}
 	}()
 	return ictx, func() os.Signal {

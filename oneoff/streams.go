@@ -2,9 +2,11 @@ package oneoff
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"os"
+	"syscall"
 	"time"
 
 	"github.com/docker/docker/api/types"
@@ -32,6 +34,30 @@ type Terminal interface {
 type streams struct {
 	resp   types.HijackedResponse
 	output chan error // receives once, when the output has been copied to the end
+	// closed is closed when stdout's reader has gone (EPIPE): the rest of
+	// the output is discarded so the task never blocks on it.
+	closed chan struct{}
+}
+
+// pipeWriter writes to w until a write fails with EPIPE, then closes
+// closed and discards everything.
+type pipeWriter struct {
+	w      io.Writer
+	closed chan struct{}
+	gone   bool
+}
+
+func (p *pipeWriter) Write(b []byte) (int, error) {
+	if p.gone {
+		return len(b), nil
+	}
+	n, err := p.w.Write(b)
+	if err != nil && errors.Is(err, syscall.EPIPE) {
+		p.gone = true
+		close(p.closed)
+		return len(b), nil
+	}
+	return n, err
 }
 
 // attach attaches to a created container before it starts, so no output
@@ -41,8 +67,8 @@ func attach(ctx context.Context, eng Engine, id string, tty, stdin bool, rio IO,
 	if err != nil {
 		return nil, err
 	}
-	s := &streams{resp: resp, output: make(chan error, 1)}
-	out, errOut := orDiscard(rio.Out), orDiscard(rio.Err)
+	s := &streams{resp: resp, output: make(chan error, 1), closed: make(chan struct{})}
+	out, errOut := &pipeWriter{w: orDiscard(rio.Out), closed: s.closed}, orDiscard(rio.Err)
 	go func() {
 		var err error
 		if tty {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/devbox-tools/devbox/internal/hint"
 	"github.com/devbox-tools/devbox/internal/output"
+	"github.com/devbox-tools/devbox/netdiag"
 	"github.com/devbox-tools/devbox/oneoff"
 )
 
@@ -81,6 +82,9 @@ func (a *app) runAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := runDurations(c); err != nil {
+		return err
+	}
 	opts.Detach, opts.Timeout, opts.Grace = c.Bool("detach"), c.Duration("timeout"), c.Duration("grace")
 	rio, stop := a.runIO(opts.TTY)
 	defer stop()
@@ -89,6 +93,22 @@ func (a *app) runAction(c *cli.Context) error {
 	// rio instead, so that it can forward them and still clean up.
 	res, err := r.Run(context.WithoutCancel(c.Context), spec, opts, rio)
 	return a.runResult(c, res, err, opts.Detach)
+}
+
+// runDurations refuses negative durations, and --timeout or --grace with
+// --detach: a detached task is not supervised by devbox, so neither could
+// be honoured.
+func runDurations(c *cli.Context) error {
+	for _, f := range []string{"timeout", "grace"} {
+		if d := c.Duration(f); d < 0 {
+			return usageErrorf("--%s %s: a duration must not be negative", f, d)
+		}
+		if c.Bool("detach") && c.IsSet(f) {
+			return hint.Wrap(usageErrorf("--%s does not apply with --detach: devbox does not watch a detached task", f),
+				"drop -d, or bound the task itself (timeout 10m CMD)")
+		}
+	}
+	return nil
 }
 
 // runSpec reads what to run from the flags and arguments.
@@ -113,6 +133,9 @@ func (a *app) runSpec(c *cli.Context, from, image string) (oneoff.Spec, error) {
 	if c.IsSet("entrypoint") {
 		ep := c.String("entrypoint")
 		spec.Entrypoint = &ep
+	}
+	if err := spec.Validate(); err != nil {
+		return oneoff.Spec{}, exitCode(exitUsage, err)
 	}
 	return spec, nil
 }
@@ -141,12 +164,34 @@ func (a *app) debugCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "image", Value: oneoff.DefaultDebugImage, Usage: "toolbox image"},
 			&cli.BoolFlag{Name: "copy", Usage: "debug a copy of a stopped target, started with an idle entrypoint"},
-			&cli.StringSliceFlag{Name: "idle", Usage: "entrypoint of the --copy (default sleep infinity); repeat for each word"},
+			&cli.StringSliceFlag{Name: "idle", Usage: "entrypoint of the --copy (default: devbox itself idles, or sleep infinity); repeat for each word"},
 			&cli.BoolFlag{Name: "no-tty", Aliases: []string{"T"}, Usage: "no TTY even when stdin and stdout are terminals"},
 			&cli.StringFlag{Name: "pull", Value: string(oneoff.PullMissing), Usage: "pull a missing toolbox image: missing or never"},
 		},
 		Action: a.debugAction,
+		Subcommands: []*cli.Command{{
+			Name:   oneoff.IdleCommand,
+			Usage:  "idle until a signal (the entrypoint of a debug --copy)",
+			Hidden: true,
+			Action: func(c *cli.Context) error {
+				<-c.Context.Done()
+				return nil
+			},
+		}},
 	}
+}
+
+// idleBinary is this executable when a copy can run it: a static Linux
+// binary ("" otherwise, and the copy idles with sleep).
+func idleBinary() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return ""
+	}
+	if err := netdiag.StaticBinary(exe); err != nil {
+		return ""
+	}
+	return exe
 }
 
 func (a *app) debugAction(c *cli.Context) error {
@@ -168,6 +213,9 @@ func (a *app) debugAction(c *cli.Context) error {
 	}
 	defer eng.Close()
 	spec := oneoff.DebugSpec{Target: args[0], Image: c.String("image"), Cmd: cmd, Copy: c.Bool("copy"), Idle: c.StringSlice("idle"), Pull: pull}
+	if spec.Copy && len(spec.Idle) == 0 {
+		spec.IdleBinary = idleBinary()
+	}
 	opts, err := a.attachOptions(c, true)
 	if err != nil {
 		return err
@@ -187,7 +235,11 @@ func (a *app) runResult(c *cli.Context, res oneoff.Result, err error, detached b
 	}
 	if detached {
 		if c.Bool("json") {
-			return output.JSON(a.streams.Out, res)
+			// Only what applies: a detached task has no exit code yet.
+			return output.JSON(a.streams.Out, struct {
+				ID   string `json:"id"`
+				Name string `json:"name"`
+			}{res.ID, res.Name})
 		}
 		_, err := fmt.Fprintln(a.streams.Out, res.Name)
 		return err
@@ -277,40 +329,50 @@ func (a *app) attachOptions(c *cli.Context, interactive bool) (oneoff.Options, e
 // (forwarded to the task) and, with a TTY, to the terminal and its size
 // changes. stop releases the signals.
 func (a *app) runIO(tty bool) (oneoff.IO, func()) {
-	sigs := make(chan os.Signal, 4)
-	// A closed terminal (SIGHUP) or SIGQUIT would otherwise end devbox and
-	// orphan the task: forward them too, so the container is removed.
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
-	rio := oneoff.IO{In: a.streams.In, Out: a.streams.Out, Err: a.streams.Err, Signals: sigs}
-	if !tty {
-		return rio, func() { signal.Stop(sigs) }
-	}
-	in, inOK := a.streams.In.(interface{ Fd() uintptr })
-	out, outOK := a.streams.Out.(interface{ Fd() uintptr })
-	if !inOK || !outOK {
-		return rio, func() { signal.Stop(sigs) }
-	}
-	winch := make(chan os.Signal, 1)
+	// Every signal a shell can send is caught and forwarded to the task, as
+	// docker run does (SIGCHLD, SIGPIPE and the Go runtime's SIGURG
+	// excepted; with a TTY, SIGWINCH resizes it instead). Catching SIGPIPE
+	// also turns a closed stdout into an EPIPE the run handles (exit 141)
+	// instead of a devbox killed with its task left running.
+	raw := make(chan os.Signal, 16)
+	signal.Notify(raw)
+	sigs := make(chan os.Signal, 16)
 	resized := make(chan struct{}, 1)
 	done := make(chan struct{})
-	signal.Notify(winch, runSIGWINCH)
+	rio := oneoff.IO{In: a.streams.In, Out: a.streams.Out, Err: a.streams.Err, Signals: sigs}
+	in, inOK := a.streams.In.(interface{ Fd() uintptr })
+	out, outOK := a.streams.Out.(interface{ Fd() uintptr })
+	resize := tty && inOK && outOK
+	if resize {
+		rio.Terminal, rio.Resized = runTerminal{in: int(in.Fd()), out: int(out.Fd())}, resized
+	}
 	go func() {
 		for {
 			select {
 			case <-done:
 				return
-			case <-winch:
-				select {
-				case resized <- struct{}{}:
+			case sig := <-raw:
+				switch {
+				case notForwarded(sig):
+				case sig == runSIGWINCH && tty:
+					if resize {
+						select {
+						case resized <- struct{}{}:
+						default:
+						}
+					}
 				default:
+					select {
+					case sigs <- sig:
+					case <-done:
+						return
+					}
 				}
 			}
 		}
 	}()
-	rio.Terminal, rio.Resized = runTerminal{in: int(in.Fd()), out: int(out.Fd())}, resized
 	return rio, func() {
-		signal.Stop(sigs)
-		signal.Stop(winch)
+		signal.Stop(raw)
 		close(done)
 	}
 }

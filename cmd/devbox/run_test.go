@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
@@ -63,6 +64,14 @@ func TestRunCLIUsage(t *testing.T) {
 		{name: "debug needs a container", args: []string{"debug"}, stderr: "needs a CONTAINER"},
 		{name: "-it without a terminal", args: []string{"run", "--image", "x", "-it", "sh"}, stderr: "drop -t"},
 		{name: "-t and -T", args: []string{"run", "--image", "x", "-tT", "sh"}, stderr: "contradict"},
+		{name: "-d --timeout", args: []string{"run", "--image", "x", "-d", "--timeout", "1m", "sh"}, stderr: "--timeout does not apply with --detach"},
+		{name: "-d --grace", args: []string{"run", "--image", "x", "-d", "--grace", "1s", "sh"}, stderr: "--grace does not apply with --detach"},
+		{name: "negative timeout", args: []string{"run", "--image", "x", "--timeout", "-1s", "sh"}, stderr: "--timeout -1s: a duration must not be negative"},
+		{name: "negative grace", args: []string{"run", "--image", "x", "--grace", "-2s", "sh"}, stderr: "--grace -2s"},
+		{name: "bad -e", args: []string{"run", "--image", "x", "-e", "=v", "sh"}, stderr: `-e "=v": no variable name`},
+		{name: "bad -e name", args: []string{"run", "--image", "x", "-e", "A B=v", "sh"}, stderr: "contains whitespace"},
+		{name: "bad -v", args: []string{"run", "--image", "x", "-v", "a:relative", "sh"}, stderr: "a:relative"},
+		{name: "missing --env-file", args: []string{"run", "--image", "x", "--env-file", "/nonexistent/devbox.env", "sh"}, stderr: "env file"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -71,6 +80,40 @@ func TestRunCLIUsage(t *testing.T) {
 				t.Errorf("exit %d, stderr %q; want %d and %q", code, stderr, exitUsage, tt.stderr)
 			}
 		})
+	}
+}
+
+// Flags are checked before anything is pulled or created: a bad value
+// with an image that does not exist and --pull missing is still exit 2,
+// and nothing carries the run's label afterwards.
+func TestRunCLIValidatesBeforeCreating(t *testing.T) {
+	e := newRunEnv(t)
+	for _, bad := range [][]string{{"-e", "=x"}, {"-v", "nope"}, {"--timeout", "-1s"}, {"-d", "--timeout", "1s"}} {
+		args := append([]string{"run", "--pull", "missing", "--image", "localhost:1/devbox-no-such:x", "--label", "devboxtest.id=" + e.id}, bad...)
+		code, _, stderr := runCLI(t, context.Background(), append(args, "true")...)
+		if code != exitUsage || strings.Contains(stderr, "pull") {
+			t.Errorf("%v: exit %d, stderr %q; want %d before any pull", bad, code, stderr, exitUsage)
+		}
+	}
+}
+
+// -d --json prints only what applies to a task that has not ended: id and
+// name.
+func TestRunCLIDetachJSON(t *testing.T) {
+	e := newRunEnv(t)
+	code, stdout, stderr := runCLI(t, context.Background(), e.args("-d", "--json", "sleep", "300")...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(stdout), &doc); err != nil {
+		t.Fatalf("%v: %q", err, stdout)
+	}
+	name, _ := doc["name"].(string)
+	c := dockertest.Client(t)
+	t.Cleanup(func() { dockertest.RemoveContainer(t, c, name) })
+	if len(doc) != 2 || name == "" || doc["id"] == "" {
+		t.Errorf("detached JSON %s, want only id and name", stdout)
 	}
 }
 
@@ -222,6 +265,10 @@ func TestRunSignalsEndToEnd(t *testing.T) {
 		{name: "SIGHUP", script: "echo ready; exec sleep 30", steps: []step{{"ready", syscall.SIGHUP}}, code: 129},
 		{name: "second Ctrl-C kills", script: `trap "echo got-int" INT; echo ready; while :; do sleep 1; done`,
 			steps: []step{{"ready", syscall.SIGINT}, {"got-int", syscall.SIGINT}}, code: 137},
+		// As docker run: every signal is forwarded, and only the stopping
+		// ones start the grace period (WINCH too, without a TTY).
+		{name: "USR1 USR2 WINCH forwarded", script: `trap "echo got-usr1" USR1; trap "echo got-usr2" USR2; trap "echo got-winch" WINCH; echo ready; while :; do sleep 0.2; done`,
+			steps: []step{{"ready", syscall.SIGUSR1}, {"got-usr1", syscall.SIGUSR2}, {"got-usr2", syscall.SIGWINCH}, {"got-winch", syscall.SIGTERM}}, code: 143},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -274,6 +321,48 @@ func TestRunSignalsEndToEnd(t *testing.T) {
 				t.Errorf("containers left after %s: %v", tt.name, left)
 			}
 		})
+	}
+}
+
+// A closed stdout (devbox run ... | head -2) stops and removes the task,
+// and devbox exits 141 (128+SIGPIPE) like the writer of a shell pipeline.
+func TestRunClosedStdoutEndToEnd(t *testing.T) {
+	e := newRunEnv(t)
+	bin := testbin.Devbox(t)
+	c := dockertest.Client(t)
+	id := dockertest.Name(t, "pipe")
+	cmd := exec.Command(bin, e.args("--label", "devboxtest.pipe="+id, "--grace", "1m", "yes")...)
+	cmd.Dir = t.TempDir()
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	r := bufio.NewReader(stdout)
+	for range 2 {
+		if l, err := r.ReadString('\n'); err != nil || l != "y\n" {
+			t.Fatalf("read %q: %v", l, err)
+		}
+	}
+	_ = stdout.Close() // what head does after two lines
+	waitErr := make(chan error, 1)
+	go func() { waitErr <- cmd.Wait() }()
+	select {
+	case err = <-waitErr:
+	case <-time.After(time.Minute):
+		t.Fatal("devbox did not exit within a minute of its stdout closing")
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 141 {
+		t.Errorf("exit %v, want 141; stderr %q", err, stderr.String())
+	}
+	if left := dockertest.Leftovers(t, c, "devboxtest.pipe="+id); len(left) > 0 {
+		t.Errorf("containers left after stdout closed: %v", left)
 	}
 }
 
