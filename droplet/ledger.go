@@ -20,6 +20,10 @@ import (
 // LedgerFile is the ledger's name under the XDG state directory.
 const LedgerFile = "devbox/droplets.json"
 
+// ledgerLockWait bounds the wait for another devbox's ledger update (they
+// take milliseconds).
+const ledgerLockWait = 10 * time.Second
+
 // LedgerPath is the ledger under $XDG_STATE_HOME, else ~/.local/state.
 func LedgerPath(getenv func(string) string) (string, error) {
 	if d := getenv("XDG_STATE_HOME"); filepath.IsAbs(d) {
@@ -59,9 +63,10 @@ type ledgerFile struct {
 // to a temporary file, synced, renamed over the ledger, and the directory
 // synced.
 type Ledger struct {
-	path    string
-	api     string
-	account string
+	path     string
+	api      string
+	account  string
+	lockWait time.Duration // default ledgerLockWait
 }
 
 // accountOf names the account a token belongs to without revealing it: 12
@@ -85,9 +90,21 @@ func (l *Ledger) lock() (func(), error) {
 	if err != nil {
 		return nil, l.err(err)
 	}
-	if err := filelock.Lock(f); err != nil {
-		f.Close()
-		return nil, l.err(err)
+	wait := l.lockWait
+	if wait <= 0 {
+		wait = ledgerLockWait
+	}
+	deadline := time.Now().Add(wait)
+	for {
+		err := filelock.TryLock(f)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, filelock.ErrLocked) || time.Now().After(deadline) {
+			f.Close()
+			return nil, l.err(fmt.Errorf("lock %s.lock (another devbox holds it?): %w", l.path, err))
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	return func() {
 		_ = filelock.Unlock(f)

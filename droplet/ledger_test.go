@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/devbox-tools/devbox/internal/filelock"
 )
 
 func ledgerOf(t *testing.T, c testClient) []LedgerEntry {
@@ -292,5 +294,30 @@ func TestLedgerEntryWithControlCharacters(t *testing.T) {
 	}
 	if out := c.progress.String(); strings.Contains(out, "\x1b") || !strings.Contains(out, `dev\x1b[2J`) {
 		t.Errorf("progress %q: want the name quoted", out)
+	}
+}
+
+// TestLedgerLockHeld: a ledger another process keeps locked stops up
+// before the create, after a bounded wait, instead of hanging.
+func TestLedgerLockHeld(t *testing.T) {
+	c := newTestClient(t)
+	c.ledger.lockWait = 100 * time.Millisecond
+	if err := os.MkdirAll(dirOf(c.ledger.path), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(c.ledger.path+".lock", os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := filelock.Lock(f); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Up(ctxT(t), upConfig("dev"))
+	if !errors.Is(err, ErrLedger) || !strings.Contains(err.Error(), "another devbox holds it") {
+		t.Fatalf("err = %v, want the held lock reported", err)
+	}
+	if n := c.fake.Count("POST", "/v2/droplets"); n != 0 {
+		t.Fatal("a create was sent without a ledger entry")
 	}
 }

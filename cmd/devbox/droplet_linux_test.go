@@ -204,3 +204,47 @@ func TestDropletBinaryCreateReplyHeld(t *testing.T) {
 		t.Errorf("ledger after down: %s", data)
 	}
 }
+
+// TestDropletBinaryLedgerDiskFaults runs `up` in a private mount namespace
+// whose state folder is a read-only or a full tmpfs: the create cannot be
+// recorded, so it is never sent (exit 1, the ledger named).
+func TestDropletBinaryLedgerDiskFaults(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	for _, tool := range []string{"unshare", "mount"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s not found: install util-linux and mount (make deps)", tool)
+		}
+	}
+	bin := testbin.Devbox(t)
+	f := dropletEnv(t)
+	prefix := []string{"-m", "--propagation", "private"}
+	if os.Geteuid() != 0 {
+		prefix = append([]string{"-r"}, prefix...)
+	}
+	tests := []struct{ name, setup string }{
+		{"read-only", `mount -t tmpfs -o size=1m,mode=0700 devbox-test "$1" && mount -o remount,ro "$1"`},
+		{"full", `mount -t tmpfs -o size=64k,mode=0700 devbox-test "$1" && (dd if=/dev/zero of="$1/fill" bs=4k 2>/dev/null; true)`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			state := t.TempDir()
+			script := tt.setup + ` && shift && exec "$@"`
+			args := append(prefix, "sh", "-c", script, "sh", state, bin, "droplet", "up", "dev")
+			cmd := exec.Command("unshare", args...)
+			cmd.Env = append(os.Environ(), "XDG_STATE_HOME="+state)
+			out, err := cmd.CombinedOutput()
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() != exitFailure {
+				t.Fatalf("exit %v, want 1\n%s", err, out)
+			}
+			if !strings.Contains(string(out), "record the create before sending it") || !strings.Contains(string(out), "droplets.json") {
+				t.Errorf("output lacks the ledger error:\n%s", out)
+			}
+			if n := f.Count("POST", "/v2/droplets"); n != 0 {
+				t.Fatalf("%d creates sent without a ledger entry", n)
+			}
+		})
+	}
+}
