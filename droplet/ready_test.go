@@ -24,6 +24,8 @@ func TestUpExistingDropletStates(t *testing.T) {
 			c.fake.SetStatus(id, "off")
 			c.fake.Lock(id, 1<<30)
 		}, wantErr: "power on droplet dev", hint: "devbox droplet down dev --force"},
+		{name: "archived", setup: func(c testClient, id int) { c.fake.SetStatus(id, "archive") },
+			wantErr: "archived", hint: "devbox droplet down dev --force"},
 		{name: "create errored", setup: func(c testClient, id int) {
 			c.fake.SetStatus(id, "new")
 			c.fake.AddAction(id, "create", "errored")

@@ -109,6 +109,9 @@ func (c *Client) Up(ctx context.Context, cfg UpConfig) (Result, error) {
 // droplet is powered on; one whose create errored fails at once.
 func (c *Client) ready(ctx context.Context, cfg UpConfig, d godo.Droplet) (Result, error) {
 	switch ip, _ := d.PublicIPv4(); {
+	case d.Status == "archive":
+		return Result{}, hint.Wrap(fmt.Errorf("droplet %s (ID %d) is archived and cannot be started", d.Name, d.ID),
+			"`devbox droplet down "+d.Name+" --force`, then `devbox droplet up "+d.Name+"`")
 	case d.Status == "off":
 		got, err := c.powerOn(ctx, d)
 		if err != nil {
