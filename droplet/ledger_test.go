@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -179,7 +180,7 @@ func TestLedgerOnlyEntries(t *testing.T) {
 // create could not be recorded) and lists still answer, with a warning.
 func TestLedgerDamaged(t *testing.T) {
 	c := newTestClient(t)
-	if err := os.MkdirAll(dirOf(c.ledger.path), 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Dir(c.ledger.path), 0o700); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(c.ledger.path, []byte(`{"version":1,"entries":[{"na`), 0o600); err != nil {
@@ -201,16 +202,18 @@ func TestLedgerDamaged(t *testing.T) {
 	}
 }
 
-func dirOf(p string) string { return p[:strings.LastIndex(p, "/")] }
 
 func TestLedgerPath(t *testing.T) {
+	base := t.TempDir()
+	xdg, home := filepath.Join(base, "s"), filepath.Join(base, "h")
 	tests := []struct {
 		env  map[string]string
 		want string
 	}{
-		{map[string]string{"XDG_STATE_HOME": "/s", "HOME": "/h"}, "/s/devbox/droplets.json"},
-		{map[string]string{"XDG_STATE_HOME": "relative", "HOME": "/h"}, "/h/.local/state/devbox/droplets.json"},
-		{map[string]string{"HOME": "/h"}, "/h/.local/state/devbox/droplets.json"},
+		{map[string]string{"XDG_STATE_HOME": xdg, "HOME": home}, filepath.Join(xdg, "devbox", "droplets.json")},
+		{map[string]string{"XDG_STATE_HOME": "relative", "HOME": home}, filepath.Join(home, ".local", "state", "devbox", "droplets.json")},
+		{map[string]string{"HOME": home}, filepath.Join(home, ".local", "state", "devbox", "droplets.json")},
+		{map[string]string{"HOME": "relative"}, ""},
 		{map[string]string{}, ""},
 	}
 	for _, tt := range tests {
@@ -225,11 +228,11 @@ func TestLedgerPath(t *testing.T) {
 // file) stops up before the create.
 func TestLedgerUnwritable(t *testing.T) {
 	c := newTestClient(t)
-	blocker := t.TempDir() + "/state"
+	blocker := filepath.Join(t.TempDir(), "state")
 	if err := os.WriteFile(blocker, []byte("not a folder"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	c.ledger.path = blocker + "/devbox/droplets.json"
+	c.ledger.path = filepath.Join(blocker, "devbox", "droplets.json")
 	_, err := c.Up(ctxT(t), upConfig("dev"))
 	if !errors.Is(err, ErrLedger) || !strings.Contains(err.Error(), "record the create before sending it") {
 		t.Fatalf("err = %v, want the ledger write failure", err)
@@ -302,7 +305,7 @@ func TestLedgerEntryWithControlCharacters(t *testing.T) {
 func TestLedgerLockHeld(t *testing.T) {
 	c := newTestClient(t)
 	c.ledger.lockWait = 100 * time.Millisecond
-	if err := os.MkdirAll(dirOf(c.ledger.path), 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Dir(c.ledger.path), 0o700); err != nil {
 		t.Fatal(err)
 	}
 	f, err := os.OpenFile(c.ledger.path+".lock", os.O_CREATE|os.O_RDWR, 0o600)
