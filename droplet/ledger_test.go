@@ -202,7 +202,6 @@ func TestLedgerDamaged(t *testing.T) {
 	}
 }
 
-
 func TestLedgerPath(t *testing.T) {
 	base := t.TempDir()
 	xdg, home := filepath.Join(base, "s"), filepath.Join(base, "h")
