@@ -208,3 +208,60 @@ func TestDamagedRecordsAreSetAsideNeverDeleted(t *testing.T) {
 		t.Errorf("%d files left in %s", len(ents), QueueCorrupt)
 	}
 }
+
+// TestDamagedRecordsVisibleBeforeRecovery: a record damaged in the active
+// or failed queue while no relay has looked at it yet is listed as
+// corrupt, shown, requeued in place by retry, and deleted by delete.
+func TestDamagedRecordsVisibleBeforeRecovery(t *testing.T) {
+	dir := t.TempDir()
+	s, err := OpenSpool(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	put := func(q, subj string, n int) *Record {
+		rec := &Record{ID: NewID(time.Now().Add(time.Duration(n))), Envelope: Envelope{From: "a@x.test", To: []string{"b@x.test"}}, Received: time.Now()}
+		if err := s.Put(q, rec, strings.NewReader("Subject: "+subj+"\r\n\r\nbody\r\n")); err != nil {
+			t.Fatal(err)
+		}
+		return rec
+	}
+	active, failed, good := put(QueueActive, "active", 1), put(QueueFailed, "failed", 2), put(QueueActive, "good", 3)
+	for _, p := range []string{filepath.Join(dir, QueueActive, active.ID+".msg"), filepath.Join(dir, QueueFailed, failed.ID+".msg")} {
+		rewriteRecord(t, p, func(b []byte) []byte { return b[:len(b)-1] })
+	}
+	recs, err := s.List(QueueCorrupt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 2 || recs[0].ID != active.ID || recs[1].ID != failed.ID || !strings.Contains(recs[0].LastError, "still in queue/") {
+		t.Fatalf("corrupt list = %+v", recs)
+	}
+	if got, _ := s.List(QueueActive); len(got) != 1 || got[0].ID != good.ID {
+		t.Errorf("active list = %+v, want only the good record", got)
+	}
+	rec, q, err := s.Find(active.ID)
+	if err != nil || q != QueueCorrupt || rec.ID != active.ID {
+		t.Fatalf("find = %+v %s %v", rec, q, err)
+	}
+	if _, msg, err := s.Load(QueueCorrupt, active.ID); err != nil || string(msg) != "Subject: active\r\n\r\nbody\r\n" {
+		t.Fatalf("load = %q %v", msg, err)
+	}
+	for _, id := range []string{active.ID, failed.ID} {
+		if err := s.Retry(id); err != nil {
+			t.Fatalf("retry %s: %v", id, err)
+		}
+		if _, msg, err := s.Load(QueueActive, id); err != nil || !strings.HasSuffix(string(msg), "\r\n\r\nbody\r\n") {
+			t.Errorf("requeued %s: %q %v", id, msg, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, QueueFailed, failed.ID+".msg")); !os.IsNotExist(err) {
+		t.Error("the damaged failed record stayed after retry")
+	}
+	if recs, _ := s.List(QueueCorrupt); len(recs) != 0 {
+		t.Errorf("still corrupt after retry: %+v", recs)
+	}
+	rewriteRecord(t, filepath.Join(dir, QueueActive, good.ID+".msg"), func(b []byte) []byte { return append(b, '\n') })
+	if q, err := s.Delete(good.ID); err != nil || q != QueueActive {
+		t.Errorf("delete = %s %v", q, err)
+	}
+}

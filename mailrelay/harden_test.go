@@ -165,6 +165,12 @@ func TestBareNewlines(t *testing.T) {
 			t.Errorf("%q in reject mode = %q, want 550 5.5.2", bad, got)
 		}
 	}
+	// BDAT (CHUNKING) goes through the same check.
+	chunk := "Subject: bdat\r\n\r\nx\ny\r\n"
+	d.send("MAIL FROM:<a@x.test>\r\nRCPT TO:<b@x.test>\r\n", 2)
+	if got := d.send(fmt.Sprintf("BDAT %d LAST\r\n%s", len(chunk), chunk), 1)[0]; !strings.HasPrefix(got, "550 5.5.2") {
+		t.Errorf("bare LF in BDAT in reject mode = %q, want 550 5.5.2", got)
+	}
 	d.send("MAIL FROM:<a@x.test>\r\nRCPT TO:<b@x.test>\r\nDATA\r\n", 3)
 	if got := d.send("Subject: ok\r\n\r\nx\r\n.\r\n", 1)[0]; !strings.HasPrefix(got, "250") {
 		t.Errorf("CRLF message in reject mode = %q", got)

@@ -84,11 +84,11 @@ func (s *Spool) Retry(id string) error {
 			return err
 		}
 		return s.Request("rescan")
-	} else if !errors.Is(err, ErrNotFound) {
-		return err
 	}
 	if d, err := s.Salvage(id); err == nil {
 		return s.retryDamaged(d)
+	} else if !errors.Is(err, ErrNotFound) {
+		return err
 	}
 	rec, rc, err := s.Open(QueueActive, id)
 	if err != nil {
@@ -111,15 +111,18 @@ func (s *Spool) retryDamaged(d Damaged) error {
 			"see what is left with devbox mail queue show "+d.ID+"; send it again by hand, then devbox mail queue delete "+d.ID)
 	}
 	rec := *d.Record
-	rec.ID, rec.Size, rec.Attempts, rec.NextAttempt, rec.LastError, rec.FailedAt = d.ID, 0, 0, time.Time{}, "", time.Time{}
-	if _, err := os.Lstat(s.path(QueueActive, d.ID, ".msg")); err == nil {
+	rec.ID, rec.Size, rec.Attempts, rec.NextAttempt, rec.LastError, rec.FailedAt, rec.Replies = d.ID, 0, 0, time.Time{}, "", time.Time{}, nil
+	if _, err := os.Lstat(s.path(QueueActive, d.ID, ".msg")); err == nil && d.Queue != QueueActive {
 		return fmt.Errorf("retry %s: a message with this ID is already queued", d.ID)
 	}
+	// In the active queue, the valid record replaces the damaged one.
 	if err := s.Put(QueueActive, &rec, bytesReader(d.Message)); err != nil {
 		return err
 	}
-	if err := s.Remove(QueueCorrupt, d.ID); err != nil {
-		return err
+	if d.Queue != QueueActive {
+		if err := s.Remove(d.Queue, d.ID); err != nil {
+			return err
+		}
 	}
 	return s.Request("rescan")
 }
@@ -150,9 +153,11 @@ func (s *Spool) Find(id string) (*Record, string, error) {
 			rc.Close()
 			return rec, q, nil
 		}
-		if !errors.Is(err, ErrNotFound) {
+		if q == QueueCorrupt && !errors.Is(err, ErrNotFound) {
 			return nil, "", err
 		}
+		// A damaged record of the active or failed queue: QueueCorrupt
+		// (Salvage) finds it.
 	}
 	rec, err := s.CaughtRecord(id)
 	if err != nil {

@@ -48,6 +48,7 @@ var errChecksum = errors.New("checksum mismatch")
 // Damaged is a spool record that failed a check and was set aside.
 type Damaged struct {
 	ID     string
+	Queue  string // the folder holding it: QueueCorrupt, or not yet set aside
 	Reason string
 	Record *Record // what could be read of it; LastError holds the reason
 	// Message is the message as far as it can be told apart from the
@@ -133,20 +134,47 @@ func (s *Spool) setAside(queue, id string, why error) (Damaged, error) {
 	return d, nil
 }
 
-// Salvage reads a record of QueueCorrupt: its reason (the first check it
-// fails) and what can be recovered of its envelope and message.
+// Salvage reads a damaged record: its reason (the first check it fails)
+// and what can be recovered of its envelope and message. It looks in
+// QueueCorrupt, then for a record of the active or failed queue that
+// fails its header, trailer or name check (not yet set aside).
 func (s *Spool) Salvage(id string) (Damaged, error) {
 	if !ValidID(id) {
 		return Damaged{}, fmt.Errorf("message %q: %w", id, ErrNotFound)
 	}
-	b, err := os.ReadFile(s.path(QueueCorrupt, id, ".msg"))
+	d, err := s.salvageIn(QueueCorrupt, id)
+	if !errors.Is(err, ErrNotFound) {
+		return d, err
+	}
+	for _, q := range []string{QueueActive, QueueFailed} {
+		_, rc, oerr := s.Open(q, id)
+		if oerr == nil {
+			rc.Close()
+			continue
+		}
+		if errors.Is(oerr, ErrNotFound) {
+			continue
+		}
+		return s.salvageIn(q, id)
+	}
+	return Damaged{}, fmt.Errorf("message %s in %s: %w", id, QueueCorrupt, ErrNotFound)
+}
+
+// salvageIn reads queue/id.msg as a damaged record.
+func (s *Spool) salvageIn(queue, id string) (Damaged, error) {
+	b, err := os.ReadFile(s.path(queue, id, ".msg"))
 	if errors.Is(err, os.ErrNotExist) {
-		return Damaged{}, fmt.Errorf("message %s in %s: %w", id, QueueCorrupt, ErrNotFound)
+		return Damaged{}, fmt.Errorf("message %s in %s: %w", id, queue, ErrNotFound)
 	}
 	if err != nil {
 		return Damaged{}, err
 	}
-	return salvage(id, b), nil
+	d := salvage(id, b)
+	d.Queue = queue
+	if queue != QueueCorrupt {
+		d.Record.LastError += " (still in " + queue + "/: set aside when the relay next reads it or starts)"
+	}
+	return d, nil
 }
 
 // salvage inspects the bytes of a record stored as id.msg.

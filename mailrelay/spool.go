@@ -352,9 +352,16 @@ func (s *Spool) IDs(queue string) ([]string, error) {
 
 // List returns the records of a queue, oldest first; unreadable records
 // are skipped.
+//
+// QueueCorrupt lists the records set aside and also those still in the
+// active or failed queue that fail their header, trailer or name check
+// (a relay sets them aside when it next reads them or starts).
 func (s *Spool) List(queue string) ([]*Record, error) {
 	if queue == QueueCaught {
 		return s.listCaught()
+	}
+	if queue == QueueCorrupt {
+		return s.listDamaged()
 	}
 	ids, err := s.IDs(queue)
 	if err != nil {
@@ -369,5 +376,32 @@ func (s *Spool) List(queue string) ([]*Record, error) {
 		rc.Close()
 		out = append(out, rec)
 	}
+	return out, nil
+}
+
+func (s *Spool) listDamaged() ([]*Record, error) {
+	out := []*Record{}
+	for _, q := range []string{QueueCorrupt, QueueActive, QueueFailed} {
+		ids, err := s.IDs(q)
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range ids {
+			if q != QueueCorrupt {
+				_, rc, err := s.Open(q, id)
+				if err == nil {
+					rc.Close()
+					continue
+				}
+				if errors.Is(err, ErrNotFound) {
+					continue
+				}
+			}
+			if d, err := s.salvageIn(q, id); err == nil {
+				out = append(out, d.Record)
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil
 }
