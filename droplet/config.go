@@ -1,13 +1,19 @@
 // Package droplet rents a DigitalOcean droplet with Docker for the day and
 // deletes it at night, without the holes of create/destroy scripts: `Up` is
 // idempotent (it finds the droplet by name and the devbox tag before
-// creating), never retries a create blindly, resolves racing creates to one
-// droplet, and destroys what it created when the wait fails; `Down` deletes
-// by name and tag and waits until the droplet is gone.
+// creating), records every create in a local ledger before sending it
+// (ledger.go), never retries a create blindly and resolves one whose
+// outcome is unknown by listing, resolves racing creates to one droplet,
+// and destroys what it created when the wait fails, retrying within a
+// grace and naming the droplet when it cannot (CleanupError); `Down`
+// deletes by name and tag, also what the ledger remembers, and waits until
+// the droplet is gone; `Reap` deletes expired ones (expiry.go).
 //
 // The client is godo pointed at any API URL; GETs and DELETEs are retried
-// with backoff honouring Retry-After (see retry.go). Tests run against the
-// fake API in droplet/dofake.
+// with jittered backoff honouring Retry-After and RateLimit-Reset, every
+// attempt is bounded, and the token goes only to the API host (retry.go).
+// CostSoFar applies DigitalOcean's billing rule (cost.go). Tests run
+// against the fake API in droplet/dofake.
 package droplet
 
 import (
