@@ -137,6 +137,7 @@ func (d *Doctor) Run(ctx context.Context) (Report, error) {
 	if mode == HostFilesProbe {
 		s.hostRemote = true
 		s.cfg.Firewall = remoteFirewall
+		s.cfg.Exec = remoteExec
 		s.cfg.Modprobe = remoteModprobe
 		dir, err := s.collectHostFiles(ctx)
 		if err != nil {

@@ -564,6 +564,10 @@ func TestDoctorReadsHostFilesThroughProbe(t *testing.T) {
 	}
 	wantResult(t, find(t, rep, "host.resolver"), Pass, "nameservers "+list(rc.Conf.Nameservers))
 	wantResult(t, find(t, rep, "forward.policy"), Skip, "cannot be read from here")
+	wantResult(t, find(t, rep, "firewall.backends"), Skip, "cannot be read from here")
+	if r := find(t, rep, "firewall.service"); !strings.Contains(evidence(r), "nft cannot run on the engine's host from here") {
+		t.Errorf("firewall.service read this machine's nftables for the engine's host:\n%s", evidence(r))
+	}
 	for _, r := range rep.Checks {
 		for _, ch := range r.Changes {
 			if strings.HasPrefix(ch, "set ") || strings.HasPrefix(ch, "loaded") {

@@ -154,3 +154,8 @@ func remoteFirewall(context.Context) (string, error) {
 func remoteModprobe(context.Context, string) error {
 	return errors.New("not loaded: the engine's host is not this machine; run there: modprobe br_netfilter")
 }
+
+// remoteExec refuses to list this machine's firewall for another host's.
+func remoteExec(_ context.Context, name string, _ ...string) ([]byte, error) {
+	return nil, fmt.Errorf("%s cannot run on the engine's host from here: run it there", name)
+}
