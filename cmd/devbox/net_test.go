@@ -8,9 +8,11 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/network"
 
 	"github.com/devbox-tools/devbox/internal/dockertest"
 	"github.com/devbox-tools/devbox/internal/testbin"
@@ -167,5 +169,36 @@ func TestNetDoctorUsage(t *testing.T) {
 		if code, _, stderr := runCLI(t, context.Background(), args...); code != 2 {
 			t.Errorf("%v: exit %d, want 2 (%s)", args, code, stderr)
 		}
+	}
+}
+
+// --fix tells the truth: a sysctl write the kernel accepts and ignores
+// (here the fixture's ip_forward is a null device) is re-checked, not
+// reported fixed, and the run exits 1.
+func TestNetDoctorFixThatDoesNotHold(t *testing.T) {
+	c := dockertest.Client(t)
+	bin := testbin.Devbox(t)
+	t.Cleanup(func() {
+		if b, err := os.ReadFile(bin); err == nil {
+			_, _ = c.ImageRemove(context.Background(), netdiag.ProbeTag(b), image.RemoveOptions{Force: true})
+		}
+	})
+	root := netFixtureRoot(t)
+	fwd := filepath.Join(root, "proc/sys/net/ipv4/ip_forward")
+	if err := os.Remove(fwd); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mknod(fwd, syscall.S_IFCHR|0o666, 1<<8|3); err != nil {
+		t.Fatalf("mknod a null device in the fixture (needs root): %v", err)
+	}
+	name := dockertest.Network(t, c, "cli-fixfail", network.CreateOptions{})
+	code, stdout, stderr := runCLI(t, context.Background(), "net", "doctor", "--root", root, "--probe-binary", bin, "--network", name, "--fix", "--json")
+	d := parseDoctor(t, stdout)
+	fw := d.Checks[slices.Index(netdiag.IDs(), "forward.ipv4")]
+	if code != 1 || fw.Status != "fail" || fw.Fixed || len(fw.Changes) != 1 || d.Summary["fail"] < 1 {
+		t.Errorf("exit %d, forward.ipv4 %+v, summary %v; want 1, fail, not fixed, one change\n%s", code, fw, d.Summary, stderr)
+	}
+	if !strings.Contains(stdout, `"recheck": "fail"`) {
+		t.Errorf("no re-check in the JSON:\n%s", stdout)
 	}
 }
