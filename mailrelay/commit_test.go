@@ -310,3 +310,31 @@ func (s *Spool) putUnbatched(queue string, rec *Record, msg io.Reader) error {
 	}
 	return syncEach(filepath.Join(s.dir, queue), []*os.File{f})
 }
+
+// TestRenameSyncFailureAnswers451: the record's bytes are synced but the
+// barrier that would make its final name durable fails: the client gets
+// 451 and no record stays (neither name), so the message the client sends
+// again is not delivered twice.
+func TestRenameSyncFailureAnswers451(t *testing.T) {
+	up := newTestUpstream(t)
+	r, addr := startRelay(t, Config{Upstream: Upstream{Addr: up.addr}})
+	var calls atomic.Int32
+	r.spool.syncs[QueueActive].setBarrier(func(dir string, files []*os.File) error {
+		if calls.Add(1) == 2 {
+			return errors.New("sync: input/output error")
+		}
+		return syncEach(dir, files)
+	})
+	err := sendMail(t, addr, "app@example.test", []string{"dev@example.test"}, testMsg)
+	var se *smtp.SMTPError
+	if !errors.As(err, &se) || se.Code != 451 {
+		t.Fatalf("reply = %v, want 451", err)
+	}
+	if calls.Load() != 2 {
+		t.Fatalf("%d barriers, want the record's and the rename's", calls.Load())
+	}
+	ents, _ := os.ReadDir(filepath.Join(r.spool.Dir(), QueueActive))
+	if len(ents) != 0 {
+		t.Errorf("left in the queue: %v", ents)
+	}
+}

@@ -112,17 +112,29 @@ func (s *Spool) retryDamaged(d Damaged) error {
 	}
 	rec := *d.Record
 	rec.ID, rec.Size, rec.Attempts, rec.NextAttempt, rec.LastError, rec.FailedAt, rec.Replies = d.ID, 0, 0, time.Time{}, "", time.Time{}, nil
-	if _, err := os.Lstat(s.path(QueueActive, d.ID, ".msg")); err == nil && d.Queue != QueueActive {
+	if d.Queue != QueueCorrupt {
+		// Set it aside first, so that the damaged copy stays until the
+		// new record is durable.
+		if _, err := os.Lstat(s.path(QueueCorrupt, d.ID, ".msg")); err == nil {
+			return fmt.Errorf("retry %s: another damaged copy of this ID is in %s; delete one of them first", d.ID, QueueCorrupt)
+		}
+		if _, err := s.setAside(d.Queue, d.ID, errors.New(d.Reason)); err != nil {
+			return err
+		}
+		for _, q := range []string{QueueCorrupt, d.Queue} {
+			if err := s.syncs[q].Sync(); err != nil {
+				return err
+			}
+		}
+	}
+	if _, err := os.Lstat(s.path(QueueActive, d.ID, ".msg")); err == nil {
 		return fmt.Errorf("retry %s: a message with this ID is already queued", d.ID)
 	}
-	// In the active queue, the valid record replaces the damaged one.
 	if err := s.Put(QueueActive, &rec, bytesReader(d.Message)); err != nil {
 		return err
 	}
-	if d.Queue != QueueActive {
-		if err := s.Remove(d.Queue, d.ID); err != nil {
-			return err
-		}
+	if err := s.Remove(QueueCorrupt, d.ID); err != nil {
+		return err
 	}
 	return s.Request("rescan")
 }

@@ -114,7 +114,7 @@ func (s *Spool) path(queue, id, ext string) string {
 // writeDurable writes a file through a temporary name, syncs it, renames
 // it into place and syncs the folder.
 func (s *Spool) writeDurable(queue, name string, write func(w io.Writer) error) error {
-	return s.writeFile(queue, name, false, write)
+	return s.writeFile(queue, name, false, false, write)
 }
 
 // writeFile writes a file under a temporary name (NAME.tmp), waits for a
@@ -128,7 +128,11 @@ func (s *Spool) writeDurable(queue, name string, write func(w io.Writer) error) 
 // a record under its final name always was (Recover never deletes it).
 // With reuse, a spare file is renamed to the temporary name and written
 // over instead of creating a new one.
-func (s *Spool) writeFile(queue, name string, reuse bool, write func(w io.Writer) error) error {
+//
+// fresh says the final name is new (a new record, not an update): on a
+// failure after the rename, the file is removed again, since the writer
+// reports the failure (451) and the client will send the message again.
+func (s *Spool) writeFile(queue, name string, reuse, fresh bool, write func(w io.Writer) error) error {
 	final := filepath.Join(s.dir, queue, name)
 	tmp := final + ".tmp"
 	var f *os.File
@@ -161,6 +165,9 @@ func (s *Spool) writeFile(queue, name string, reuse bool, write func(w io.Writer
 	}
 	if err != nil {
 		os.Remove(tmp)
+		if fresh {
+			os.Remove(final)
+		}
 		return fmt.Errorf("spool write %s: %w", name, err)
 	}
 	return nil
@@ -174,7 +181,7 @@ func (s *Spool) Put(queue string, rec *Record, msg io.Reader) error {
 		return err
 	}
 	var n int64
-	err = s.writeFile(queue, rec.ID+".msg", queue == QueueActive, func(w io.Writer) error {
+	err = s.writeFile(queue, rec.ID+".msg", queue == QueueActive, true, func(w io.Writer) error {
 		n, err = writeRecord(w, h, msg)
 		return err
 	})
