@@ -170,7 +170,7 @@ func TestSIGKILLUnderLoadLosesNothing(t *testing.T) {
 	queued, _ := os.ReadDir(filepath.Join(spool, QueueActive))
 	t.Logf("killed: %d accepted, %d unknown, %d at the upstream, %d files in the queue", len(accepted), len(unknown), before, len(queued))
 
-	startRelayProc(t, bin, addr, spool, up.addr)
+	p2 := startRelayProc(t, bin, addr, spool, up.addr)
 	waitFor(t, "every accepted message at the upstream", func() bool {
 		got := subjects(up.received())
 		for s := range accepted {
@@ -200,6 +200,11 @@ func TestSIGKILLUnderLoadLosesNothing(t *testing.T) {
 	// at most the messages in flight: one per worker.
 	if dups > 4 {
 		t.Errorf("%d duplicate deliveries, want at most one per worker (4)", dups)
+	}
+	// A kill leaves only files under their temporary names (removed);
+	// no record is damaged, so none is set aside.
+	if ents, _ := os.ReadDir(filepath.Join(spool, QueueCorrupt)); len(ents) != 0 || strings.Contains(p2.stderr.String(), "damaged spool record") {
+		t.Errorf("%d records set aside after a kill:\n%s", len(ents), p2.stderr)
 	}
 	t.Logf("after restart: %d accepted delivered, %d unacknowledged also delivered, %d duplicates", delivered, extra, dups)
 }
