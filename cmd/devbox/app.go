@@ -43,7 +43,11 @@ func run(ctx context.Context, args []string, streams output.Streams) int {
 	if err := loadEnvFile(args, streams.Getenv); err != nil {
 		return a.fail(ctx, err)
 	}
-	err := a.cli().RunContext(ctx, args)
+	cliApp := a.cli()
+	args, err := interspersed(cliApp, args)
+	if err == nil {
+		err = cliApp.RunContext(ctx, args)
+	}
 	return a.fail(ctx, err)
 }
 

@@ -6,50 +6,100 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-// positionalArgs returns the command's positional arguments, applying
-// flags that follow them (`devbox mail queue show ID --spool DIR`,
-// `devbox droplet up dev --wait-ssh`): urfave/cli's parser stops at the
-// first positional argument. A "--" and what follows are kept as they are.
-func positionalArgs(c *cli.Context) ([]string, error) {
-	args := c.Args().Slice()
-	var out []string
-	for i := 0; i < len(args); i++ {
+// interspersed lets flags follow positional arguments in every command
+// (`devbox mail queue show ID --spool DIR`, `devbox health smtp ADDR
+// --timeout 200ms`): urfave/cli's parser stops at the first positional
+// argument, so before it runs, the flags of the command being called are
+// moved ahead of its positional arguments. The parser then reads, validates
+// and refuses them (exit 2) as it does any flag.
+//
+// Two things stay where they are: everything after "--", which always ends
+// flags, and the arguments of a command whose arguments after the first
+// positional one belong to another program (see passthrough).
+func interspersed(app *cli.App, args []string) ([]string, error) {
+	if len(args) < 2 {
+		return args, nil
+	}
+	flags, cmds := app.Flags, app.Commands
+	var cmd *cli.Command
+	i := 1
+	for i < len(args) {
 		arg := args[i]
 		if arg == "--" {
-			return append(out, args[i:]...), nil
+			return args, nil
 		}
-		if !strings.HasPrefix(arg, "-") || arg == "-" {
-			out = append(out, arg)
+		if isFlagArg(arg) {
+			i += flagWidth(flags, args[i:])
 			continue
 		}
-		name, value, hasValue := strings.Cut(strings.TrimLeft(arg, "-"), "=")
-		f := commandFlag(c.Command.Flags, name)
-		if f == nil {
-			return nil, usageErrorf("flag provided but not defined: %s", arg)
+		sub := findCommand(cmds, arg)
+		if sub == nil {
+			break
 		}
-		if _, isBool := f.(*cli.BoolFlag); isBool && !hasValue {
-			value, hasValue = "true", true
-		}
-		if !hasValue {
-			if i+1 >= len(args) {
-				return nil, usageErrorf("flag needs an argument: %s", arg)
-			}
-			i++
-			value = args[i]
-		}
-		if err := c.Set(f.Names()[0], value); err != nil {
-			return nil, usageErrorf("invalid value %q for flag %s: %v", value, arg, err)
-		}
+		cmd, flags, cmds = sub, sub.Flags, sub.Subcommands
+		i++
 	}
-	return out, nil
+	if cmd == nil || i >= len(args) || passthrough(cmd) {
+		return args, nil
+	}
+	out := append([]string{}, args[:i]...)
+	var pos []string
+	for rest := args[i:]; len(rest) > 0; {
+		if rest[0] == "--" {
+			pos = append(pos, rest...)
+			break
+		}
+		if !isFlagArg(rest[0]) {
+			pos = append(pos, rest[0])
+			rest = rest[1:]
+			continue
+		}
+		n := flagWidth(flags, rest)
+		if n > len(rest) {
+			// Moved ahead, it would take the next positional argument as its value.
+			return nil, usageErrorf("flag needs an argument: %s", rest[0])
+		}
+		out = append(out, rest[:n]...)
+		rest = rest[n:]
+	}
+	return append(out, pos...), nil
 }
 
-func commandFlag(flags []cli.Flag, name string) cli.Flag {
+// passthrough reports whether the arguments after a command's first
+// positional one are another program's (`devbox run TASK ARGS...`, as in
+// `docker run IMAGE CMD...`), so flags there are not devbox's.
+func passthrough(cmd *cli.Command) bool {
+	return cmd.SkipFlagParsing || cmd.Name == "run" || cmd.Name == "debug"
+}
+
+func isFlagArg(arg string) bool { return len(arg) > 1 && arg[0] == '-' }
+
+// flagWidth is how many arguments the flag at args[0] spans: two when it
+// takes a value that is not joined to it with "=" (even when no argument
+// follows), else one. Unknown flags span one; the parser refuses them.
+func flagWidth(flags []cli.Flag, args []string) int {
+	name, _, joined := strings.Cut(strings.TrimLeft(args[0], "-"), "=")
+	if joined {
+		return 1
+	}
 	for _, f := range flags {
 		for _, n := range f.Names() {
-			if n == name {
-				return f
+			if n != name {
+				continue
 			}
+			if v, ok := f.(cli.DocGenerationFlag); ok && v.TakesValue() {
+				return 2
+			}
+			return 1
+		}
+	}
+	return 1
+}
+
+func findCommand(cmds []*cli.Command, name string) *cli.Command {
+	for _, c := range cmds {
+		if c.HasName(name) {
+			return c
 		}
 	}
 	return nil

@@ -2,34 +2,119 @@ package main
 
 import (
 	"context"
+	"io"
+	"os"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/devbox-tools/devbox/internal/output"
 )
 
-// parseWith runs positionalArgs for a command with a string, a bool and a
-// slice flag, and returns what it saw.
-func parseWith(args []string) (pos []string, name string, force bool, err error) {
-	app := &cli.App{
-		Name: "t", HideHelp: true,
-		Commands: []*cli.Command{{
-			Name: "c", HideHelp: true,
-			Flags: []cli.Flag{&cli.StringFlag{Name: "name"}, &cli.BoolFlag{Name: "force"}, &cli.StringSliceFlag{Name: "tag"}},
-			Action: func(c *cli.Context) error {
-				pos, err = positionalArgs(c)
-				name, force = c.String("name"), c.Bool("force")
-				return nil
-			},
-		}},
+// leafCommands walks the real command tree: every command that runs an
+// action of its own, with the words that call it.
+func leafCommands(t *testing.T) (*cli.App, map[string]*cli.Command) {
+	t.Helper()
+	a := &app{streams: output.Streams{Getenv: os.Getenv, LookupEnv: os.LookupEnv}}
+	cliApp := a.cli()
+	leaves := map[string]*cli.Command{}
+	var walk func(prefix []string, cmds []*cli.Command)
+	walk = func(prefix []string, cmds []*cli.Command) {
+		for _, c := range cmds {
+			path := append(slices.Clone(prefix), c.Name)
+			if len(c.Subcommands) > 0 {
+				walk(path, c.Subcommands)
+				continue
+			}
+			leaves[strings.Join(path, " ")] = c
+		}
 	}
-	if runErr := app.RunContext(context.Background(), append([]string{"t", "c"}, args...)); runErr != nil && err == nil {
-		err = runErr
+	walk(nil, cliApp.Commands)
+	if len(leaves) < 20 {
+		t.Fatalf("only %d commands found in the tree", len(leaves))
 	}
-	return pos, name, force, err
+	return cliApp, leaves
 }
 
-func TestPositionalArgs(t *testing.T) {
+// Every command of the tree: a flag after a positional argument is moved
+// ahead of it, except after "--" and in commands whose arguments are
+// another program's.
+func TestInterspersedEveryCommand(t *testing.T) {
+	cliApp, leaves := leafCommands(t)
+	for path, c := range leaves {
+		words := append([]string{"devbox"}, strings.Fields(path)...)
+		var flag cli.Flag
+		for _, f := range c.Flags {
+			if v, ok := f.(cli.DocGenerationFlag); ok && v.TakesValue() {
+				flag = f
+				break
+			}
+		}
+		if flag == nil {
+			flag = &cli.BoolFlag{Name: "help"}
+		}
+		name := "--" + flag.Names()[0]
+		takes := 1
+		if v, ok := flag.(cli.DocGenerationFlag); ok && v.TakesValue() {
+			takes = 2
+		}
+		given := append(slices.Clone(words), "ARG", name, "VALUE")
+		var want []string
+		switch {
+		case passthrough(c):
+			want = given
+		case takes == 2:
+			want = append(slices.Clone(words), name, "VALUE", "ARG")
+		default:
+			want = append(slices.Clone(words), name, "ARG", "VALUE")
+		}
+		if got, err := interspersed(cliApp, given); err != nil || !slices.Equal(got, want) {
+			t.Errorf("%s: interspersed(%q) = %q, want %q", path, given, got, want)
+		}
+		ended := append(slices.Clone(words), "ARG", "--", name, "VALUE")
+		if got, err := interspersed(cliApp, ended); err != nil || !slices.Equal(got, ended) {
+			t.Errorf("%s: after --: interspersed(%q) = %q, want it unchanged", path, ended, got)
+		}
+	}
+}
+
+// Every command of the tree refuses an unknown flag after a positional
+// argument with exit 2, before doing anything.
+func TestUnknownFlagAfterArgumentEveryCommand(t *testing.T) {
+	_, leaves := leafCommands(t)
+	for path, c := range leaves {
+		if passthrough(c) {
+			continue
+		}
+		args := append(strings.Fields(path), "ARG", "--no-such-flag")
+		code, _, stderr := runCLI(t, context.Background(), args...)
+		if code != exitUsage || !strings.Contains(stderr, "flag provided but not defined: -no-such-flag") {
+			t.Errorf("devbox %s: exit %d, stderr %q; want exit 2 naming the flag", strings.Join(args, " "), code, stderr)
+		}
+	}
+}
+
+func TestInterspersed(t *testing.T) {
+	var pos []string
+	var name string
+	var force bool
+	app := &cli.App{
+		Name: "t", HideHelp: true, Writer: io.Discard, ErrWriter: io.Discard,
+		Flags: []cli.Flag{&cli.StringFlag{Name: "global"}},
+		Commands: []*cli.Command{{
+			Name: "group",
+			Subcommands: []*cli.Command{{
+				Name: "c", Aliases: []string{"alias"},
+				Flags: []cli.Flag{&cli.StringFlag{Name: "name"}, &cli.BoolFlag{Name: "force"}, &cli.StringSliceFlag{Name: "tag"}},
+				Action: func(c *cli.Context) error {
+					pos, name, force = c.Args().Slice(), c.String("name"), c.Bool("force")
+					return nil
+				},
+			}},
+		}},
+	}
 	tests := []struct {
 		args  []string
 		pos   []string
@@ -41,6 +126,8 @@ func TestPositionalArgs(t *testing.T) {
 		{args: []string{"--name", "x", "ID", "--force"}, pos: []string{"ID"}, name: "x", force: true},
 		{args: []string{"ID", "-name=y", "two"}, pos: []string{"ID", "two"}, name: "y"},
 		{args: []string{"ID", "--force=false"}, pos: []string{"ID"}},
+		{args: []string{"ID", "--name", "-dash"}, pos: []string{"ID"}, name: "-dash"},
+		{args: []string{"ID", "--tag", "a", "--tag", "b", "two"}, pos: []string{"ID", "two"}},
 		{args: []string{"ID", "--", "--name", "z"}, pos: []string{"ID", "--", "--name", "z"}},
 		{args: []string{"ID", "-"}, pos: []string{"ID", "-"}},
 		{args: []string{"ID", "--name"}, bad: true},
@@ -48,46 +135,22 @@ func TestPositionalArgs(t *testing.T) {
 		{args: []string{"ID", "--force=maybe"}, bad: true},
 	}
 	for _, tt := range tests {
-		pos, name, force, err := parseWith(tt.args)
-		if tt.bad {
-			if err == nil || !isUsage(err) {
-				t.Errorf("%q: %v, want a usage error", tt.args, err)
+		for _, prefix := range [][]string{{"t", "group", "c"}, {"t", "--global", "g", "group", "alias"}} {
+			pos, name, force = nil, "", false
+			args := append(slices.Clone(prefix), tt.args...)
+			args, err := interspersed(app, args)
+			if err == nil {
+				err = app.RunContext(context.Background(), args)
 			}
-			continue
-		}
-		if err != nil || strings.Join(pos, " ") != strings.Join(tt.pos, " ") || name != tt.name || force != tt.force {
-			t.Errorf("%q: pos %q name %q force %v err %v", tt.args, pos, name, force, err)
+			if tt.bad {
+				if err == nil {
+					t.Errorf("%q: no error, want one", args)
+				}
+				continue
+			}
+			if err != nil || !slices.Equal(pos, tt.pos) || name != tt.name || force != tt.force {
+				t.Errorf("%q: pos %q name %q force %v err %v", args, pos, name, force, err)
+			}
 		}
 	}
-}
-
-func FuzzPositionalArgs(f *testing.F) {
-	f.Add("ID\x00--name\x00x\x00--force")
-	f.Add("--\x00-x\x00ID")
-	f.Add("ID\x00--tag=a,b\x00-tag\x00c")
-	f.Fuzz(func(t *testing.T, s string) {
-		args := strings.Split(s, "\x00")
-		pos, _, _, err := parseWith(args)
-		if err != nil {
-			return
-		}
-		// Every positional argument came from the input, in order, and
-		// none looks like a flag unless it follows "--".
-		j := 0
-		for _, p := range pos {
-			for j < len(args) && args[j] != p {
-				j++
-			}
-			if j == len(args) {
-				t.Fatalf("%q: positional %q not in the input", args, p)
-			}
-			if p == "--" {
-				return
-			}
-			if strings.HasPrefix(p, "-") && p != "-" {
-				t.Fatalf("%q: flag %q left as an argument", args, p)
-			}
-			j++
-		}
-	})
 }

@@ -121,9 +121,9 @@ func (a *app) dropletGetenv(k string) string {
 	return os.Getenv(k)
 }
 
-// dropletArgs returns the command's positional arguments, applying flags
-// that follow them (`devbox droplet up dev --wait-ssh`).
-func dropletArgs(c *cli.Context) ([]string, error) { return positionalArgs(c) }
+// dropletArgs returns the command's positional arguments (flags that
+// followed them were moved ahead by interspersed).
+func dropletArgs(c *cli.Context) ([]string, error) { return c.Args().Slice(), nil }
 
 // dropletInvalid turns the domain's bad-input errors into usage errors (exit 2).
 func dropletInvalid(err error) error {

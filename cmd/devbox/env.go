@@ -86,9 +86,7 @@ func prepare(a *cli.App) {
 				p = "DEVBOX_" + envName(c.Name) + "_"
 			}
 			setEnv(c.Flags, p)
-			c.OnUsageError = func(_ *cli.Context, err error, _ bool) error {
-				return &usageError{err: err}
-			}
+			c.OnUsageError = onUsageError
 			if len(c.Subcommands) > 0 && c.Action == nil {
 				c.Action = func(cc *cli.Context) error {
 					if cc.Args().Present() {
@@ -101,8 +99,11 @@ func prepare(a *cli.App) {
 		}
 	}
 	walk(a.Commands, "")
-	a.OnUsageError = func(_ *cli.Context, err error, _ bool) error { return &usageError{err: err} }
+	a.OnUsageError = onUsageError
 }
+
+// onUsageError makes the parser's complaints usage errors (exit 2).
+func onUsageError(_ *cli.Context, err error, _ bool) error { return &usageError{err: err} }
 
 func envName(s string) string {
 	return strings.ToUpper(strings.NewReplacer("-", "_", ".", "_").Replace(s))
@@ -179,8 +180,9 @@ func environmentCommand(a *cli.App) *cli.Command {
 	_ = tw.Flush()
 	table := b.String()
 	return &cli.Command{
-		Name:  "environment",
-		Usage: "list every environment variable devbox reads",
+		Name:         "environment",
+		Usage:        "list every environment variable devbox reads",
+		OnUsageError: onUsageError,
 		Description: "Every flag can also be set from the environment; a flag on the command line wins.\n" +
 			"Variables are also read from ./.env (or --env-file); the existing environment wins.\n\n" + table,
 		Flags: []cli.Flag{jsonFlag()},

@@ -221,10 +221,11 @@ func devServeMailConfig(getenv func(string) string) (mailrelay.Config, error) {
 		Mode: mailrelay.ModeCatch, Upstream: up, Rewrite: rw, Hostname: up.Hostname}, nil
 }
 
-// mailArgs returns the positional arguments, applying flags that follow
-// them (`queue show ID --spool DIR --json`).
+// mailArgs returns the positional arguments (flags that followed them,
+// as in `queue show ID --spool DIR --json`, were moved ahead by
+// interspersed).
 func mailArgs(c *cli.Context) ([]string, error) {
-	return positionalArgs(c)
+	return c.Args().Slice(), nil
 }
 
 // mailNoArgs is mailArgs for commands that take no argument.
