@@ -55,8 +55,9 @@ func interspersed(app *cli.App, args []string) ([]string, error) {
 			continue
 		}
 		n := flagWidth(flags, rest)
-		if n > len(rest) {
-			// Moved ahead, it would take the next positional argument as its value.
+		if n > len(rest) || n == 2 && rest[1] == "--" {
+			// Moved ahead, it would take the next positional argument as
+			// its value; and "--" always ends flags, it is never a value.
 			return nil, usageErrorf("flag needs an argument: %s", rest[0])
 		}
 		out = append(out, rest[:n]...)

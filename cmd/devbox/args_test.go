@@ -15,8 +15,8 @@ import (
 
 // leafCommands walks the real command tree: every command that runs an
 // action of its own, with the words that call it.
-func leafCommands(t *testing.T) (*cli.App, map[string]*cli.Command) {
-	t.Helper()
+func leafCommands(tb testing.TB) (*cli.App, map[string]*cli.Command) {
+	tb.Helper()
 	a := &app{streams: output.Streams{Getenv: os.Getenv, LookupEnv: os.LookupEnv}}
 	cliApp := a.cli()
 	leaves := map[string]*cli.Command{}
@@ -33,7 +33,7 @@ func leafCommands(t *testing.T) (*cli.App, map[string]*cli.Command) {
 	}
 	walk(nil, cliApp.Commands)
 	if len(leaves) < 20 {
-		t.Fatalf("only %d commands found in the tree", len(leaves))
+		tb.Fatalf("only %d commands found in the tree", len(leaves))
 	}
 	return cliApp, leaves
 }
@@ -131,6 +131,7 @@ func TestInterspersed(t *testing.T) {
 		{args: []string{"ID", "--", "--name", "z"}, pos: []string{"ID", "--", "--name", "z"}},
 		{args: []string{"ID", "-"}, pos: []string{"ID", "-"}},
 		{args: []string{"ID", "--name"}, bad: true},
+		{args: []string{"ID", "--name", "--", "x"}, bad: true},
 		{args: []string{"ID", "--bogus"}, bad: true},
 		{args: []string{"ID", "--force=maybe"}, bad: true},
 	}
@@ -153,4 +154,36 @@ func TestInterspersed(t *testing.T) {
 			}
 		}
 	}
+}
+
+// interspersed only ever reorders: the same words come out (or a usage
+// error), and whatever follows "--" keeps its place at the end.
+func FuzzInterspersed(f *testing.F) {
+	cliApp, _ := leafCommands(f)
+	f.Add("mail queue show ID --spool DIR --json")
+	f.Add("droplet up dev --region -- --x")
+	f.Add("--log-level debug dns serve --listen")
+	f.Add("run --rm task --flag")
+	f.Fuzz(func(t *testing.T, line string) {
+		args := append([]string{"devbox"}, strings.Fields(line)...)
+		got, err := interspersed(cliApp, args)
+		if err != nil {
+			if !isUsage(err) {
+				t.Fatalf("%q: %v is not a usage error", args, err)
+			}
+			return
+		}
+		a, b := slices.Clone(args), slices.Clone(got)
+		slices.Sort(a)
+		slices.Sort(b)
+		if !slices.Equal(a, b) {
+			t.Fatalf("%q became %q", args, got)
+		}
+		if i := slices.Index(args, "--"); i >= 0 {
+			tail := args[i:]
+			if !slices.Equal(got[len(got)-len(tail):], tail) {
+				t.Fatalf("%q: the words after -- moved: %q", args, got)
+			}
+		}
+	})
 }
