@@ -265,3 +265,17 @@ func TestDaemonOptionsCheck(t *testing.T) {
 		})
 	}
 }
+
+// FuzzJudgeOtherBackend feeds any iptables-save text (jump loops, cut
+// rules, negations at the end) through the rule walk and matching.
+func FuzzJudgeOtherBackend(f *testing.F) {
+	f.Add(legacyDropForward)
+	f.Add(healthyFirewall)
+	f.Add("*filter\n:FORWARD DROP\n:a - [0:0]\n-A FORWARD -j a\n-A a -j FORWARD\n-A a -i br-+ !\nCOMMIT\n")
+	ct := containerTraffic{ifaces: []string{"docker0"}, subnets: prefixesOf("172.17.0.0/16")}
+	f.Fuzz(func(t *testing.T, text string) {
+		b := Backend{Name: BackendLegacy, Family: 4, Rules: ParseIPTablesSave(text)}
+		_, _ = judgeOtherBackend(b, ct)
+		_, _ = judgeNativeForward(ParseNftChains(text), ct)
+	})
+}

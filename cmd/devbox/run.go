@@ -169,6 +169,8 @@ func (a *app) debugCommand() *cli.Command {
 			&cli.StringFlag{Name: "pull", Value: string(oneoff.PullMissing), Usage: "pull a missing toolbox image: missing or never"},
 		},
 		Action: a.debugAction,
+		// CONTAINER may be named help or h: no help subcommand (--help works).
+		HideHelpCommand: true,
 		Subcommands: []*cli.Command{{
 			Name:   oneoff.IdleCommand,
 			Usage:  "idle until a signal (the entrypoint of a debug --copy)",
