@@ -48,14 +48,29 @@ func TestSpoolTurnsReadOnlyAfterAcceptance(t *testing.T) {
 	}
 	bin := testbin.Devbox(t)
 	up := newTestUpstream(t)
+	// First every DATA gets 451 (the relay records a deferral); then the
+	// upstream holds each DATA until gate opens and accepts it, so that
+	// the spool turns read-only while the workers' deliveries are in
+	// flight and no other spool write happens meanwhile.
 	var refuse atomic.Bool
+	var holding atomic.Int32
+	gate := make(chan struct{})
 	refuse.Store(true)
 	up.set(func(u *testUpstream) {
 		u.dataErr = func(int) error {
 			if refuse.Load() {
 				return err451
 			}
+			holding.Add(1)
+			<-gate
 			return nil
+		}
+	})
+	t.Cleanup(func() {
+		select {
+		case <-gate:
+		default:
+			close(gate)
 		}
 	})
 	spool := filepath.Join(t.TempDir(), "spool")
@@ -63,6 +78,7 @@ func TestSpoolTurnsReadOnlyAfterAcceptance(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr, metricsAddr := freeAddr(t), freeAddr(t)
+	const workers = 4
 	unshare, nsenter := []string{"-m", "--propagation", "private"}, []string{"-m"}
 	if os.Geteuid() != 0 {
 		unshare, nsenter = append([]string{"-r"}, unshare...), []string{"-U", "-m", "--preserve-credentials"}
@@ -74,7 +90,7 @@ func TestSpoolTurnsReadOnlyAfterAcceptance(t *testing.T) {
 for d in queue failed spare corrupt; do mkdir -m 0700 "$1/$d" && mount --bind "$1/$d" "$1/$d" || exit 1; done &&
 shift && exec "$@"`
 	args := append(unshare, "sh", "-c", script, "sh", spool,
-		bin, "mail", "serve", "--listen", addr, "--spool", spool, "--workers", "4",
+		bin, "mail", "serve", "--listen", addr, "--spool", spool, "--workers", strconv.Itoa(workers),
 		"--retry-initial", "50ms", "--retry-max", "200ms", "--metrics-addr", metricsAddr)
 	cmd := exec.Command("unshare", args...)
 	cmd.Env = append(os.Environ(), "DEVBOX_MAIL_RELAY_HOST="+up.addr, "DEVBOX_MAIL_RELAY_TLS=none")
@@ -119,8 +135,10 @@ shift && exec "$@"`
 		}
 		return true
 	})
-	remount("ro")
 	refuse.Store(false)
+	waitFor(t, "every worker's delivery held by the upstream", func() bool { return holding.Load() == workers })
+	remount("ro")
+	close(gate)
 
 	waitFor(t, "unhealthy after an update failed", func() bool {
 		code, _ := httpStatus("http://" + metricsAddr + "/healthz")
@@ -139,8 +157,8 @@ shift && exec "$@"`
 			t.Errorf("%s sent %d times while the spool was read-only", s, c)
 		}
 	}
-	if len(during) == 0 || len(during) > 4 {
-		t.Errorf("%d messages delivered while read-only, want those in flight (1 to 4 workers)", len(during))
+	if len(during) != workers {
+		t.Errorf("%d messages delivered while read-only, want those in flight (%d, one per worker)", len(during), workers)
 	}
 	err := sendMail(t, addr, "app@example.test", []string{"dev@example.test"}, "Subject: while-ro\r\n\r\nx\r\n")
 	if err == nil || !strings.Contains(err.Error(), "451") {
