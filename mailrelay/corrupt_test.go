@@ -90,9 +90,6 @@ func runDevbox(t *testing.T, bin string, args ...string) (string, string, error)
 // its envelope and message can be recovered (then delivered once), and
 // removed by `queue delete`.
 func TestDamagedRecordsAreSetAsideNeverDeleted(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
 	bin := testbin.Devbox(t)
 	up := newTestUpstream(t)
 	spool, addr, metricsAddr := t.TempDir(), freeAddr(t), freeAddr(t)

@@ -103,9 +103,6 @@ func subjects(msgs []gotMsg) map[string]int {
 // the same spool, and checks that every message that got 250 reaches the
 // upstream.
 func TestSIGKILLUnderLoadLosesNothing(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
 	bin := testbin.Devbox(t)
 	up := newTestUpstream(t)
 	up.set(func(u *testUpstream) { u.delay = 3 * time.Millisecond })

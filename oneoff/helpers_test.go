@@ -27,9 +27,6 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("needs a Docker engine")
-	}
 	c := dockertest.Client(t)
 	e := &env{c: c, image: dockertest.BusyboxImage(t, c), id: dockertest.Name(t, "id")}
 	e.network = dockertest.Network(t, c, "oneoff", network.CreateOptions{})

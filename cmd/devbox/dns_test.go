@@ -259,9 +259,6 @@ func TestDNSServeErrors(t *testing.T) {
 // TestDNSBinarySignals runs the built binary: SIGHUP reloads, SIGTERM shuts
 // down gracefully with exit code 130.
 func TestDNSBinarySignals(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
 	bin := testbin.Devbox(t)
 	hosts := filepath.Join(t.TempDir(), "hosts")
 	if err := os.WriteFile(hosts, []byte("10.0.0.1 bin.test\n"), 0o644); err != nil {

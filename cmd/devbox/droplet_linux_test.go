@@ -74,9 +74,6 @@ func TestDropletDownAsksOnTerminal(t *testing.T) {
 // together end with one droplet, and SIGINT during an `up` that is waiting
 // exits 130 with the droplet it created deleted.
 func TestDropletBinaryRaceAndSIGINT(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
 	// Build before dropletEnv points HOME at a temporary folder, which would
 	// also move the Go build and module caches.
 	bin := testbin.Devbox(t)
@@ -135,9 +132,6 @@ func TestDropletBinaryRaceAndSIGINT(t *testing.T) {
 // ledger write and the reply, `list` reports the recorded create and
 // `down` finds the droplet and deletes it.
 func TestDropletBinaryCreateReplyHeld(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
 	bin := testbin.Devbox(t)
 	f := dropletEnv(t)
 	t.Setenv("DEVBOX_DROPLET_LIST_LAG", "1m")
@@ -209,9 +203,6 @@ func TestDropletBinaryCreateReplyHeld(t *testing.T) {
 // whose state folder is a read-only or a full tmpfs: the create cannot be
 // recorded, so it is never sent (exit 1, the ledger named).
 func TestDropletBinaryLedgerDiskFaults(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
 	for _, tool := range []string{"unshare", "mount"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Fatalf("%s not found: install util-linux and mount (make deps)", tool)

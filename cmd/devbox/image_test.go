@@ -23,9 +23,6 @@ import (
 // probing itself, no shell in the image) turns healthy, and a container on
 // the network resolves a wildcard name through it.
 func TestImage(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs an image")
-	}
 	c := dockertest.Client(t)
 	ctx := t.Context()
 	bin, err := os.ReadFile(testbin.Devbox(t))

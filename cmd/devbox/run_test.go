@@ -32,9 +32,6 @@ type runEnv struct {
 
 func newRunEnv(t *testing.T) runEnv {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("needs a Docker engine")
-	}
 	c := dockertest.Client(t)
 	e := runEnv{image: dockertest.BusyboxImage(t, c), network: dockertest.Network(t, c, "run", network.CreateOptions{}), id: dockertest.Name(t, "id")}
 	t.Cleanup(func() {

@@ -33,9 +33,11 @@ const Label = "devbox.test"
 
 // Client returns a client for the engine named by the environment
 // (DOCKER_HOST or the default socket). The test fails, never skips, when
-// no engine answers: the suite needs one.
+// no engine answers: the suite needs one. Under -short (`make test-short`)
+// every engine test skips here, in this one place.
 func Client(t testing.TB) *client.Client {
 	t.Helper()
+	SkipShort(t)
 	c, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
 	if err != nil {
 		t.Fatalf("docker client: %v", err)
@@ -47,6 +49,15 @@ func Client(t testing.TB) *client.Client {
 	}
 	t.Cleanup(func() { _ = c.Close() })
 	return c
+}
+
+// SkipShort skips a test that needs the Docker engine when the tests run
+// with -short.
+func SkipShort(t testing.TB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("needs the Docker engine: skipped under -short (make test runs it)")
+	}
 }
 
 var unsafeChars = regexp.MustCompile(`[^a-z0-9_.-]+`)

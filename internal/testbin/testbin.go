@@ -17,6 +17,9 @@ import (
 // also runs inside FROM scratch images.
 func Devbox(t testing.TB) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("needs the built devbox binary: skipped under -short (make test runs it)")
+	}
 	out := filepath.Join(t.TempDir(), "devbox")
 	cmd := exec.Command("go", "build", "-trimpath", "-o", out, "github.com/devbox-tools/devbox/cmd/devbox")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
