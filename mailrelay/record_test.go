@@ -167,3 +167,18 @@ func FuzzSalvage(f *testing.F) {
 		}
 	})
 }
+
+// TestSalvageDamagedMarkerAndChecksum: with the trailer's marker damaged
+// and its checksum not matching, the size field still tells where the
+// message ends (recoverable, not verified).
+func TestSalvageDamagedMarkerAndChecksum(t *testing.T) {
+	rec := &Record{ID: "00000000deadbeef", Envelope: Envelope{From: "a@x.test", To: []string{"b@x.test"}}}
+	msg := []byte("Subject: x\r\n\r\nbody\r\n")
+	b, _ := EncodeRecord(rec, msg)
+	copy(b[len(b)-trailerLen+3:], "XX") // marker
+	copy(b[len(b)-9:], "00000000")      // checksum
+	d := salvage(rec.ID, b)
+	if !d.Recoverable || d.Verified || !bytes.Equal(d.Message, msg) {
+		t.Fatalf("salvage = recoverable %v verified %v %q", d.Recoverable, d.Verified, d.Message)
+	}
+}

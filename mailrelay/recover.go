@@ -236,5 +236,14 @@ func salvageParts(b []byte) (rec *Record, msg []byte, recoverable, verified bool
 	if len(ends) > 0 && strings.Contains(string(body), trailerMagic) {
 		return rec, body[:ends[0]], true, false
 	}
+	// The marker is damaged and the checksum does not match: a trailer-sized
+	// tail whose size field agrees still tells where the message ends.
+	if p := len(body) - trailerLen; p >= 0 && body[p] == '\n' && body[len(body)-1] == '\n' {
+		var size int64
+		f := string(body[p+len(trailerMagic) : p+len(trailerMagic)+16])
+		if _, err := fmt.Sscanf(f, "%016x", &size); err == nil && size == int64(p) {
+			return rec, body[:p], true, false
+		}
+	}
 	return rec, body, false, false
 }
