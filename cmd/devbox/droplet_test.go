@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -162,6 +163,19 @@ func TestDropletTokenNeverPrinted(t *testing.T) {
 	run("droplet", "up", "bad name")
 	f.FailActions()
 	run("droplet", "up", "dev2")
+	// A failed cleanup, a redirect to another host, a reap, a held create.
+	f.FailMethod(http.MethodDelete, 1<<30, 500, "")
+	if code := run("droplet", "up", "dev3", "--cleanup-grace", "100ms"); code != 1 || !strings.Contains(all.String(), "may still exist") {
+		t.Errorf("failed cleanup: code %d", code)
+	}
+	f.FailMethod(http.MethodDelete, 0, 500, "")
+	f.Redirect(1, "http://127.0.0.2:9")
+	if code := run("droplet", "list"); code != 1 || !strings.Contains(all.String(), "redirect to another host refused") {
+		t.Errorf("redirect: code %d", code)
+	}
+	run("droplet", "reap", "--dry-run", "--verbose")
+	f.HoldReplies(1)
+	run("droplet", "up", "dev4", "--request-timeout", "300ms", "--list-lag", "100ms")
 	// A wrong token in the environment is refused, and not printed either.
 	t.Setenv("DIGITALOCEAN_ACCESS_TOKEN", tok+"x")
 	if code := run("droplet", "list"); code != 1 || !strings.Contains(all.String(), "refused the token") {

@@ -99,10 +99,18 @@ func (s *Server) ServerErrors(n int) {
 }
 
 // FailMethod answers the next n requests of method with status (500, 502,
-// 503, 429...), with a Retry-After when retryAfter is not "".
+// 503, 429...), with a Retry-After when retryAfter is not "". It replaces
+// an earlier count for the same method and status (0 ends it); faults of
+// other statuses are served first to last.
 func (s *Server) FailMethod(method string, n, status int, retryAfter string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	for i := range s.f.methods {
+		if m := &s.f.methods[i]; m.method == method && m.status == status {
+			m.n, m.retryAfter = n, retryAfter
+			return
+		}
+	}
 	s.f.methods = append(s.f.methods, methodFault{method: method, n: n, status: status, retryAfter: retryAfter})
 }
 
