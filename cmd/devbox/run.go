@@ -4,17 +4,14 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/signal"
 	"strings"
 	"syscall"
 
 	"github.com/docker/docker/client"
 	"github.com/urfave/cli/v2"
-	"golang.org/x/term"
 
 	"github.com/devbox-tools/devbox/internal/hint"
 	"github.com/devbox-tools/devbox/internal/output"
-	"github.com/devbox-tools/devbox/netdiag"
 	"github.com/devbox-tools/devbox/oneoff"
 )
 
@@ -154,81 +151,6 @@ func noTask(c *cli.Context, eng *client.Client, from, image string) error {
 	return hint.Wrap(err, "tasks of this app: "+strings.Join(tasks, ", "))
 }
 
-func (a *app) debugCommand() *cli.Command {
-	return &cli.Command{
-		Name:      "debug",
-		Usage:     "start a toolbox container in a container's network and PID namespaces",
-		ArgsUsage: "CONTAINER [-- CMD...]",
-		Description: "The toolbox shares the target's network and processes (NET_ADMIN, NET_RAW, SYS_PTRACE);\n" +
-			"the target's filesystem is at /proc/1/root. It is removed on exit.",
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "image", Value: oneoff.DefaultDebugImage, Usage: "toolbox image"},
-			&cli.BoolFlag{Name: "copy", Usage: "debug a copy of a stopped target, started with an idle entrypoint"},
-			&cli.StringSliceFlag{Name: "idle", Usage: "entrypoint of the --copy (default: devbox itself idles, or sleep infinity); repeat for each word"},
-			&cli.BoolFlag{Name: "no-tty", Aliases: []string{"T"}, Usage: "no TTY even when stdin and stdout are terminals"},
-			&cli.StringFlag{Name: "pull", Value: string(oneoff.PullMissing), Usage: "pull a missing toolbox image: missing or never"},
-		},
-		Action: a.debugAction,
-		// CONTAINER may be named help or h: no help subcommand (--help works).
-		HideHelpCommand: true,
-		Subcommands: []*cli.Command{{
-			Name:   oneoff.IdleCommand,
-			Usage:  "idle until a signal (the entrypoint of a debug --copy)",
-			Hidden: true,
-			Action: func(c *cli.Context) error {
-				<-c.Context.Done()
-				return nil
-			},
-		}},
-	}
-}
-
-// idleBinary is this executable when a copy can run it: a static Linux
-// binary ("" otherwise, and the copy idles with sleep).
-func idleBinary() string {
-	exe, err := os.Executable()
-	if err != nil {
-		return ""
-	}
-	if err := netdiag.StaticBinary(exe); err != nil {
-		return ""
-	}
-	return exe
-}
-
-func (a *app) debugAction(c *cli.Context) error {
-	args := c.Args().Slice()
-	if len(args) == 0 {
-		return usageErrorf("devbox debug needs a CONTAINER; see devbox debug --help")
-	}
-	cmd := args[1:]
-	if len(cmd) > 0 && cmd[0] == "--" {
-		cmd = cmd[1:]
-	}
-	pull, err := oneoff.ParsePullPolicy(c.String("pull"))
-	if err != nil {
-		return usageErrorf("%v", err)
-	}
-	eng, err := a.engine()
-	if err != nil {
-		return err
-	}
-	defer eng.Close()
-	spec := oneoff.DebugSpec{Target: args[0], Image: c.String("image"), Cmd: cmd, Copy: c.Bool("copy"), Idle: c.StringSlice("idle"), Pull: pull}
-	if spec.Copy && len(spec.Idle) == 0 {
-		spec.IdleBinary = idleBinary()
-	}
-	opts, err := a.attachOptions(c, true)
-	if err != nil {
-		return err
-	}
-	rio, stop := a.runIO(opts.TTY)
-	defer stop()
-	r := &oneoff.Runner{Engine: eng, Logger: a.logger}
-	res, err := r.Debug(context.WithoutCancel(c.Context), spec, opts, rio)
-	return a.runResult(c, res, err, false)
-}
-
 // runResult turns a run's outcome into devbox's exit code: the task's own,
 // or the one its error asks for.
 func (a *app) runResult(c *cli.Context, res oneoff.Result, err error, detached bool) error {
@@ -325,69 +247,4 @@ func (a *app) attachOptions(c *cli.Context, interactive bool) (oneoff.Options, e
 		tty = true
 	}
 	return oneoff.Options{TTY: tty, Interactive: interactive}, nil
-}
-
-// runIO connects a run to the streams and to the signals devbox receives
-// (forwarded to the task) and, with a TTY, to the terminal and its size
-// changes. stop releases the signals.
-func (a *app) runIO(tty bool) (oneoff.IO, func()) {
-	// Every signal a shell can send is caught and forwarded to the task, as
-	// docker run does (SIGCHLD, SIGPIPE and the Go runtime's SIGURG
-	// excepted; with a TTY, SIGWINCH resizes it instead). Catching SIGPIPE
-	// also turns a closed stdout into an EPIPE the run handles (exit 141)
-	// instead of a devbox killed with its task left running.
-	raw := make(chan os.Signal, 16)
-	signal.Notify(raw)
-	sigs := make(chan os.Signal, 16)
-	resized := make(chan struct{}, 1)
-	done := make(chan struct{})
-	rio := oneoff.IO{In: a.streams.In, Out: a.streams.Out, Err: a.streams.Err, Signals: sigs}
-	in, inOK := a.streams.In.(interface{ Fd() uintptr })
-	out, outOK := a.streams.Out.(interface{ Fd() uintptr })
-	resize := tty && inOK && outOK
-	if resize {
-		rio.Terminal, rio.Resized = runTerminal{in: int(in.Fd()), out: int(out.Fd())}, resized
-	}
-	go func() {
-		for {
-			select {
-			case <-done:
-				return
-			case sig := <-raw:
-				switch {
-				case notForwarded(sig):
-				case sig == runSIGWINCH && tty:
-					if resize {
-						select {
-						case resized <- struct{}{}:
-						default:
-						}
-					}
-				default:
-					select {
-					case sigs <- sig:
-					case <-done:
-						return
-					}
-				}
-			}
-		}
-	}()
-	return rio, func() {
-		signal.Stop(raw)
-		close(done)
-	}
-}
-
-// runTerminal is the local terminal of a TTY run.
-type runTerminal struct{ in, out int }
-
-func (t runTerminal) Size() (int, int, error) { return term.GetSize(t.out) }
-
-func (t runTerminal) MakeRaw() (func() error, error) {
-	st, err := term.MakeRaw(t.in)
-	if err != nil {
-		return nil, err
-	}
-	return func() error { return term.Restore(t.in, st) }, nil
 }
