@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -33,6 +34,7 @@ const (
 type app struct {
 	streams output.Streams
 	logger  *slog.Logger
+	in      *bufio.Reader // stdin for answers to ask, made on the first question
 }
 
 // run executes one devbox invocation and returns its exit code. Only run

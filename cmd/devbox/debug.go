@@ -65,7 +65,7 @@ func (a *app) debugAction(c *cli.Context) error {
 	if err != nil {
 		return usageErrorf("%v", err)
 	}
-	eng, err := a.engine()
+	eng, err := a.engine(c.Context)
 	if err != nil {
 		return err
 	}

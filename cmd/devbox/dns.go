@@ -2,14 +2,12 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
 
-	"github.com/docker/docker/client"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sync/errgroup"
@@ -163,9 +161,9 @@ func (a *app) prepareDNS(c *cli.Context, prefix string) (func(context.Context) e
 	reg := prometheus.NewRegistry()
 	cfg.Metrics = dnsserver.NewMetrics(reg)
 	if c.Bool(prefix + "docker") {
-		dc, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+		dc, err := a.engineClient()
 		if err != nil {
-			return nil, hint.Wrap(fmt.Errorf("docker client: %w", err), "check DOCKER_HOST")
+			return nil, err
 		}
 		cfg.Docker = dc
 	}

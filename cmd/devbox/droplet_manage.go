@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -73,13 +72,8 @@ func (a *app) dropletConfirm(force bool) droplet.Confirm {
 		for _, d := range ds {
 			fmt.Fprintf(a.streams.Err, "droplet %s (ID %d, %s, %s, up %s)\n", d.Name, d.ID, dropletDash(d.PublicIPv4), d.Region, dropletAge(d))
 		}
-		fmt.Fprintf(a.streams.Err, "delete %d droplet(s)? [y/N] ", len(ds))
-		line, err := bufio.NewReader(a.streams.In).ReadString('\n')
-		if err != nil && line == "" {
-			return false, nil
-		}
-		answer := strings.ToLower(strings.TrimSpace(line))
-		return answer == "y" || answer == "yes", nil
+		yes, _ := a.ask(fmt.Sprintf("delete %d droplet(s)?", len(ds)))
+		return yes, nil
 	}
 }
 

@@ -1,14 +1,11 @@
 package main
 
 import (
-	"bufio"
-	"fmt"
+	"errors"
 	"strings"
 
-	"github.com/docker/docker/client"
 	"github.com/urfave/cli/v2"
 
-	"github.com/devbox-tools/devbox/internal/hint"
 	"github.com/devbox-tools/devbox/internal/output"
 	"github.com/devbox-tools/devbox/netdiag"
 )
@@ -58,9 +55,9 @@ func (a *app) netDoctor(c *cli.Context) error {
 	default:
 		return usageErrorf("--host-files %q: want auto, local or probe", hostFiles)
 	}
-	eng, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	eng, err := a.engineClient()
 	if err != nil {
-		return exitCode(exitUsage, hint.Wrap(fmt.Errorf("docker client: %w", err), "check DOCKER_HOST"))
+		return err
 	}
 	defer eng.Close()
 	cfg := netdiag.Config{
@@ -77,7 +74,10 @@ func (a *app) netDoctor(c *cli.Context) error {
 		Logger:      a.logger,
 	}
 	rep, err := netdiag.New(cfg, eng).Run(c.Context)
-	if err != nil {
+	switch {
+	case errors.Is(err, netdiag.ErrEngine):
+		return engineError(err)
+	case err != nil:
 		return exitCode(exitUsage, err)
 	}
 	if c.Bool("json") {
@@ -97,18 +97,9 @@ func (a *app) netDoctor(c *cli.Context) error {
 // confirmer asks yes/no questions on the terminal; without one every
 // answer is no.
 func (a *app) confirmer() func(question string) bool {
-	var in *bufio.Reader
 	return func(question string) bool {
-		if !output.IsTerminal(a.streams.In) || !output.IsTerminal(a.streams.Err) {
-			return false
-		}
-		if in == nil {
-			in = bufio.NewReader(a.streams.In)
-		}
-		fmt.Fprintf(a.streams.Err, "%s [y/N] ", question)
-		line, _ := in.ReadString('\n')
-		answer := strings.ToLower(strings.TrimSpace(line))
-		return answer == "y" || answer == "yes"
+		yes, _ := a.ask(question)
+		return yes
 	}
 }
 

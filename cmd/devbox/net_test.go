@@ -162,7 +162,7 @@ func TestNetDoctor(t *testing.T) {
 func TestNetDoctorUsage(t *testing.T) {
 	t.Setenv("DOCKER_HOST", "unix://"+filepath.Join(t.TempDir(), "no.sock"))
 	code, _, stderr := runCLI(t, context.Background(), "net", "doctor", "--root", t.TempDir())
-	if code != 2 || !strings.Contains(stderr, "error: docker engine unreachable") || !strings.Contains(stderr, "hint: ") {
+	if code != exitEngine || !strings.Contains(stderr, "error: docker engine unreachable") || !strings.Contains(stderr, "hint: ") {
 		t.Errorf("unreachable engine: exit %d, stderr %q", code, stderr)
 	}
 	for _, args := range [][]string{{"net", "doctor", "extra"}, {"net", "doctor", "--network", ""}, {"net", "probe", "resolve"}} {

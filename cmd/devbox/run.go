@@ -55,7 +55,7 @@ func (a *app) runCommand() *cli.Command {
 }
 
 func (a *app) runAction(c *cli.Context) error {
-	eng, err := a.engine()
+	eng, err := a.engine(c.Context)
 	if err != nil {
 		return err
 	}
@@ -206,14 +206,6 @@ func runLabels(entries []string) (map[string]string, error) {
 		m[k] = v
 	}
 	return m, nil
-}
-
-func (a *app) engine() (*client.Client, error) {
-	eng, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
-	if err != nil {
-		return nil, exitCode(oneoff.ExitEngine, hint.Wrap(fmt.Errorf("docker client: %w", err), "check DOCKER_HOST"))
-	}
-	return eng, nil
 }
 
 // lookupEnv tells a variable set to "" from one not set, as docker run
