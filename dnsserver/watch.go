@@ -156,6 +156,7 @@ func (s *Server) watch(ctx context.Context) error {
 }
 
 func (s *Server) reloadNow() {
+	s.pollPaths(false) // take note of what this reload reads: the poll does not reload it again
 	if err := s.load(false); err != nil {
 		s.log.Error("reload failed; keeping the last data", "err", err)
 	}

@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
 # bench-dns: devbox dns serve against dnsmasq, side by side, same 10,000-name
-# hosts file, same dnsperf load. Prints both throughputs and their ratio,
-# p50/p99 latency at a fixed rate, and the reload time of a 100,000-name
-# file (with the queries lost meanwhile). Needs bin/devbox (make bench-dns
-# builds it) and Debian's dnsperf and dnsmasq-base. Takes about a minute.
+# hosts file, same dnsperf load. Prints, for both servers: full-speed
+# throughput (and the ratio), CPU microseconds per query at a fixed 20,000
+# qps (utime+stime from /proc/PID/stat, the median of the rounds), p50/p99/p99.9
+# latency at 20,000 and 50,000 qps (dnsperf -Q, per-query latencies from
+# -v); then the reload time of a 100,000-name file (with the queries lost
+# meanwhile). Needs bin/devbox (make bench-dns builds it) and Debian's
+# dnsperf and dnsmasq-base. Takes about two and a half minutes.
 set -euo pipefail
 
 BIN=${BIN:-bin/devbox}
 DURATION=${DURATION:-6}      # seconds of full-speed load per server and round
 ROUNDS=${ROUNDS:-3}          # alternating rounds; the best of each server counts
-RATE=${RATE:-20000}          # queries per second for the latency run
+RATE=${RATE:-20000}          # queries per second for the CPU and latency runs
+HIGH=${HIGH:-50000}          # queries per second for the second latency run
+FIXED=${FIXED:-8}            # seconds of each fixed-rate run
 CLIENTS=${CLIENTS:-8}        # dnsperf clients (source ports)
 THREADS=${THREADS:-2}        # dnsperf threads
 PORT_DNSMASQ=${PORT_DNSMASQ:-15353}
@@ -62,10 +67,27 @@ qps() { # qps PORT: full-speed queries per second
     awk '/Queries per second/ { print int($4) }'
 }
 
-latency() { # latency PORT: p50 p99 in microseconds at RATE qps for 5 s
-  dnsperf -s 127.0.0.1 -p "$1" -d "$work/queries" -l 5 -Q "$RATE" -c "$CLIENTS" -v 2>/dev/null |
-    awk '$1 == ">" { print $NF * 1000000 }' | sort -n |
-    awk '{ v[NR] = $1 } END { if (NR == 0) { print "- -"; exit } printf "%d %d\n", v[int(NR*0.50)+1], v[int(NR*0.99)+1] }'
+ticks() { # ticks PID: CPU clock ticks used so far (utime + stime)
+  awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
+
+cpu_per_query() { # cpu_per_query PORT PID: CPU microseconds per answered query at RATE qps
+  local before after done
+  before=$(ticks "$2")
+  done=$(dnsperf -s 127.0.0.1 -p "$1" -d "$work/queries" -l "$FIXED" -Q "$RATE" -c "$CLIENTS" 2>&1 |
+    awk '/Queries completed/ { print $3 }')
+  after=$(ticks "$2")
+  awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="${done:-0}" \
+    'BEGIN { if (n == 0) print "-"; else printf "%.1f\n", t * 1000000 / hz / n }'
+}
+
+latency() { # latency PORT QPS: p50 p99 p99.9 in microseconds and the queries lost
+  dnsperf -s 127.0.0.1 -p "$1" -d "$work/queries" -l "$FIXED" -Q "$2" -c "$CLIENTS" -v > "$work/lat" 2>&1 || true
+  lost=$(awk '/Queries lost/ { print $3 }' "$work/lat")
+  awk '$1 == ">" { print $NF * 1000000 }' "$work/lat" | sort -n |
+    awk -v lost="${lost:-?}" '{ v[NR] = $1 } END {
+      if (NR == 0) { print "- - - " lost; exit }
+      printf "%d %d %d %s\n", v[int(NR*0.50)+1], v[int(NR*0.99)+1], v[int(NR*0.999)+1], lost }'
 }
 
 # Alternating rounds, best of each: the machine may be busy with other work.
@@ -75,12 +97,26 @@ for _ in $(seq "$ROUNDS"); do
   q=$(qps "$PORT_DNSMASQ"); [ "${q:-0}" -gt "$q_dnsmasq" ] && q_dnsmasq=$q
   q=$(qps "$PORT_DEVBOX"); [ "${q:-0}" -gt "$q_devbox" ] && q_devbox=$q
 done
-read -r p50_dnsmasq p99_dnsmasq < <(latency "$PORT_DNSMASQ")
-read -r p50_devbox p99_devbox < <(latency "$PORT_DEVBOX")
-printf '%-8s %10s %12s %12s\n' server qps "p50@${RATE}" "p99@${RATE}"
-printf '%-8s %10s %10sus %10sus\n' dnsmasq "$q_dnsmasq" "$p50_dnsmasq" "$p99_dnsmasq"
-printf '%-8s %10s %10sus %10sus\n' devbox "$q_devbox" "$p50_devbox" "$p99_devbox"
-awk -v a="$q_devbox" -v b="$q_dnsmasq" 'BEGIN { printf "ratio devbox/dnsmasq: %.2f\n", (b > 0 ? a / b : 0) }'
+# CPU per query: alternating rounds, the median of each server.
+c_dnsmasq=() c_devbox=()
+for _ in $(seq "$ROUNDS"); do
+  c_dnsmasq+=("$(cpu_per_query "$PORT_DNSMASQ" "${pids[0]}")")
+  c_devbox+=("$(cpu_per_query "$PORT_DEVBOX" "${pids[1]}")")
+done
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR+1)/2)] }'; }
+cpu_dnsmasq=$(median "${c_dnsmasq[@]}")
+cpu_devbox=$(median "${c_devbox[@]}")
+read -r l50_dnsmasq l99_dnsmasq l999_dnsmasq lost_dnsmasq < <(latency "$PORT_DNSMASQ" "$RATE")
+read -r l50_devbox l99_devbox l999_devbox lost_devbox < <(latency "$PORT_DEVBOX" "$RATE")
+read -r h50_dnsmasq h99_dnsmasq h999_dnsmasq hlost_dnsmasq < <(latency "$PORT_DNSMASQ" "$HIGH")
+read -r h50_devbox h99_devbox h999_devbox hlost_devbox < <(latency "$PORT_DEVBOX" "$HIGH")
+k=$((RATE / 1000))k h=$((HIGH / 1000))k
+printf '%-8s %8s %10s | %8s %8s %8s %6s | %8s %8s %8s %6s\n' server qps "cpu@$k" "p50@$k" "p99@$k" "p99.9@$k" lost "p50@$h" "p99@$h" "p99.9@$h" lost
+for s in dnsmasq devbox; do
+  eval "printf '%-8s %8s %8sus | %6sus %6sus %6sus %6s | %6sus %6sus %6sus %6s\n' $s \$q_$s \$cpu_$s \$l50_$s \$l99_$s \$l999_$s \$lost_$s \$h50_$s \$h99_$s \$h999_$s \$hlost_$s"
+done
+awk -v a="$q_devbox" -v b="$q_dnsmasq" -v ca="$cpu_devbox" -v cb="$cpu_dnsmasq" 'BEGIN {
+  printf "ratio devbox/dnsmasq: throughput %.2f, CPU per query %.2f\n", (b > 0 ? a / b : 0), (cb > 0 ? ca / cb : 0) }'
 
 # Reload: a 100,000-name file, rewritten three times under load.
 gen_hosts "$work/big" 100000
