@@ -95,6 +95,12 @@ func (d *deliverer) tryResume() {
 		}
 		return
 	}
+	if len(d.held) > 0 {
+		// A delivery that was in flight held its result meanwhile: the
+		// next round writes it.
+		d.mu.Unlock()
+		return
+	}
 	since := d.stallSince
 	d.stall, d.stallLogged = nil, time.Time{}
 	d.mu.Unlock()
