@@ -3,12 +3,11 @@ package dofake
 import (
 	"bytes"
 	"context"
+	_ "embed"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"sync"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -17,8 +16,12 @@ import (
 	"github.com/getkin/kin-openapi/routers/legacy"
 )
 
-// SpecRelPath is where the OpenAPI subset lives, relative to the module root.
-const SpecRelPath = "../shared/digitalocean-openapi/droplets-subset.yaml"
+// spec is DigitalOcean's OpenAPI subset (testdata/openapi/README.md says
+// where it comes from), embedded so that the contract check can never be
+// skipped: without the file the package does not build.
+//
+//go:embed testdata/openapi/droplets-subset.yaml
+var spec []byte
 
 // specCache loads the (large) spec once per test binary; it is read-only
 // after loading.
@@ -26,44 +29,19 @@ type specCache struct {
 	once   sync.Once
 	router routers.Router
 	doc    *openapi3.T
-	path   string
 	err    error
 }
 
-// loaded is the one piece of package state: a read-only cache of the parsed
-// spec, filled once per test binary because parsing it takes a while.
+// loaded is the one piece of mutable package state: a read-only cache of
+// the parsed spec, filled once per test binary because parsing it takes a
+// while.
 var loaded specCache
 
-// FindSpec returns the path of the OpenAPI subset, found from the module
-// root (the first directory upwards from the working directory that holds
-// go.mod), or "" when it is absent.
-func FindSpec() string {
-	dir, err := os.Getwd()
-	if err != nil {
-		return ""
-	}
-	for range 20 {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			p := filepath.Join(dir, filepath.FromSlash(SpecRelPath))
-			if _, err := os.Stat(p); err == nil {
-				return p
-			}
-			return ""
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return ""
-		}
-		dir = parent
-	}
-	return ""
-}
-
 // loadRouter parses the spec and builds a router that matches any host.
-func loadRouter(path string) (routers.Router, error) {
+func loadRouter() (routers.Router, error) {
 	loaded.once.Do(func() {
 		loader := openapi3.NewLoader()
-		doc, err := loader.LoadFromFile(path)
+		doc, err := loader.LoadFromData(spec)
 		if err != nil {
 			loaded.err = fmt.Errorf("load openapi spec: %w", err)
 			return
@@ -87,7 +65,7 @@ func loadRouter(path string) (routers.Router, error) {
 		}
 		doc.Servers = nil // match the fake's address, whatever it is
 		loaded.router, loaded.err = legacy.NewRouter(doc, openapi3.DisableExamplesValidation())
-		loaded.path, loaded.doc = path, doc
+		loaded.doc = doc
 	})
 	return loaded.router, loaded.err
 }

@@ -9,9 +9,8 @@
 // creates; redirects; requests left unanswered; slow or errored actions.
 //
 // Every request it receives and every response it sends is checked against
-// DigitalOcean's OpenAPI subset (../shared/digitalocean-openapi/ from the
-// module root); a violation fails the test. Where that folder is absent the
-// check is skipped with a logged message.
+// DigitalOcean's OpenAPI subset, embedded from testdata/openapi; a violation
+// fails the test. The check is never skipped.
 package dofake
 
 import (
@@ -136,15 +135,11 @@ func New(t testing.TB) *Server {
 			s.sizes[i].Regions = s.regions
 		}
 	}
-	if p := FindSpec(); p == "" {
-		t.Logf("dofake: contract check skipped: %s not found from the module root", SpecRelPath)
-	} else {
-		r, err := loadRouter(p)
-		if err != nil {
-			t.Fatalf("dofake: %v", err)
-		}
-		s.contract = &contract{router: r}
+	r, err := loadRouter()
+	if err != nil {
+		t.Fatalf("dofake: %v", err)
 	}
+	s.contract = &contract{router: r}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	s.URL = s.srv.URL
 	t.Cleanup(func() {
@@ -169,8 +164,6 @@ func New(t testing.TB) *Server {
 // Token is the API token the fake accepts.
 func (s *Server) Token() string { return s.token }
 
-// ContractChecked reports whether exchanges are validated against the spec.
-func (s *Server) ContractChecked() bool { return s.contract != nil }
 
 // serve logs, authenticates, answers and validates one request.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {

@@ -1,10 +1,10 @@
 package dofake
 
 import (
+	"bytes"
 	"context"
 	"net/http"
-	"os"
-	"path/filepath"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -34,9 +34,6 @@ const testKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFsNgeEN0jG0gA1ZCP07bRbA6jG
 // and relies on the cleanup's contract check.
 func TestFakeSpeaksTheContract(t *testing.T) {
 	f := New(t)
-	if !f.ContractChecked() {
-		t.Log("contract check skipped: spec folder absent")
-	}
 	ctx := context.Background()
 	c := client(t, f)
 	if _, _, err := c.Regions.List(ctx, &godo.ListOptions{PerPage: 200}); err != nil {
@@ -102,23 +99,28 @@ func TestFakeSpeaksTheContract(t *testing.T) {
 	}
 }
 
-// TestNoSpecSkipsContract: outside a module that has the spec folder next
-// to it, the fake still works and says the check is skipped.
-func TestNoSpecSkipsContract(t *testing.T) {
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module example.test\n"), 0o600); err != nil {
+// TestContractCatchesViolations: the check the fake relies on does fail: a
+// request body and a response body that break the spec are both reported.
+func TestContractCatchesViolations(t *testing.T) {
+	r, err := loadRouter()
+	if err != nil {
 		t.Fatal(err)
 	}
-	t.Chdir(dir)
-	if p := FindSpec(); p != "" {
-		t.Fatalf("FindSpec() = %q in a module without the spec", p)
+	c := &contract{router: r}
+	body := []byte(`{"name": 5, "region": "nyc3", "size": "s-1vcpu-1gb", "image": "docker-20-04"}`)
+	req := httptest.NewRequest(http.MethodPost, "http://api.test/v2/droplets", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	rec.Header().Set("Content-Type", "application/json")
+	rec.WriteHeader(http.StatusAccepted)
+	rec.WriteString(`{"droplet": {"id": "not a number"}}`)
+	got := c.check(req, body, rec)
+	var sawReq, sawResp bool
+	for _, v := range got {
+		sawReq = sawReq || strings.HasPrefix(v, "request ")
+		sawResp = sawResp || strings.HasPrefix(v, "response ")
 	}
-	f := New(t)
-	if f.ContractChecked() {
-		t.Fatal("contract checked without a spec")
-	}
-	c := client(t, f)
-	if _, _, err := c.Sizes.List(context.Background(), nil); err != nil {
-		t.Fatal(err)
+	if !sawReq || !sawResp {
+		t.Fatalf("violations %q: want one for the request and one for the response", got)
 	}
 }
