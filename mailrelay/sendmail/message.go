@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/mail"
 	"strings"
 	"time"
@@ -55,7 +54,7 @@ func Prepare(o Options, in io.Reader, d Defaults) (*Message, error) {
 }
 
 func prepare(o Options, raw []byte, d Defaults) (*Message, error) {
-	head, body := splitHeader(raw)
+	head, body := splitHeader(crlf(raw))
 	fields := parseFields(head)
 	m := &Message{To: append([]string(nil), o.Recipients...)}
 	var kept []string
@@ -120,6 +119,9 @@ func prepare(o Options, raw []byte, d Defaults) (*Message, error) {
 	var out bytes.Buffer
 	for _, h := range append(kept, extra...) {
 		out.WriteString(h)
+		if !strings.HasSuffix(h, "\r\n") {
+			out.WriteString("\r\n") // the last line of input had no line end
+		}
 	}
 	out.WriteString("\r\n")
 	out.Write(body)
@@ -152,6 +154,25 @@ func readInput(in io.Reader, ignoreDots bool) ([]byte, error) {
 		}
 	}
 	return out.Bytes(), nil
+}
+
+// crlf makes every bare CR and bare LF a CRLF, as the devbox relay does
+// (--bare-newline normalize), so the fields read here, Bcc among them, are
+// the fields the relay and the upstream see.
+func crlf(b []byte) []byte {
+	out := make([]byte, 0, len(b)+16)
+	for i := 0; i < len(b); i++ {
+		switch c := b[i]; {
+		case c == '\r' && i+1 < len(b) && b[i+1] == '\n':
+			out = append(out, '\r', '\n')
+			i++
+		case c == '\r' || c == '\n':
+			out = append(out, '\r', '\n')
+		default:
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // splitHeader splits at the first empty line. A message that starts with
@@ -195,14 +216,14 @@ func parseFields(head []byte) []field {
 	return out
 }
 
+// fieldValue is the unfolded value of the first field called name, not
+// decoded: the address parser decodes display names itself, and decoding
+// first would let a name's encoded words ("Last, First", "a@evil.test")
+// pass for addresses.
 func fieldValue(fields []field, name string) string {
 	for _, f := range fields {
 		if strings.EqualFold(f.name, name) {
-			v := strings.TrimSpace(f.value())
-			if d, err := new(mime.WordDecoder).DecodeHeader(v); err == nil {
-				return d
-			}
-			return v
+			return strings.TrimSpace(f.value())
 		}
 	}
 	return ""

@@ -2,6 +2,8 @@ package sendmail
 
 import (
 	"context"
+	"io"
+	"net"
 	"reflect"
 	"strings"
 	"testing"
@@ -164,6 +166,7 @@ func FuzzPrepare(f *testing.F) {
 	f.Add("From: root (Cron Daemon)\nTo: root\n\nb\n", true)
 	f.Add("To: a@x.test\n Bcc: folded\nBCC : x@y\n\n", false)
 	f.Add("Subject: no recipients\n\n.\nafter\n", true)
+	f.Add("Subject: hi\rBcc: x@y\rTo: a@x.test", true)
 	f.Fuzz(func(t *testing.T, msg string, extract bool) {
 		m, err := Prepare(Options{ExtractRecipients: extract, IgnoreDots: true, Recipients: []string{"arg@x.test"}}, strings.NewReader(msg), defaults)
 		if err != nil {
@@ -178,18 +181,119 @@ func FuzzPrepare(f *testing.F) {
 				t.Fatalf("recipient %q not qualified", r)
 			}
 		}
-		head, _, _ := strings.Cut(string(m.Data), "\r\n\r\n")
-		for _, line := range strings.Split(head, "\r\n") {
-			if strings.HasPrefix(line, " ") || strings.HasPrefix(line, "\t") {
-				continue // a folded line of the field before
-			}
-			name, _, _ := strings.Cut(line, ":")
-			if n := strings.ToLower(strings.TrimSpace(name)); n == "bcc" || n == "resent-bcc" {
-				t.Fatalf("Bcc field sent: %q", head)
-			}
+		if f := bccFields(string(m.Data)); len(f) > 0 {
+			t.Fatalf("Bcc field sent: %q in %q", f, m.Data)
 		}
-		if strings.Count(string(m.Data), "\n") != strings.Count(string(m.Data), "\r\n") {
-			t.Fatalf("bare LF in %q", m.Data)
+		crlf := strings.Count(string(m.Data), "\r\n")
+		if strings.Count(string(m.Data), "\n") != crlf || strings.Count(string(m.Data), "\r") != crlf {
+			t.Fatalf("bare CR or LF in %q", m.Data)
 		}
 	})
+}
+
+// relayHeader is the header of data as the devbox relay stores and
+// forwards it (bare CR and bare LF made line ends, --bare-newline
+// normalize): its lines, folded ones joined to their field.
+func relayHeader(data string) []string {
+	data = strings.NewReplacer("\r\n", "\n", "\r", "\n").Replace(data)
+	head, _, _ := strings.Cut(data, "\n\n")
+	var fields []string
+	for _, line := range strings.Split(head, "\n") {
+		if len(fields) > 0 && (strings.HasPrefix(line, " ") || strings.HasPrefix(line, "\t")) {
+			fields[len(fields)-1] += line
+			continue
+		}
+		fields = append(fields, line)
+	}
+	return fields
+}
+
+func bccFields(data string) []string {
+	var out []string
+	for _, f := range relayHeader(data) {
+		name, _, _ := strings.Cut(f, ":")
+		if n := strings.ToLower(strings.TrimSpace(name)); n == "bcc" || n == "resent-bcc" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// TestBareLineEndsNeverHideBcc: a Bcc field behind a bare CR (or, in -bs,
+// a bare LF) is a field of its own once the relay normalizes line ends,
+// so sendmail reads lines the same way and strips it.
+func TestBareLineEndsNeverHideBcc(t *testing.T) {
+	rec := newRecorder(t)
+	up := mailrelay.Upstream{Addr: rec.addr, TLS: mailrelay.TLSNone}
+	const msg = "To: a@x.test\nSubject: hi\rBcc: secret@evil.test\nX-A: 1\rResent-Bcc: other@evil.test\n\nbody\rBcc: in the body stays\n"
+	for _, o := range []Options{{Recipients: []string{"a@x.test"}}, {ExtractRecipients: true}} {
+		m, err := Prepare(o, strings.NewReader(msg), defaults)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := Send(context.Background(), up, mailrelay.Rewrite{}, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// -bs: bare LF and bare CR inside DATA.
+	client, server := net.Pipe()
+	done := make(chan error, 1)
+	go func() { done <- ServeSMTP(context.Background(), server, server, up, mailrelay.Rewrite{}, defaults) }()
+	replies := make(chan string, 1)
+	go func() { b, _ := io.ReadAll(client); replies <- string(b) }()
+	session := "EHLO mua.test\r\nMAIL FROM:<app@x.test>\r\nRCPT TO:<a@x.test>\r\nDATA\r\n" +
+		"Subject: lf\nBcc: secret@evil.test\r\nX-A: cr\rBCC: other@evil.test\r\n\r\nbody\r\n.\r\nQUIT\r\n"
+	if _, err := io.WriteString(client, session); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("ServeSMTP: %v", err)
+	}
+	client.Close()
+	if r := <-replies; !strings.Contains(r, "250 2.0.0 OK") {
+		t.Errorf("-bs replies:\n%s", r)
+	}
+	msgs := rec.messages()
+	if len(msgs) != 3 {
+		t.Fatalf("server got %d messages, want 3", len(msgs))
+	}
+	for i, m := range msgs {
+		if f := bccFields(m.Data); len(f) > 0 {
+			t.Errorf("message %d: Bcc fields reach the relay: %q\n%q", i, f, m.Data)
+		}
+		if i < 2 && !strings.Contains(m.Data, "Bcc: in the body stays") {
+			t.Errorf("message %d: body changed: %q", i, m.Data)
+		}
+	}
+}
+
+// TestFromHeaderEncodedName: the envelope sender is the address of the
+// From field, never words decoded from its display name ("Last, First"
+// holds a comma; a name may spell another address).
+func TestFromHeaderEncodedName(t *testing.T) {
+	for _, from := range []string{
+		"=?utf-8?q?M=C3=BCller=2C_Hans?= <hans@x.test>",
+		"=?utf-8?q?evil=40attacker.test=2C?= <hans@x.test>",
+		"=?utf-8?b?ZXZpbEBhdHRhY2tlci50ZXN0?= <hans@x.test>",
+		`"M=?utf-8?q?x?=" <hans@x.test>`,
+	} {
+		m, err := Prepare(Options{Recipients: []string{"a@x.test"}}, strings.NewReader("From: "+from+"\n\nb\n"), defaults)
+		if err != nil || m.From != "hans@x.test" {
+			t.Errorf("From: %s: sender %q (%v), want hans@x.test", from, m.From, err)
+		}
+	}
+}
+
+// TestHeaderWithoutLineEnd: a message that is only a header and does not
+// end with a newline keeps its last field whole; the fields sendmail adds
+// start on lines of their own.
+func TestHeaderWithoutLineEnd(t *testing.T) {
+	m, err := Prepare(Options{Recipients: []string{"a@x.test"}, IgnoreDots: true}, strings.NewReader("To: a@x.test\nSubject: hi"), defaults)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := relayHeader(string(m.Data))
+	if len(f) != 5 || f[1] != "Subject: hi" || !strings.HasPrefix(f[2], "From: ") || !strings.HasSuffix(string(m.Data), "\r\n\r\n") {
+		t.Errorf("header %q\nfrom %q", f, m.Data)
+	}
 }
