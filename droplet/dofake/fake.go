@@ -164,7 +164,6 @@ func New(t testing.TB) *Server {
 // Token is the API token the fake accepts.
 func (s *Server) Token() string { return s.token }
 
-
 // serve logs, authenticates, answers and validates one request.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
