@@ -38,10 +38,8 @@ func dropletAPIFlags() []cli.Flag {
 		&cli.StringFlag{Name: "api-url", EnvVars: []string{"DIGITALOCEAN_API_URL"}, Value: droplet.DefaultAPIURL, Usage: "DigitalOcean API endpoint"},
 		&cli.BoolFlag{Name: "verbose", Usage: "also print the API rate limit that remains"},
 		&cli.DurationFlag{Name: "poll-interval", Value: 3 * time.Second, Usage: "time between status polls"},
-		&cli.DurationFlag{Name: "retry-wait", Value: droplet.DefaultRetryBase, Usage: "first wait before retrying a GET or DELETE (doubles, at most 30s; Retry-After wins)", Hidden: true},
 		&cli.DurationFlag{Name: "request-timeout", Value: droplet.DefaultRequestTimeout, Usage: "bound of one HTTP request to the API (a GET or DELETE that runs out is retried)"},
 		&cli.DurationFlag{Name: "cleanup-grace", Value: droplet.DefaultCleanupGrace, Usage: "how long, beyond --timeout or Ctrl-C, to keep trying to delete a droplet a failed run created"},
-		&cli.DurationFlag{Name: "list-lag", Value: droplet.DefaultListLag, Usage: "how long a created droplet may take to show in listings", Hidden: true},
 	}
 }
 
@@ -53,17 +51,13 @@ func dropletTimeoutFlag() cli.Flag {
 // dropletClient builds the domain client from the shared flags.
 func (a *app) dropletClient(c *cli.Context) (*droplet.Client, error) {
 	ledger, lerr := droplet.LedgerPath(a.dropletGetenv)
-	retry := droplet.DefaultRetry()
-	retry.Base = c.Duration("retry-wait")
 	client, err := droplet.New(droplet.Options{
 		Token:          c.String("token"),
 		APIURL:         c.String("api-url"),
 		UserAgent:      "devbox/" + version,
-		Retry:          retry,
 		Poll:           c.Duration("poll-interval"),
 		RequestTimeout: c.Duration("request-timeout"),
 		Cleanup:        c.Duration("cleanup-grace"),
-		ListLag:        c.Duration("list-lag"),
 		LedgerPath:     ledger,
 		Logger:         a.logger,
 		Progress:       droplet.NewProgress(a.streams.Err, output.IsTerminal(a.streams.Err)),

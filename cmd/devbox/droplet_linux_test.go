@@ -134,7 +134,6 @@ func TestDropletBinaryRaceAndSIGINT(t *testing.T) {
 func TestDropletBinaryCreateReplyHeld(t *testing.T) {
 	bin := testbin.Devbox(t)
 	f := dropletEnv(t)
-	t.Setenv("DEVBOX_DROPLET_LIST_LAG", "1m")
 	ledger := filepath.Join(os.Getenv("HOME"), ".local", "state", "devbox", "droplets.json")
 
 	start := func(args ...string) (*exec.Cmd, *bytes.Buffer) {

@@ -122,3 +122,26 @@ func TestDropletLedgerFile(t *testing.T) {
 		t.Errorf("ledger after down: %s", data)
 	}
 }
+
+// TestDropletEnvironmentCannotShortenSafetyWaits: how long a create with
+// an unknown outcome is looked for, and the retry backoff, are not flags,
+// so no variable in a user's environment (or .env) can make devbox give up
+// on a droplet the API stored: here DEVBOX_DROPLET_LIST_LAG=1ns would have
+// concluded "nothing was created" while the list still lagged.
+func TestDropletEnvironmentCannotShortenSafetyWaits(t *testing.T) {
+	f := dropletEnv(t)
+	for _, k := range []string{"DEVBOX_DROPLET_LIST_LAG", "DEVBOX_DROPLET_RETRY_WAIT"} {
+		t.Setenv(k, "1ns")
+	}
+	code, stdout, _ := runCLI(t, context.Background(), "environment", "--json")
+	if code != 0 || strings.Contains(stdout, "LIST_LAG") || strings.Contains(stdout, "RETRY_WAIT") {
+		t.Errorf("environment lists a test-only variable: code %d %s", code, stdout)
+	}
+	f.HoldReplies(1)
+	f.SetListLag(3)
+	code, _, stderr := runCLI(t, context.Background(), "droplet", "up", "dev", "--request-timeout", "300ms")
+	f.ReleaseReplies()
+	if code != 0 || !strings.Contains(stderr, "adopting it") || len(f.Droplets()) != 1 {
+		t.Fatalf("code %d droplets %d stderr %q, want the stored droplet adopted", code, len(f.Droplets()), stderr)
+	}
+}

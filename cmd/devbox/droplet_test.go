@@ -29,7 +29,6 @@ func dropletEnv(t *testing.T) *dofake.Server {
 		"DIGITALOCEAN_IMAGE":            "",
 		"DEVBOX_DROPLET_NAME":           "",
 		"DEVBOX_DROPLET_POLL_INTERVAL":  "2ms",
-		"DEVBOX_DROPLET_RETRY_WAIT":     "1ms",
 		"DEVBOX_DROPLET_TIMEOUT":        "",
 		"DEVBOX_DROPLET_SSH_KEY":        "",
 		"DEVBOX_DROPLET_USER_DATA_FILE": "",
@@ -175,7 +174,7 @@ func TestDropletTokenNeverPrinted(t *testing.T) {
 	}
 	run("droplet", "reap", "--dry-run", "--verbose")
 	f.HoldReplies(1)
-	run("droplet", "up", "dev4", "--request-timeout", "300ms", "--list-lag", "100ms")
+	run("droplet", "up", "dev4", "--request-timeout", "300ms")
 	// A wrong token in the environment is refused, and not printed either.
 	t.Setenv("DIGITALOCEAN_ACCESS_TOKEN", tok+"x")
 	if code := run("droplet", "list"); code != 1 || !strings.Contains(all.String(), "refused the token") {
