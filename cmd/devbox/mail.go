@@ -10,6 +10,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sync/errgroup"
@@ -317,7 +319,7 @@ func (a *app) mailQueueList(c *cli.Context) error {
 		tw := tabwriter.NewWriter(a.streams.Out, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tAGE\tFROM\tTO\tSUBJECT")
 		for _, m := range msgs {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", m.ID, ago(m.Received), m.From, strings.Join(m.To, ","), m.Subject)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", m.ID, ago(m.Received), printable(m.From), printable(strings.Join(m.To, ",")), printable(m.Subject))
 		}
 		return tw.Flush()
 	}
@@ -346,11 +348,24 @@ func mailQueueEntries(s *mailrelay.Spool) ([]queueEntry, error) {
 	return entries, nil
 }
 
+// printable replaces control characters (C0, DEL, C1) and invalid UTF-8
+// in text a client or an upstream wrote (a decoded Subject, a reply) with
+// "?", so none reaches the terminal as an escape sequence or breaks a
+// table's columns. --json prints the text as it is.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == utf8.RuneError {
+			return '?'
+		}
+		return r
+	}, s)
+}
+
 func (a *app) printMailQueue(entries []queueEntry) error {
 	tw := tabwriter.NewWriter(a.streams.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tQUEUE\tAGE\tATTEMPTS\tFROM\tTO\tLAST ERROR")
 	for _, e := range entries {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", e.ID, e.Queue, ago(e.Received), e.Attempts, e.From, strings.Join(e.To, ","), e.LastError)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", e.ID, e.Queue, ago(e.Received), e.Attempts, printable(e.From), printable(strings.Join(e.To, ",")), printable(e.LastError))
 	}
 	return tw.Flush()
 }
@@ -389,13 +404,13 @@ func (a *app) mailQueueShow(c *cli.Context) error {
 		}{queueEntry{Queue: queue, Record: rec}, string(msg)})
 	}
 	fmt.Fprintf(a.streams.Out, "ID:        %s\nQueue:     %s\nFrom:      <%s>\nTo:        %s\nReceived:  %s\nAttempts:  %d\n",
-		rec.ID, queue, rec.From, strings.Join(rec.To, ", "), rec.Received.Format(time.RFC3339), rec.Attempts)
+		rec.ID, queue, printable(rec.From), printable(strings.Join(rec.To, ", ")), rec.Received.Format(time.RFC3339), rec.Attempts)
 	if rec.LastError != "" {
-		fmt.Fprintf(a.streams.Out, "Last error: %s\n", rec.LastError)
+		fmt.Fprintf(a.streams.Out, "Last error: %s\n", printable(rec.LastError))
 	}
 	for _, to := range rec.To {
 		if reply, ok := rec.Replies[to]; ok {
-			fmt.Fprintf(a.streams.Out, "Reply:     <%s> %s\n", to, reply)
+			fmt.Fprintf(a.streams.Out, "Reply:     <%s> %s\n", printable(to), printable(reply))
 		}
 	}
 	if !rec.NextAttempt.IsZero() {

@@ -554,3 +554,46 @@ func mustFailedID(t *testing.T, dir string) string {
 	}
 	return ids[0]
 }
+
+// TestMailQueueListControlCharacters: what a client or an upstream wrote
+// (a Subject's encoded words, a reply's text) reaches the terminal without
+// its control characters: an escape sequence could retitle the terminal,
+// clear it, or rewrite the lines above.
+func TestMailQueueListControlCharacters(t *testing.T) {
+	clearMailEnv(t)
+	r, addr := catchRelay(t)
+	c, err := smtp.Dial(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := "Subject: =?utf-8?q?=1B]0;owned=07=1B[2J=09tab=C2=9Bx?=\r\n\r\nb\r\n"
+	if err := c.SendMail("a@x.test", []string{"b@x.test"}, strings.NewReader(msg)); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	dir, _, failed := spoolWith(t)
+	s, err := mailrelay.OpenSpool(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, _, err := s.Find(failed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.LastError = "550 5.7.1 \x1b[1A\x1b[2Kdelivered"
+	rec.Replies = map[string]string{rec.To[0]: rec.LastError}
+	if err := s.Put(mailrelay.QueueFailed, rec, strings.NewReader("Subject: f\r\n\r\nf\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, args := range [][]string{
+		{"mail", "queue", "list", "--caught", "--spool", r.Spool().Dir()},
+		{"mail", "queue", "list", "--spool", dir},
+		{"mail", "queue", "show", failed, "--spool", dir},
+	} {
+		code, stdout, stderr := runCLI(t, ctx, args...)
+		if code != 0 || strings.ContainsAny(stdout, "\x1b\x07\u009b") || !strings.Contains(stdout, "owned") && !strings.Contains(stdout, "delivered") {
+			t.Errorf("%s: %d %q %q", strings.Join(args, " "), code, stdout, stderr)
+		}
+	}
+}
