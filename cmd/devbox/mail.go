@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/user"
 	"strings"
@@ -253,8 +254,25 @@ func mailID(c *cli.Context) (string, error) {
 	return args[0], nil
 }
 
+// openMailSpool opens the spool of a queue command, which must exist: a
+// typo in --spool is an error, not a new empty spool that lists nothing.
 func (a *app) openMailSpool(c *cli.Context) (*mailrelay.Spool, error) {
-	return mailrelay.OpenSpool(a.mailSpool(c))
+	dir, err := a.existingMailSpool(c)
+	if err != nil {
+		return nil, err
+	}
+	return mailrelay.OpenSpool(dir)
+}
+
+func (a *app) existingMailSpool(c *cli.Context) (string, error) {
+	dir := a.mailSpool(c)
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		return "", hint.Wrap(fmt.Errorf("no spool at %s", dir),
+			"check --spool / DEVBOX_MAIL_SPOOL; a relay (devbox mail serve) creates its spool when it starts")
+	} else if err != nil {
+		return "", fmt.Errorf("spool: %w", err)
+	}
+	return dir, nil
 }
 
 func mailNotFound(err error) error {
@@ -441,7 +459,11 @@ func (a *app) mailQueueFlush(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	cfg := mailrelay.Config{Spool: a.mailSpool(c), Upstream: up, Rewrite: rw, Hostname: up.Hostname}
+	dir, err := a.existingMailSpool(c)
+	if err != nil {
+		return err
+	}
+	cfg := mailrelay.Config{Spool: dir, Upstream: up, Rewrite: rw, Hostname: up.Hostname}
 	sum, err := mailrelay.DeliverNow(c.Context, cfg, a.logger)
 	if errors.Is(err, mailrelay.ErrLocked) {
 		return a.mailQueueFlushRunning(c)

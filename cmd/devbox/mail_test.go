@@ -597,3 +597,23 @@ func TestMailQueueListControlCharacters(t *testing.T) {
 		}
 	}
 }
+
+// TestMailQueueMissingSpool: a --spool that names no folder (a typo) is an
+// error with a hint, never a new empty spool that lists nothing.
+func TestMailQueueMissingSpool(t *testing.T) {
+	clearMailEnv(t)
+	missing := filepath.Join(t.TempDir(), "typo")
+	id := mailrelay.NewID(time.Now())
+	for _, args := range [][]string{
+		{"list"}, {"list", "--caught"}, {"show", id}, {"flush"}, {"retry", id}, {"delete", id}, {"release", id},
+	} {
+		argv := append(append([]string{"mail", "queue"}, args...), "--spool", missing)
+		code, _, stderr := runCLI(t, context.Background(), argv...)
+		if code != 1 || !strings.Contains(stderr, "no spool at") || !strings.Contains(stderr, "hint:") {
+			t.Errorf("%s: exit %d %q", strings.Join(args, " "), code, stderr)
+		}
+		if _, err := os.Stat(missing); !os.IsNotExist(err) {
+			t.Fatalf("%s created the spool: %v", strings.Join(args, " "), err)
+		}
+	}
+}
