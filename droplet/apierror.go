@@ -15,12 +15,21 @@ import (
 // devbox refuses: the token must stay with the API host.
 var ErrRedirect = errors.New("redirect to another host refused")
 
+// ErrRedirectMethod means the API redirected a request in a way that
+// would send it again with another method (a 301, 302 or 303 turns a
+// DELETE or a POST into a GET): a delete or a create would then look
+// answered without having been done.
+var ErrRedirectMethod = errors.New("redirect that changes the request's method refused")
+
 // checkRedirect follows redirects only within the API's scheme, host and
-// port (at most 5).
+// port, with the method unchanged (at most 5).
 func checkRedirect(api *url.URL) func(*http.Request, []*http.Request) error {
 	return func(req *http.Request, via []*http.Request) error {
 		if !sameOrigin(req.URL, api) {
 			return fmt.Errorf("%w: %s://%s", ErrRedirect, req.URL.Scheme, req.URL.Host)
+		}
+		if prev := via[len(via)-1]; req.Method != prev.Method {
+			return fmt.Errorf("%w: %s %s became %s", ErrRedirectMethod, prev.Method, prev.URL.Path, req.Method)
 		}
 		if len(via) >= 5 {
 			return errors.New("stopped after 5 redirects")
@@ -46,7 +55,7 @@ func apiError(what string, err error) error {
 				"check DIGITALOCEAN_ACCESS_TOKEN (or --token); it needs read and write scope")
 		}
 	}
-	if errors.Is(err, ErrRedirect) {
+	if errors.Is(err, ErrRedirect) || errors.Is(err, ErrRedirectMethod) {
 		return hint.Wrap(fmt.Errorf("%s: %w", what, err), "check --api-url / DIGITALOCEAN_API_URL: devbox sends the token only to that host")
 	}
 	return fmt.Errorf("%s: %w", what, err)

@@ -333,3 +333,62 @@ func FuzzParseRetryAfter(f *testing.F) {
 		}
 	})
 }
+
+// TestRedirectKeepsTheMethod: a 301/302/303 makes Go's client follow a
+// DELETE or a POST as a GET; within the API host that GET would answer
+// 200 and a delete that never happened would look done (or a create look
+// answered with no droplet). Such redirects are refused; only GETs follow
+// redirects, and only within the API's scheme, host and port.
+func TestRedirectKeepsTheMethod(t *testing.T) {
+	var mu sync.Mutex
+	var seen []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Method+" "+r.URL.Path)
+		mu.Unlock()
+		if r.Method != http.MethodGet {
+			http.Redirect(w, r, r.URL.Path, http.StatusFound)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"droplet":{"id":1,"name":"dev","status":"active"},"droplets":[],"links":{},"meta":{"total":0}}`)
+	}))
+	defer srv.Close()
+	c, err := New(Options{Token: "tok", APIURL: srv.URL, Retry: RetryPolicy{Attempts: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.api.Droplets.Delete(ctxT(t), 1); err == nil {
+		t.Error("a DELETE redirected with 302 and followed as a GET counted as done")
+	}
+	if d, _, err := c.api.Droplets.Create(ctxT(t), createReq("dev")); err == nil {
+		t.Errorf("a create redirected with 302 and followed as a GET succeeded: %+v", d)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if strings.Join(seen, ",") != "DELETE /v2/droplets/1,POST /v2/droplets" {
+		t.Errorf("requests %v, want the DELETE and the POST only", seen)
+	}
+
+	api, _ := url.Parse("https://api.example.test/")
+	check := checkRedirect(api)
+	for _, tt := range []struct {
+		from, method, to string
+		ok               bool
+	}{
+		{"GET", "GET", "https://api.example.test/v2/x", true},
+		{"GET", "GET", "https://API.example.test/v2/x", true},
+		{"GET", "GET", "https://api.example.test:8443/v2/x", false},
+		{"GET", "GET", "http://api.example.test/v2/x", false},
+		{"GET", "GET", "https://other.example.test/v2/x", false},
+		{"DELETE", "DELETE", "https://api.example.test/v2/x", true},
+		{"DELETE", "GET", "https://api.example.test/v2/x", false},
+		{"POST", "GET", "https://api.example.test/v2/x", false},
+	} {
+		prev, _ := http.NewRequest(tt.from, "https://api.example.test/v2/droplets", nil)
+		next, _ := http.NewRequest(tt.method, tt.to, nil)
+		if err := check(next, []*http.Request{prev}); (err == nil) != tt.ok {
+			t.Errorf("%s redirected to %s %s: err %v, want ok %v", tt.from, tt.method, tt.to, err, tt.ok)
+		}
+	}
+}
