@@ -59,8 +59,9 @@ func (p RetryPolicy) wait(attempt int, resp *http.Response, now time.Time, jitte
 			return ra, true
 		}
 		if resp.StatusCode == http.StatusTooManyRequests {
-			if reset, err := strconv.ParseInt(resp.Header.Get("Ratelimit-Reset"), 10, 64); err == nil && reset > 0 && reset < 1<<40 {
-				return max(time.Unix(reset, 0).Sub(now), 0), true
+			// A reset already passed (clocks differ) says nothing: back off.
+			if reset, err := strconv.ParseInt(resp.Header.Get("Ratelimit-Reset"), 10, 64); err == nil && reset < 1<<40 && time.Unix(reset, 0).After(now) {
+				return time.Unix(reset, 0).Sub(now), true
 			}
 		}
 	}
@@ -77,6 +78,8 @@ func (p RetryPolicy) wait(attempt int, resp *http.Response, now time.Time, jitte
 }
 
 // parseRetryAfter reads a Retry-After value: delay seconds or an HTTP date.
+// A date already passed (clocks differ) is no answer, so that a server
+// whose clock lags ours cannot make every retry immediate.
 func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 	if v == "" {
 		return 0, false
@@ -84,8 +87,8 @@ func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
 		return time.Duration(min(n, 86400)) * time.Second, true
 	}
-	if t, err := http.ParseTime(v); err == nil {
-		return min(max(t.Sub(now), 0), 86400*time.Second), true
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return min(t.Sub(now), 86400*time.Second), true
 	}
 	return 0, false
 }
