@@ -8,12 +8,30 @@ BIN      := bin/devbox
 IMAGE    ?= devbox:latest
 PKGS     := ./...
 
-.PHONY: all build cross run test test-short lint fmt deps docker-up bench bench-dns bench-mail bench-run compare-sendmail cover image clean
+.PHONY: all build cross install uninstall run test test-short lint fmt deps docker-up bench bench-dns bench-mail bench-run compare-sendmail cover image clean
 
 all: lint test build
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/devbox
+
+# install puts the binary and the bash, zsh and fish completions under
+# PREFIX (DESTDIR for packaging); uninstall removes exactly those files.
+PREFIX  ?= /usr/local
+INSTALLED := $(DESTDIR)$(PREFIX)/bin/devbox \
+	$(DESTDIR)$(PREFIX)/share/bash-completion/completions/devbox \
+	$(DESTDIR)$(PREFIX)/share/zsh/site-functions/_devbox \
+	$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/devbox.fish
+
+install: build
+	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/devbox
+	mkdir -p $(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/site-functions $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+	./$(BIN) completion bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/devbox
+	./$(BIN) completion zsh > $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_devbox
+	./$(BIN) completion fish > $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/devbox.fish
+
+uninstall:
+	rm -f $(INSTALLED)
 
 run: build
 	./$(BIN) serve

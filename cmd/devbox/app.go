@@ -138,15 +138,14 @@ func isUsage(err error) bool {
 // cli builds the command tree.
 func (a *app) cli() *cli.App {
 	cliApp := &cli.App{
-		Name:                 "devbox",
-		Usage:                "a toolbox for Docker development environments",
-		Version:              version + " (" + commit + ")",
-		HideVersion:          true,
-		Reader:               a.streams.In,
-		Writer:               a.streams.Out,
-		ErrWriter:            a.streams.Err,
-		EnableBashCompletion: true,
-		ExitErrHandler:       func(*cli.Context, error) {},
+		Name:           "devbox",
+		Usage:          "a toolbox for Docker development environments",
+		Version:        version + " (" + commit + ")",
+		HideVersion:    true,
+		Reader:         a.streams.In,
+		Writer:         a.streams.Out,
+		ErrWriter:      a.streams.Err,
+		ExitErrHandler: func(*cli.Context, error) {},
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "log level: debug, info, warn, error"},
 			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format: text or json"},
@@ -164,6 +163,7 @@ func (a *app) cli() *cli.App {
 			a.dropletCommand(),
 			a.healthCommand(),
 			a.versionCommand(),
+			a.completionCommand(),
 		},
 	}
 	cliApp.Action = func(c *cli.Context) error {
@@ -173,7 +173,7 @@ func (a *app) cli() *cli.App {
 		return cli.ShowAppHelp(c)
 	}
 	prepare(cliApp)
-	cliApp.Commands = append(cliApp.Commands, environmentCommand(cliApp))
+	cliApp.Commands = append(cliApp.Commands, environmentCommand(cliApp), a.completeCommand(cliApp))
 	return cliApp
 }
 
