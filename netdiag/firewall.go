@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"regexp"
 	"strings"
 )
 
@@ -121,19 +122,21 @@ func backendHint(engine string) string {
 
 // judgeOtherBackend lists what the FORWARD chain of the backend the
 // engine does not write to does to container traffic: a DROP policy, and
-// DROP/REJECT rules reachable from FORWARD whose matches can hit it, are
-// failures; other rules there are warnings.
+// DROP/REJECT rules reachable from FORWARD whose matches (with those of
+// the jumps leading to them) can hit it, are failures; drops limited to
+// some ports and other drops are warnings; drops of packets conntrack
+// calls INVALID are left out (they drop nothing a connection needs).
 func judgeOtherBackend(b Backend, ct containerTraffic) (fails, warns []string) {
 	name := b.command()
 	policy := b.Rules.Policies["filter/FORWARD"]
-	rules := reachableRules(b.Rules, "FORWARD")
+	rules, open := reachableRules(b.Rules, "FORWARD")
 	accepts := false
 	for _, r := range rules {
-		if r.target == "ACCEPT" && ct.hits(r.text) {
+		if r.target == "ACCEPT" && ct.hits(r.match) {
 			accepts = true
 		}
 	}
-	if policy == "DROP" {
+	if policy == "DROP" && open {
 		msg := fmt.Sprintf("%s: FORWARD policy DROP: it drops every forwarded packet its own rules do not accept, "+
 			"so traffic between containers on different networks and from containers to the outside never arrives", name)
 		if accepts {
@@ -142,47 +145,126 @@ func judgeOtherBackend(b Backend, ct containerTraffic) (fails, warns []string) {
 			fails = append(fails, msg)
 		}
 	}
+	seen := map[string]bool{}
 	for _, r := range rules {
-		switch {
-		case (r.target == "DROP" || r.target == "REJECT") && ct.hits(r.text):
-			fails = append(fails, fmt.Sprintf("%s: -A %s %s: drops container traffic it matches", name, r.chain, r.text))
-		case r.target == "DROP" || r.target == "REJECT":
-			warns = append(warns, fmt.Sprintf("%s: -A %s %s: does not match container bridges or subnets", name, r.chain, r.text))
+		if r.target != "DROP" && r.target != "REJECT" {
+			continue
 		}
+		var msg string
+		switch {
+		case hasMatch(r.match, "--ctstate", "INVALID") || hasMatch(r.match, "--state", "INVALID"):
+			continue
+		case !ct.hits(r.match):
+			msg = fmt.Sprintf("%s: -A %s %s: does not match container bridges or subnets", name, r.chain, r.text)
+		case hasMatch(r.match, "--dport", "") || hasMatch(r.match, "--dports", "") ||
+			hasMatch(r.match, "--sport", "") || hasMatch(r.match, "--sports", ""):
+			msg = fmt.Sprintf("%s: -A %s %s: drops container traffic to those ports only", name, r.chain, r.text)
+		default:
+			msg = fmt.Sprintf("%s: -A %s %s: drops container traffic it matches", name, r.chain, r.text)
+			if !seen[msg] {
+				fails = append(fails, msg)
+			}
+			seen[msg] = true
+			continue
+		}
+		if !seen[msg] {
+			warns = append(warns, msg)
+		}
+		seen[msg] = true
 	}
 	return fails, warns
 }
 
-// chainRule is one rule with its chain and target.
-type chainRule struct {
-	chain, text, target string
-}
-
-// reachableRules lists the filter rules reachable from chain, following
-// jumps to user chains (each chain once).
-func reachableRules(rs Rules, chain string) []chainRule {
-	seen := map[string]bool{}
-	var out []chainRule
-	var walk func(c string, depth int)
-	walk = func(c string, depth int) {
-		if seen[c] || depth > 16 {
-			return
-		}
-		seen[c] = true
-		for _, r := range rs.Rules["filter/"+c] {
-			t := ruleTarget(r)
-			out = append(out, chainRule{chain: c, text: r, target: t})
-			if _, user := rs.Rules["filter/"+t]; user {
-				walk(t, depth+1)
-			}
+// hasMatch reports whether a rule's matches hold flag (not negated) with
+// value (any value when value is "").
+func hasMatch(match, flag, value string) bool {
+	f := strings.Fields(match)
+	for i := 0; i+1 < len(f); i++ {
+		if f[i] == flag && (i == 0 || f[i-1] != "!") && (value == "" || f[i+1] == value) {
+			return true
 		}
 	}
-	walk(chain, 0)
-	return out
+	return false
+}
+
+// chainRule is one rule with its chain and target, and match: what a
+// packet must match to meet the rule and be hit by it (the matches of the
+// jumps that lead to its chain, then its own).
+type chainRule struct {
+	chain, text, target, match string
+}
+
+// walkBudget bounds how many rules the walk lists by following a chain
+// again on another path (a chain jumped to from two places is judged
+// under both jumps' matches); past it, only chains not yet walked are
+// followed, so every reachable rule is still seen once.
+const walkBudget = 20000
+
+// reachableRules lists the filter rules a packet entering chain can meet:
+// jumps to user chains are followed with their matches, an unconditional
+// RETURN, ACCEPT, DROP, REJECT or goto ends a chain (the rules after it are
+// never met), and a loop is followed once. open is false when chain itself
+// ends in such an unconditional rule, so its policy is never applied.
+func reachableRules(rs Rules, chain string) (out []chainRule, open bool) {
+	onPath, walked, done := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	var walk func(c, cond string) bool
+	walk = func(c, cond string) bool {
+		key := c + "\x00" + cond
+		if onPath[c] || done[key] || (len(out) >= walkBudget && walked[c]) {
+			return true
+		}
+		onPath[c], walked[c], done[key] = true, true, true
+		defer delete(onPath, c)
+		for _, r := range rs.Rules["filter/"+c] {
+			own := ruleMatches(r)
+			m := strings.TrimSpace(cond + " " + own)
+			t := ruleTarget(r)
+			out = append(out, chainRule{chain: c, text: r, target: t, match: m})
+			if _, user := rs.Rules["filter/"+t]; user {
+				walk(t, m)
+			}
+			if own == "" && (t == "RETURN" || t == "ACCEPT" || t == "DROP" || t == "REJECT" || isGoto(r)) {
+				return false
+			}
+		}
+		return true
+	}
+	open = walk(chain, "")
+	return out, open
+}
+
+// ruleMatches is a rule's matches: what comes before its -j or -g, a
+// comment left out.
+func ruleMatches(rule string) string {
+	rule = commentMatch.ReplaceAllString(rule, " ")
+	f := strings.Fields(rule)
+	for i, v := range f {
+		if v == "-j" || v == "-g" {
+			f = f[:i]
+			break
+		}
+	}
+	return strings.Join(f, " ")
+}
+
+// commentMatch is an iptables-save comment match, quoted or not.
+var commentMatch = regexp.MustCompile(`-m comment --comment ("(?:[^"\\]|\\.)*"|\S+)`)
+
+func isGoto(rule string) bool {
+	f := strings.Fields(commentMatch.ReplaceAllString(rule, " "))
+	for _, v := range f {
+		if v == "-j" {
+			return false
+		}
+		if v == "-g" {
+			return true
+		}
+	}
+	return false
 }
 
 func ruleTarget(rule string) string {
-	f := strings.Fields(rule)
+	f := strings.Fields(commentMatch.ReplaceAllString(rule, " "))
 	for i := 0; i+1 < len(f); i++ {
 		if f[i] == "-j" || f[i] == "-g" {
 			return f[i+1]

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
@@ -154,6 +155,13 @@ func TestBackendsCheckRealRules(t *testing.T) {
 			"iptables-legacy -N DOCKER", "iptables-legacy -A FORWARD -o docker0 -j DOCKER",
 			"iptables-nft -A FORWARD -i docker0 -j REJECT",
 		}, Fail, []string{"the engine writes to iptables-legacy", "iptables-nft: -A FORWARD -i docker0 -j REJECT"}},
+		{"legacy drops only behind a jump of wg0, a RETURN, or for one port", []string{
+			"iptables-nft -N DOCKER-USER", "iptables-nft -A FORWARD -j DOCKER-USER",
+			"iptables-legacy -N vpn", "iptables-legacy -A FORWARD -i wg0 -j vpn", "iptables-legacy -A vpn -j DROP",
+			"iptables-legacy -N hold", "iptables-legacy -A FORWARD -j hold", "iptables-legacy -A hold -m comment --comment off -j RETURN", "iptables-legacy -A hold -j DROP",
+			"iptables-legacy -A FORWARD -p tcp --dport 25 -j REJECT",
+			"iptables-legacy -A FORWARD -m conntrack --ctstate INVALID -j DROP",
+		}, Warn, []string{"iptables-legacy: -A vpn -j DROP: does not match container bridges", "-A FORWARD -p tcp -m tcp --dport 25 -j REJECT --reject-with icmp-port-unreachable: drops container traffic to those ports only"}},
 		{"both clean", []string{
 			"iptables-nft -N DOCKER-USER", "iptables-nft -A FORWARD -j DOCKER-USER",
 		}, Pass, []string{"the engine writes to iptables-nft"}},
@@ -278,4 +286,81 @@ func FuzzJudgeOtherBackend(f *testing.F) {
 		_, _ = judgeOtherBackend(b, ct)
 		_, _ = judgeNativeForward(ParseNftChains(text), ct)
 	})
+}
+
+// The rule walk follows what a packet meets: a jump's own matches narrow
+// every rule of the chain it jumps to, an unconditional RETURN, ACCEPT or
+// DROP ends its chain, loops end, and a chain reached by two paths is
+// judged on both.
+func TestBackendsRuleWalk(t *testing.T) {
+	rules := func(lines ...string) string {
+		return strings.Replace(emptyFilter, "COMMIT", strings.Join(lines, "\n")+"\nCOMMIT", 1)
+	}
+	tests := []struct {
+		name          string
+		legacy        string
+		status        Status
+		contains, not []string
+	}{
+		{"drop in a chain only wg0 jumps to", rules(":fw - [0:0]", "-A FORWARD -i wg0 -j fw", "-A fw -j DROP"),
+			Warn, []string{"-A fw -j DROP: does not match container bridges or subnets"}, []string{"drops container traffic"}},
+		{"drop in a chain docker0 jumps to", rules(":fw - [0:0]", "-A FORWARD -i docker0 -j fw", "-A fw -j DROP"),
+			Fail, []string{"iptables-legacy: -A fw -j DROP: drops container traffic it matches"}, nil},
+		{"chain reached narrowly, then broadly", rules(":fw - [0:0]", "-A FORWARD -i wg0 -j fw", "-A FORWARD -j fw", "-A fw -j DROP"),
+			Fail, []string{"-A fw -j DROP: drops container traffic it matches"}, nil},
+		{"drop behind an unconditional RETURN", rules(":fw - [0:0]", "-A FORWARD -j fw", "-A fw -j RETURN", "-A fw -j DROP"),
+			Pass, nil, []string{"-A fw -j DROP"}},
+		{"drop behind a conditional RETURN", rules(":fw - [0:0]", "-A FORWARD -j fw", "-A fw -i eth0 -j RETURN", "-A fw -j DROP"),
+			Fail, []string{"-A fw -j DROP: drops container traffic it matches"}, nil},
+		{"drop behind an unconditional ACCEPT", rules("-A FORWARD -m comment --comment \"allow all\" -j ACCEPT", "-A FORWARD -j DROP"),
+			Pass, nil, []string{"-A FORWARD -j DROP"}},
+		{"loop between chains", rules(":a - [0:0]", ":b - [0:0]", "-A FORWARD -j a", "-A a -j b", "-A b -j a", "-A b -o br-+ -j DROP"),
+			Fail, []string{"-A b -o br-+ -j DROP: drops container traffic it matches"}, nil},
+		{"negated source", rules("! -s 10.0.0.0/8 -j DROP"),
+			Pass, nil, nil}, // not a rule: no -A, ignored
+		{"negated interface", rules("-A FORWARD ! -i docker0 -o docker0 -j DROP"),
+			Fail, []string{"-A FORWARD ! -i docker0 -o docker0 -j DROP: drops container traffic"}, nil},
+		{"invalid packets only", rules("-A FORWARD -m conntrack --ctstate INVALID -j DROP", "-A FORWARD -m state --state INVALID -j DROP"),
+			Pass, []string{"the other backend drops nothing"}, []string{"drops container traffic"}},
+		{"reject of one tcp port", rules("-A FORWARD -p tcp -m tcp --dport 25 -j REJECT --reject-with icmp-port-unreachable"),
+			Warn, []string{"-A FORWARD -p tcp -m tcp --dport 25 -j REJECT --reject-with icmp-port-unreachable: drops container traffic to those ports only"}, []string{"drops container traffic it matches"}},
+		{"comment that reads like a match", rules(`-A FORWARD -m comment --comment "only -i eth9, see -j LOG" -j DROP`),
+			Fail, []string{"drops container traffic it matches"}, nil},
+		{"drop of all udp", rules("-A FORWARD -p udp -j DROP"),
+			Fail, []string{"-A FORWARD -p udp -j DROP: drops container traffic it matches"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.write("/run/devbox/iptables-legacy-save", tt.legacy)
+			f.write("/run/devbox/iptables-nft-save", healthyFirewall)
+			r := f.runCheck(backendsCheck(), Config{})
+			wantResult(t, r, tt.status, tt.contains...)
+			notMentioned(t, r, tt.not...)
+		})
+	}
+}
+
+// A ruleset whose chains jump twice to the next one has 2^40 paths; the
+// walk is bounded and still finds the drop at the end.
+func TestBackendsRuleWalkBounded(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n")
+	const n = 40
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, ":c%d - [0:0]\n", i)
+	}
+	b.WriteString("-A FORWARD -j c0\n")
+	for i := 0; i < n-1; i++ {
+		fmt.Fprintf(&b, "-A c%d -p tcp -j c%d\n-A c%d -p udp -j c%d\n", i, i+1, i, i+1)
+	}
+	fmt.Fprintf(&b, "-A c%d -o docker0 -j DROP\n", n-1)
+	for i := 0; i < 100000; i++ {
+		fmt.Fprintf(&b, "-A FORWARD -s 10.%d.%d.0/24 -j ACCEPT\n", i/256%256, i%256)
+	}
+	b.WriteString("COMMIT\n")
+	f := newFixture(t)
+	f.write("/run/devbox/iptables-legacy-save", b.String())
+	f.write("/run/devbox/iptables-nft-save", healthyFirewall)
+	wantResult(t, f.runCheck(backendsCheck(), Config{}), Fail, fmt.Sprintf("-A c%d -o docker0 -j DROP: drops container traffic it matches", n-1))
 }
