@@ -88,7 +88,11 @@ func Parse(args []string) (Options, error) {
 				}
 				switch c {
 				case 'f', 'r':
-					o.From = strings.Trim(strings.TrimSpace(v), "<>")
+					// -f '<>' (or '') is the null sender, as bounces and
+					// auto-replies use it (RFC 3834).
+					v = strings.TrimSpace(v)
+					o.nullSender = v == "" || v == "<>"
+					o.From = strings.Trim(v, "<>")
 				case 'F':
 					o.FullName = v
 				}

@@ -58,9 +58,15 @@ func prepare(o Options, raw []byte, d Defaults) (*Message, error) {
 	fields := parseFields(head)
 	m := &Message{To: append([]string(nil), o.Recipients...)}
 	var kept []string
+	// A message being resent names its recipients in its Resent- fields
+	// (RFC 822 4.6.1; Postfix's sendmail -t reads them so).
+	prefix := ""
+	if hasResentRecipients(fields) {
+		prefix = "resent-"
+	}
 	for _, f := range fields {
 		name := strings.ToLower(f.name)
-		if o.ExtractRecipients && (name == "to" || name == "cc" || name == "bcc") {
+		if o.ExtractRecipients && (name == prefix+"to" || name == prefix+"cc" || name == prefix+"bcc") {
 			list, err := ParseAddressList(f.value())
 			if err != nil {
 				return nil, &Error{Code: ExitDataErr, Err: hint.Wrap(fmt.Errorf("%s header: %w; nothing was sent", f.name, err),
@@ -227,6 +233,16 @@ func fieldValue(fields []field, name string) string {
 		}
 	}
 	return ""
+}
+
+func hasResentRecipients(fields []field) bool {
+	for _, f := range fields {
+		switch strings.ToLower(f.name) {
+		case "resent-to", "resent-cc", "resent-bcc":
+			return true
+		}
+	}
+	return false
 }
 
 func dedupe(list []string) []string {

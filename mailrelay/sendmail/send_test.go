@@ -22,7 +22,13 @@ func TestBccNeverSent(t *testing.T) {
 		{ExtractRecipients: true},
 		{Recipients: []string{"dev@example.test"}},
 	} {
-		m, err := Prepare(o, strings.NewReader(bccMessage), defaults)
+		msg := bccMessage
+		if o.ExtractRecipients {
+			// With a Resent-Bcc, -t reads the Resent- fields instead
+			// (TestResentRecipients).
+			msg = strings.Replace(msg, "Resent-Bcc: other@example.test\n", "", 1)
+		}
+		m, err := Prepare(o, strings.NewReader(msg), defaults)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -295,5 +301,60 @@ func TestHeaderWithoutLineEnd(t *testing.T) {
 	f := relayHeader(string(m.Data))
 	if len(f) != 5 || f[1] != "Subject: hi" || !strings.HasPrefix(f[2], "From: ") || !strings.HasSuffix(string(m.Data), "\r\n\r\n") {
 		t.Errorf("header %q\nfrom %q", f, m.Data)
+	}
+}
+
+// TestResentRecipients: with -t, a message that carries Resent-To,
+// Resent-Cc or Resent-Bcc is being resent, and those fields name its
+// recipients (RFC 822 4.6.1, as Postfix's sendmail -t reads them); a
+// Resent-Bcc's addresses are never dropped. Resent-Bcc is still stripped.
+func TestResentRecipients(t *testing.T) {
+	for _, tt := range []struct {
+		msg  string
+		want []string
+	}{
+		{"Resent-To: r@x.test\nResent-Bcc: rb@x.test\nTo: dev@x.test\nSubject: s\n\nb\n", []string{"r@x.test", "rb@x.test"}},
+		{"To: dev@x.test\nRESENT-BCC: rb@x.test,\n rb2@x.test\nSubject: s\n\nb\n", []string{"rb@x.test", "rb2@x.test"}},
+		{"Resent-From: a@x.test\nResent-Date: Fri, 02 Jan 2026 03:04:05 +0000\nTo: dev@x.test\nBcc: b@x.test\n\nb\n", []string{"dev@x.test", "b@x.test"}},
+	} {
+		m, err := Prepare(Options{ExtractRecipients: true}, strings.NewReader(tt.msg), defaults)
+		if err != nil {
+			t.Errorf("%q: %v", tt.msg, err)
+			continue
+		}
+		if !reflect.DeepEqual(m.To, tt.want) || len(bccFields(string(m.Data))) > 0 {
+			t.Errorf("%q: recipients %q, want %q; sent:\n%s", tt.msg, m.To, tt.want, m.Data)
+		}
+	}
+	if _, err := Prepare(Options{ExtractRecipients: true}, strings.NewReader("To: dev@x.test\nResent-Cc: bob@\n\nb\n"), defaults); ExitCode(err) != ExitDataErr {
+		t.Errorf("bad Resent-Cc: %v, want exit 65", err)
+	}
+}
+
+// TestNullSenderFlag: -f '<>' (or an empty -f) is the null sender, as vacation
+// programs and bounce scripts use it (RFC 3834), not the user's address.
+func TestNullSenderFlag(t *testing.T) {
+	rec := newRecorder(t)
+	up := mailrelay.Upstream{Addr: rec.addr, TLS: mailrelay.TLSNone}
+	for _, args := range [][]string{{"-f", "<>"}, {"-f<>"}, {"-r", "<>"}, {"-f", ""}, {"-f", " <> "}} {
+		o, err := Parse(append(args, "a@x.test"))
+		if err != nil {
+			t.Fatalf("%q: %v", args, err)
+		}
+		m, err := Prepare(o, strings.NewReader("From: app@x.test\nSubject: auto\n\nb\n"), defaults)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := Send(context.Background(), up, mailrelay.Rewrite{}, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, m := range rec.messages() {
+		if m.From != "" {
+			t.Errorf("envelope sender %q, want <>", m.From)
+		}
+	}
+	if n := len(rec.messages()); n != 5 {
+		t.Errorf("server got %d messages, want 5", n)
 	}
 }
