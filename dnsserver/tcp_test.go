@@ -257,3 +257,62 @@ func TestTCPIdleAndHalfQueries(t *testing.T) {
 		}
 	}
 }
+
+// TestTCPClientThatNeverReads: a client pipelines queries with large
+// answers and never reads them; other clients are answered meanwhile, over
+// TCP and UDP.
+func TestTCPClientThatNeverReads(t *testing.T) {
+	var b strings.Builder
+	for i := range 3000 {
+		fmt.Fprintf(&b, "10.3.%d.%d big.test\n", i>>8, i&255)
+	}
+	hosts := filepath.Join(t.TempDir(), "hosts")
+	writeFile(t, hosts, b.String()+"10.0.0.1 small.test\n")
+	s := startServer(t, Config{HostsFiles: []string{hosts}, NoForward: true})
+	stuck := dialTCP(t, s.Addrs()[0])
+	_ = stuck.c.SetReadBuffer(4096)
+	names := make([]string, 300) // 300 answers of 48 kB: more than the socket buffers hold
+	for i := range names {
+		names[i] = "big.test."
+	}
+	stuck.send(1, names...)
+	for range 20 {
+		for _, network := range transports {
+			if r := query(t, network, s.Addrs()[0], "small.test.", dns.TypeA); len(r.Answer) != 1 {
+				t.Fatalf("%s meanwhile: %v", network, r)
+			}
+		}
+	}
+}
+
+// TestTCPConnectionFlood: beyond tcpMaxConns open connections a new one is
+// closed at once; when some close, new ones are served again.
+func TestTCPConnectionFlood(t *testing.T) {
+	s := hostsServer(t, Config{NoForward: true})
+	var idle []*tcpClient
+	for range tcpMaxConns {
+		idle = append(idle, dialTCP(t, s.Addrs()[0]))
+	}
+	// Every slot is taken once the server has accepted them all: a
+	// connection after that is closed without an answer.
+	waitFor(t, "a connection over the limit closed", func() bool {
+		extra := dialTCP(t, s.Addrs()[0])
+		defer extra.c.Close()
+		extra.send(1, "web.myapp.test.")
+		_, _, err := extra.read()
+		return errors.Is(err, io.EOF)
+	})
+	if r := query(t, "udp", s.Addrs()[0], "web.myapp.test.", dns.TypeA); len(r.Answer) != 1 {
+		t.Errorf("UDP during the flood: %v", r)
+	}
+	for _, c := range idle[:10] {
+		_ = c.c.Close()
+	}
+	waitFor(t, "TCP served again", func() bool {
+		c := dialTCP(t, s.Addrs()[0])
+		defer c.c.Close()
+		c.send(2, "web.myapp.test.")
+		m, _, err := c.read()
+		return err == nil && len(m.Answer) == 1
+	})
+}
