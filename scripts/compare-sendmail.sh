@@ -161,4 +161,6 @@ bare name argument (cron)|Subject: cron\n\nb\n|root
 bare name in To with -t|To: root\nSubject: s\n\nb\n|-t
 list the queue|-|-bp
 SMTP on stdin|EHLO mua.test\r\nMAIL FROM:<app@box.test>\r\nRCPT TO:<dev@example.test>\r\nDATA\r\nSubject: bs\r\nBcc: x@example.test\r\n\r\nb\r\n.\r\nQUIT\r\n|-bs
+Resent-Bcc with -t|Resent-To: r@example.test\nResent-Bcc: rb@example.test\nTo: dev@example.test\nSubject: s\n\nb\n|-t
+null sender|To: dev@example.test\nSubject: s\n\nb\n|-t -f <>
 CASES
