@@ -133,6 +133,12 @@ func (r *Relay) recipientAllowed(to string) bool {
 	return false
 }
 
+// errLineTooLong answers a message line longer than go-smtp's line limit
+// (Server.MaxLineLength, 2000 bytes): permanent, as RFC 5321 4.5.3.1.6
+// has it, so the client does not send the same line again and again.
+var errLineTooLong = &smtp.SMTPError{Code: 500, EnhancedCode: smtp.EnhancedCode{5, 5, 2},
+	Message: "message refused: a line is too long (RFC 5321 allows 998 characters per line; fold or encode it)"}
+
 // Data spools the message and answers 250 only once it is on disk.
 func (s *session) Data(body io.Reader) error {
 	now := s.r.now()
@@ -144,6 +150,10 @@ func (s *session) Data(body io.Reader) error {
 		if se := asSMTP(err); se != nil {
 			s.r.m.rejected.Inc()
 			return se
+		}
+		if errors.Is(err, smtp.ErrTooLongLine) {
+			s.r.m.rejected.Inc()
+			return errLineTooLong
 		}
 		s.r.log.Error("spool message", "client", s.client, "err", err)
 		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "could not store the message; try again later"}
