@@ -8,7 +8,7 @@ BIN      := bin/devbox
 IMAGE    ?= devbox:latest
 PKGS     := ./...
 
-.PHONY: all build cross install uninstall run test test-short lint fmt deps docker-up bench bench-dns bench-mail bench-run compare-sendmail cover image clean
+.PHONY: all build cross install uninstall release release-images run test test-short lint fmt deps docker-up bench bench-dns bench-mail bench-run compare-sendmail cover image clean
 
 all: lint test build
 
@@ -96,5 +96,13 @@ image: build
 	cp /etc/ssl/certs/ca-certificates.crt build/image/ca-certificates.crt
 	docker build -t $(IMAGE) -f Dockerfile build/image
 
+# release cross-builds dist/ (archives and checksums, GoReleaser's layout);
+# release-images also builds the image for linux/amd64 and linux/arm64.
+release:
+	VERSION=$(VERSION) COMMIT=$(COMMIT) scripts/release.sh
+
+release-images:
+	VERSION=$(VERSION) COMMIT=$(COMMIT) IMAGES=1 scripts/release.sh
+
 clean:
-	rm -rf bin build cover.out
+	rm -rf bin build dist cover.out
