@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"os"
 	"regexp"
 	"strings"
@@ -87,10 +88,14 @@ func resolveKey(spec string) (keySpec, error) {
 	if fingerprintPattern.MatchString(strings.ToLower(spec)) {
 		return keySpec{fingerprint: strings.ToLower(spec)}, nil
 	}
-	data, err := os.ReadFile(spec)
+	data, err := readKeyFile(spec)
 	if err != nil {
 		return keySpec{}, hint.Wrap(fmt.Errorf("%w: ssh key: %w", ErrInvalid, err),
 			"--ssh-key takes a public key file (~/.ssh/id_ed25519.pub) or an MD5 fingerprint (aa:bb:...)")
+	}
+	if bytes.Contains(data, []byte("PRIVATE KEY-----")) {
+		return keySpec{}, hint.Wrap(fmt.Errorf("%w: ssh key %s is a private key", ErrInvalid, spec),
+			"pass the public key, the .pub file next to it (ssh-keygen -y -f "+spec+" prints it); a private key never leaves this machine")
 	}
 	var lines []string
 	for _, l := range strings.Split(string(data), "\n") {
@@ -143,4 +148,27 @@ func (c *Client) ensureKey(ctx context.Context, ks keySpec) error {
 		return apiError("upload ssh key", err)
 	}
 	return nil
+}
+
+// maxKeyFile bounds what is read of --ssh-key: a public key line is at
+// most a few KiB (RSA 16384 bits: under 3 KiB), comments included.
+const maxKeyFile = 64 << 10
+
+// readKeyFile reads a key file of at most maxKeyFile bytes, so that a
+// wrong path (/dev/zero, a disk image) is refused
+// instead of read without end.
+func readKeyFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxKeyFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if len(data) > maxKeyFile {
+		return nil, fmt.Errorf("%s is over %d KiB: not a public key file", path, maxKeyFile>>10)
+	}
+	return data, nil
 }

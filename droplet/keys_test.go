@@ -3,6 +3,7 @@ package droplet
 import (
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -128,5 +129,40 @@ func TestKeyFileWithSeveralKeysRefused(t *testing.T) {
 	}
 	if n := len(c.fake.Requests()); n != 0 {
 		t.Errorf("%d requests sent for refused key files", n)
+	}
+}
+
+// TestKeyFileMistakes: a private key passed by mistake is named as such
+// (not "holds 5 public keys"), and nothing of it shows in the error; a
+// huge or endless file is refused without reading it all; CRLF and
+// comment lines around one key are fine.
+func TestKeyFileMistakes(t *testing.T) {
+	dir := t.TempDir()
+	secret := "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW"
+	for name, content := range map[string]string{
+		"openssh": "-----BEGIN OPENSSH PRIVATE KEY-----\n" + secret + "\n" + secret + "\n-----END OPENSSH PRIVATE KEY-----\n",
+		"pem":     "-----BEGIN RSA PRIVATE KEY-----\r\n" + secret + "\r\n-----END RSA PRIVATE KEY-----\r\n",
+	} {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := resolveKey(p)
+		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "private key") || !strings.Contains(hint.Of(err), ".pub") {
+			t.Errorf("%s: err = %v (hint %q), want a private key refused with a hint", name, err, hint.Of(err))
+		}
+		if err != nil && strings.Contains(err.Error()+hint.Of(err), secret[:20]) {
+			t.Errorf("%s: the error shows the private key", name)
+		}
+	}
+	if _, err := resolveKey("/dev/zero"); !errors.Is(err, ErrInvalid) {
+		t.Errorf("/dev/zero: err = %v, want refused", err)
+	}
+	p, line := writeKey(t)
+	if err := os.WriteFile(p, []byte("# laptop\r\n"+line+"\r\n# end\r\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if ks, err := resolveKey(p); err != nil || ks.key.Comment != "dev@laptop" {
+		t.Errorf("CRLF with comments: %+v, %v", ks, err)
 	}
 }
