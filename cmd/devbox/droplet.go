@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"text/tabwriter"
@@ -206,13 +207,31 @@ func (a *app) dropletUpConfig(c *cli.Context, args []string) (droplet.UpConfig, 
 		cfg.Expires = t
 	}
 	if p := c.String("user-data-file"); p != "" {
-		data, err := os.ReadFile(p)
+		data, err := dropletReadUserData(p)
 		if err != nil {
-			return cfg, exitCode(exitUsage, hint.Wrap(fmt.Errorf("read user data: %w", err), "--user-data-file takes a cloud-init file"))
+			return cfg, exitCode(exitUsage, hint.Wrap(fmt.Errorf("read user data: %w", err), "--user-data-file takes a cloud-init file of at most 64 KiB"))
 		}
 		cfg.UserData = string(data)
 	}
 	return cfg, nil
+}
+
+// dropletReadUserData reads at most one byte more than the API accepts,
+// so a wrong path (/dev/zero, a disk image) is refused, not read without end.
+func dropletReadUserData(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, droplet.MaxUserData+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > droplet.MaxUserData {
+		return nil, fmt.Errorf("%s is over the API's 64 KiB", path)
+	}
+	return data, nil
 }
 
 func (a *app) dropletDefaultKey() string {

@@ -234,6 +234,8 @@ func TestDropletInvalidInputsNoRequest(t *testing.T) {
 		{"droplet", "up", "my_box"},
 		{"droplet", "up", "dev", "--user-data-file", big},
 		{"droplet", "up", "dev", "--user-data-file", filepath.Join(t.TempDir(), "missing")},
+		{"droplet", "up", "dev", "--user-data-file", "/dev/zero"},
+		{"droplet", "up", "dev", "--ssh-key", "/dev/zero"},
 		{"droplet", "up", "dev", "--tag", "no spaces"},
 		{"droplet", "up", "dev", "--ssh-key", big},
 		{"droplet", "up", "a", "b"},
