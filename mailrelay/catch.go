@@ -86,7 +86,10 @@ func (s *Spool) listCaught() ([]*Record, error) {
 
 // Release copies a caught message into the active queue for delivery and
 // returns its new record (a new ID; the caught copy stays).
-func (s *Spool) Release(id string) (*Record, error) {
+func (s *Spool) Release(id string) (*Record, error) { return s.ReleaseTo(id, nil) }
+
+// ReleaseTo is Release to other recipients (none: the original ones).
+func (s *Spool) ReleaseTo(id string, to []string) (*Record, error) {
 	rec, err := s.CaughtRecord(id)
 	if err != nil {
 		return nil, err
@@ -98,6 +101,9 @@ func (s *Spool) Release(id string) (*Record, error) {
 	defer f.Close()
 	now := s.now()
 	out := &Record{ID: NewID(now), Envelope: rec.Envelope, Received: now}
+	if len(to) > 0 {
+		out.To = to
+	}
 	if err := s.Put(QueueActive, out, f); err != nil {
 		return nil, fmt.Errorf("release %s: %w", id, err)
 	}

@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"time"
+
+	"github.com/devbox-tools/devbox/mailrelay/mailbox"
 )
 
 // CaughtMessage is one caught message as the HTTP API and
@@ -58,6 +60,13 @@ func (r *Relay) Handler() http.Handler {
 	mux.HandleFunc("DELETE /api/messages/{id}", r.httpDelete)
 	mux.HandleFunc("POST /api/messages/{id}/release", r.httpRelease)
 	mux.HandleFunc("GET /{$}", r.httpIndex)
+	if r.box != nil {
+		api := &mailbox.API{Store: r.box, Version: r.cfg.Version}
+		if r.del != nil {
+			api.Release = r.releaseTo
+		}
+		api.Register(mux)
+	}
 	return r.guard(mux)
 }
 

@@ -49,6 +49,7 @@ type Config struct {
 	Listen          string   // SMTP listen address
 	HTTPListen      string   // catch HTTP API; empty: off
 	HTTPAllowHosts  []string // names the catch HTTP API answers to besides its address and localhost
+	Version         string   // what the catch API reports as its version
 	Spool           string
 	Mode            Mode
 	Hostname        string // greeting and Received name

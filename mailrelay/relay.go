@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/devbox-tools/devbox/internal/hint"
+	"github.com/devbox-tools/devbox/mailrelay/mailbox"
 )
 
 // Relay is the SMTP server, its spool, delivery workers and the catch
@@ -32,6 +33,7 @@ type Relay struct {
 	srv    *smtp.Server
 	ln     net.Listener
 	httpLn net.Listener
+	box    *mailbox.Store // index of caught mail, with the HTTP API
 	now    func() time.Time
 
 	authFails authFails
@@ -120,6 +122,12 @@ func (r *Relay) Listen() (net.Addr, error) {
 			r.spool.Unlock()
 			return nil, hint.Wrap(fmt.Errorf("http listen %s: %w", r.cfg.HTTPListen, err), "pick another --http-listen address")
 		}
+		if err := r.openCaughtStore(context.Background()); err != nil {
+			r.httpLn.Close()
+			r.ln.Close()
+			r.spool.Unlock()
+			return nil, err
+		}
 	}
 	r.srv = r.newServer()
 	return r.ln.Addr(), nil
@@ -170,6 +178,13 @@ func (r *Relay) Serve(ctx context.Context) error {
 		return errors.New("mail relay: Serve before Listen")
 	}
 	defer r.spool.Unlock()
+	if r.box != nil {
+		defer func() {
+			if err := r.box.Close(); err != nil {
+				r.log.Warn("mail index not saved", "err", err)
+			}
+		}()
+	}
 	r.log.Info("mail relay listening", "addr", r.ln.Addr().String(), "mode", string(r.cfg.Mode),
 		"spool", r.spool.Dir(), "upstream", r.cfg.Upstream.Addr)
 	g, gctx := errgroup.WithContext(ctx)

@@ -166,12 +166,12 @@ func (s *session) Data(body io.Reader) error {
 func (r *Relay) store(rec *Record, msg io.Reader) error {
 	switch r.cfg.Mode {
 	case ModeCatch:
-		if err := r.spool.Catch(rec, msg); err != nil {
+		if err := r.catch(rec, msg); err != nil {
 			return err
 		}
 		r.m.caught.Inc()
 	case ModeBoth:
-		if err := r.spool.Catch(rec, msg); err != nil {
+		if err := r.catch(rec, msg); err != nil {
 			return err
 		}
 		r.m.caught.Inc()

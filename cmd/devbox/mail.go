@@ -96,6 +96,7 @@ func (a *app) mailCommand() *cli.Command {
 		Subcommands: []*cli.Command{
 			a.mailServeCommand(),
 			a.mailQueueCommand(),
+			a.mailWaitCommand(),
 		},
 	}
 }
@@ -158,7 +159,7 @@ func (a *app) mailServeConfig(c *cli.Context) (mailrelay.Config, error) {
 		Hostname: up.Hostname, AllowNetworks: nets, AllowRecipients: pats, MaxMessageBytes: c.Int64("max-size"),
 		Upstream: up, Rewrite: rw, Workers: c.Int("workers"),
 		RetryInitial: c.Duration("retry-initial"), RetryMax: c.Duration("retry-max"), Lifetime: c.Duration("lifetime"),
-		BareNewline: bare,
+		BareNewline: bare, Version: version,
 	}
 	if cfg.AuthUser = c.String("auth-user"); cfg.AuthUser != "" {
 		cfg.AuthPassword = a.mailGetenv("DEVBOX_MAIL_AUTH_PASSWORD")
@@ -221,7 +222,7 @@ func devServeMailConfig(getenv func(string) string) (mailrelay.Config, error) {
 		spool = mailrelay.DefaultSpoolDir(getenv)
 	}
 	return mailrelay.Config{Listen: "127.0.0.1:2525", HTTPListen: "127.0.0.1:8025", Spool: spool,
-		Mode: mailrelay.ModeCatch, Upstream: up, Rewrite: rw, Hostname: up.Hostname}, nil
+		Mode: mailrelay.ModeCatch, Upstream: up, Rewrite: rw, Hostname: up.Hostname, Version: version}, nil
 }
 
 // mailArgs returns the positional arguments (flags that followed them,

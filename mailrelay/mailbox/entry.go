@@ -1,0 +1,212 @@
+package mailbox
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+
+	"golang.org/x/net/html"
+)
+
+// Envelope is the part of the relay's ID.json the store reads.
+type Envelope struct {
+	From     string    `json:"from"`
+	To       []string  `json:"to"`
+	AuthUser string    `json:"auth_user"`
+	Received time.Time `json:"received"`
+}
+
+// Entry is one message's summary in the index.
+type Entry struct {
+	ID          string
+	MessageID   string
+	Read        bool
+	From        *Address
+	To, Cc, Bcc []*Address
+	ReplyTo     []*Address
+	Subject     string
+	Created     time.Time
+	Username    string
+	Tags        []string
+	Size        uint64
+	Attachments int
+	Inline      int
+	Snippet     string
+	// Text is the start of the text body, for free-text search.
+	Text string
+
+	search string // lower case: what free text matches
+	to     string // lower case, for to:, from:, cc:, bcc:, reply-to:
+	from   string
+	cc     string
+	bcc    string
+	reply  string
+}
+
+const (
+	snippetLen = 250 // Mailpit's snippet length
+	// searchText is how much of the text body free-text search sees.
+	searchText = 512
+)
+
+// readEntry builds the entry of the message ID from its two files.
+func readEntry(dir, id string) (*Entry, error) {
+	b, err := os.ReadFile(filepath.Join(dir, id+".json"))
+	if err != nil {
+		return nil, err
+	}
+	var env Envelope
+	if err := json.Unmarshal(b, &env); err != nil {
+		return nil, fmt.Errorf("message %s: envelope: %w", id, err)
+	}
+	f, err := os.Open(filepath.Join(dir, id+".eml"))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	d := decode(f)
+	e := newEntry(id, env, d)
+	e.Size = uint64(st.Size())
+	return e, nil
+}
+
+func newEntry(id string, env Envelope, d *decoded) *Entry {
+	e := &Entry{ID: id, MessageID: d.MessageID, From: d.From, To: d.To, Cc: d.Cc, ReplyTo: d.ReplyTo,
+		Subject: d.Subject, Created: env.Received, Username: env.AuthUser,
+		Attachments: len(d.Attachments), Inline: len(d.Inline)}
+	e.Bcc = bccOf(env.To, d)
+	text := d.Text
+	if text == "" && d.HTML != "" {
+		text = htmlText(d.HTML)
+	}
+	text = collapse(text)
+	e.Snippet = truncate(text, snippetLen)
+	e.Text = truncate(text, searchText)
+	e.Tags = autoTags(env)
+	e.derive()
+	return e
+}
+
+// bccOf: envelope recipients named in no header are Bcc, as Mailpit shows them.
+func bccOf(rcpts []string, d *decoded) []*Address {
+	out := append([]*Address{}, d.Bcc...)
+	seen := map[string]bool{}
+	for _, l := range [][]*Address{d.To, d.Cc, d.Bcc} {
+		for _, a := range l {
+			seen[strings.ToLower(a.Address)] = true
+		}
+	}
+	for _, r := range rcpts {
+		if !seen[strings.ToLower(r)] {
+			seen[strings.ToLower(r)] = true
+			out = append(out, &Address{Address: r})
+		}
+	}
+	return out
+}
+
+// autoTags: the AUTH user and each recipient's +tag.
+func autoTags(env Envelope) []string {
+	var tags []string
+	if u := cleanTag(env.AuthUser); u != "" {
+		tags = append(tags, u)
+	}
+	for _, r := range env.To {
+		local, _, ok := strings.Cut(r, "@")
+		if !ok {
+			continue
+		}
+		if _, tag, ok := strings.Cut(local, "+"); ok {
+			if t := cleanTag(tag); t != "" {
+				tags = append(tags, t)
+			}
+		}
+	}
+	slices.Sort(tags)
+	return slices.Compact(tags)
+}
+
+// cleanTag keeps letters, digits and -_.:/ (Mailpit's tag characters).
+func cleanTag(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("-_.:/ ", r) {
+			return r
+		}
+		return -1
+	}, s)
+	return strings.TrimSpace(s)
+}
+
+// derive fills the lower-case search fields.
+func (e *Entry) derive() {
+	e.to, e.cc, e.bcc, e.reply = addrText(e.To), addrText(e.Cc), addrText(e.Bcc), addrText(e.ReplyTo)
+	if e.From != nil {
+		e.from = addrText([]*Address{e.From})
+	}
+	e.search = strings.ToLower(strings.Join([]string{e.Subject, e.from, e.to, e.cc, e.bcc, e.reply, e.MessageID, e.Text}, "\x00"))
+}
+
+func addrText(l []*Address) string {
+	var b strings.Builder
+	for _, a := range l {
+		b.WriteString(a.Name)
+		b.WriteByte(' ')
+		b.WriteString(a.Address)
+		b.WriteByte('\x00')
+	}
+	return strings.ToLower(b.String())
+}
+
+// collapse folds runs of white space into one space.
+func collapse(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n])
+}
+
+// htmlText is the visible text of an HTML document (no script or style).
+func htmlText(s string) string {
+	z := html.NewTokenizer(strings.NewReader(s))
+	var b strings.Builder
+	skip := 0
+	for {
+		switch z.Next() {
+		case html.ErrorToken:
+			return b.String()
+		case html.StartTagToken:
+			name, _ := z.TagName()
+			if n := string(name); n == "script" || n == "style" || n == "head" {
+				skip++
+			}
+			b.WriteByte(' ')
+		case html.EndTagToken:
+			name, _ := z.TagName()
+			if n := string(name); (n == "script" || n == "style" || n == "head") && skip > 0 {
+				skip--
+			}
+			b.WriteByte(' ')
+		case html.TextToken:
+			if skip == 0 {
+				b.Write(z.Text())
+			}
+		}
+	}
+}
