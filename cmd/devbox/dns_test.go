@@ -299,3 +299,95 @@ func TestDNSBinarySignals(t *testing.T) {
 		t.Fatal("devbox did not stop on SIGTERM")
 	}
 }
+
+// TestDNSServeLimitFlags: --rate-limit (from its variable) limits a
+// socket bound to all addresses and 0 turns it off; --forward-max-per-client
+// refuses a second forwarded query from a client while its first waits.
+func TestDNSServeLimitFlags(t *testing.T) {
+	burst := func(addr string) (full, slipped int) {
+		c, err := net.Dial("udp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		for i := range 60 {
+			m := new(dns.Msg)
+			m.SetQuestion("x.lim.test.", dns.TypeA)
+			m.Id = uint16(i)
+			b, _ := m.Pack()
+			_, _ = c.Write(b)
+		}
+		buf := make([]byte, 1500)
+		for {
+			_ = c.SetReadDeadline(time.Now().Add(time.Second))
+			n, err := c.Read(buf)
+			if err != nil {
+				return full, slipped
+			}
+			var m dns.Msg
+			if m.Unpack(buf[:n]) == nil && m.Truncated && len(m.Answer) == 0 {
+				slipped++
+			} else {
+				full++
+			}
+		}
+	}
+	for _, tt := range []struct {
+		rate    string
+		limited bool
+	}{{"3", true}, {"0", false}} {
+		t.Run("rate-limit "+tt.rate, func(t *testing.T) {
+			t.Setenv("DEVBOX_DNS_RATE_LIMIT", tt.rate)
+			r := startDNSCLI(t, "dns", "serve", "--listen", "0.0.0.0:0", "--no-forward", "--wildcard", "*.lim.test=10.3.3.3")
+			line := r.waitLog(t, "dns server listening", "") // addrs=[[::]:PORT]: all addresses
+			m := regexp.MustCompile(`addrs=\[\S*:(\d+)\]`).FindStringSubmatch(line)
+			if m == nil {
+				t.Fatalf("no port in %q", line)
+			}
+			full, slipped := burst(net.JoinHostPort("127.0.0.1", m[1]))
+			if full == 0 {
+				t.Fatalf("no answer at all")
+			}
+			if got := slipped > 0 && full+slipped < 60; got != tt.limited || !tt.limited && full != 60 {
+				t.Errorf("%d full, %d slipped of 60; limited = %v, want %v", full, slipped, got, tt.limited)
+			}
+		})
+	}
+
+	t.Run("forward-max-per-client", func(t *testing.T) {
+		release, asked := make(chan struct{}), make(chan struct{}, 10)
+		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(func(w dns.ResponseWriter, q *dns.Msg) {
+			asked <- struct{}{}
+			<-release
+			m := new(dns.Msg)
+			m.SetReply(q)
+			rr, _ := dns.NewRR(q.Question[0].Name + " 60 IN A 192.0.2.1")
+			m.Answer = append(m.Answer, rr)
+			_ = w.WriteMsg(m)
+		})}
+		go func() { _ = srv.ActivateAndServe() }()
+		t.Cleanup(func() { _ = srv.Shutdown() })
+		defer close(release)
+		r := startDNSCLI(t, "dns", "serve", "--listen", "127.0.0.1:0", "--upstream", pc.LocalAddr().String(), "--forward-max-per-client", "1")
+		addr := r.waitLog(t, "dns server listening", "addrs")
+		first := make(chan *dns.Msg, 1)
+		go func() {
+			m := new(dns.Msg)
+			m.SetQuestion("first.example.", dns.TypeA)
+			resp, _, _ := (&dns.Client{Timeout: 5 * time.Second}).Exchange(m, addr)
+			first <- resp
+		}()
+		<-asked
+		if got := firstDNSAddr(dnsQuery(t, addr, "second.example.", dns.TypeA)); got != "REFUSED" {
+			t.Errorf("second query while the first waits: %s, want REFUSED", got)
+		}
+		release <- struct{}{}
+		if resp := <-first; resp == nil || firstDNSAddr(resp) != "192.0.2.1" {
+			t.Errorf("first query: %v", resp)
+		}
+	})
+}
