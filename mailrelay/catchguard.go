@@ -1,11 +1,14 @@
 package mailrelay
 
 import (
+	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
 	"strings"
+
+	"github.com/devbox-tools/devbox/internal/hint"
 )
 
 // The catch HTTP API serves mail to whoever can reach it, and a browser
@@ -23,6 +26,23 @@ import (
 //     not this Host. Clients that send neither (curl, scripts) are served.
 //     The API answers no CORS preflight, so a page cannot add headers to
 //     get around this.
+
+// checkAllowHosts refuses Config.HTTPAllowHosts entries that are not a
+// host name or an IP address: a Host header is compared without its port,
+// so "mail.dev.test:8025" or "http://mail.dev.test" would never match and
+// every request would get 421.
+func checkAllowHosts(names []string) error {
+	for _, n := range names {
+		if _, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(n, "["), "]")); err == nil {
+			continue
+		}
+		if n == "" || strings.ContainsAny(n, ":/\\@?#[] ") {
+			return hint.Wrap(fmt.Errorf("--http-allow-host %q: not a host name", n),
+				"give the name alone, without a port or scheme (mail.dev.test): the port of a request is not compared")
+		}
+	}
+	return nil
+}
 
 // allowedHost reports whether a request's Host header names this API.
 func allowedHost(hostHeader string, listen net.Addr, names []string) bool {

@@ -48,6 +48,9 @@ func New(cfg Config, logger *slog.Logger) (*Relay, error) {
 		return nil, hint.Wrap(fmt.Errorf("mode %s needs an upstream", cfg.Mode),
 			"set DEVBOX_MAIL_RELAY_HOST=host:port (or SSMTP_MAILHUB), or use --mode catch")
 	}
+	if err := checkAllowHosts(cfg.HTTPAllowHosts); err != nil {
+		return nil, err
+	}
 	if (cfg.AuthUser == "") != (cfg.AuthPassword == "") {
 		return nil, errors.New("inbound auth needs both a user and a password")
 	}
