@@ -212,6 +212,10 @@ func engineCheck() Check {
 		if s.hostRemote {
 			files = "host files copied from the engine's host through a probe container"
 		}
-		return pass(fmt.Sprintf("engine %s at %s, API %s, kind %s (%s)", s.info.ServerVersion, s.info.Host, s.info.APIVersion, s.info.Kind, s.info.OS), files)
+		at := s.info.Host
+		if s.info.Context != "" && s.info.Context != "default" {
+			at += " (docker context " + s.info.Context + ")"
+		}
+		return pass(fmt.Sprintf("engine %s at %s, API %s, kind %s (%s)", s.info.ServerVersion, at, s.info.APIVersion, s.info.Kind, s.info.OS), files)
 	}}
 }

@@ -55,7 +55,13 @@ type Config struct {
 	HostFiles string
 	// Getenv reads the environment (for the rootless daemon.json location).
 	Getenv func(string) string
-	Logger *slog.Logger
+	// EngineHost is the engine's address as the user chose it (unix://,
+	// tcp://, ssh://user@host); empty means the client's daemon address,
+	// which for an ssh:// engine is a placeholder. EngineContext is the
+	// docker context it came from ("default" or empty for none).
+	EngineHost    string
+	EngineContext string
+	Logger        *slog.Logger
 }
 
 // Report is the outcome of one run. Its JSON field names are stable.
@@ -159,6 +165,9 @@ func (d *Doctor) engineInfo(ctx context.Context) (EngineInfo, error) {
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	host := d.eng.DaemonHost()
+	if d.cfg.EngineHost != "" {
+		host = d.cfg.EngineHost
+	}
 	ping, err := d.eng.Ping(pctx)
 	if err != nil {
 		return EngineInfo{}, hint.Wrap(fmt.Errorf("%w at %s: %v", ErrEngine, host, err),
@@ -169,7 +178,7 @@ func (d *Doctor) engineInfo(ctx context.Context) (EngineInfo, error) {
 		return EngineInfo{}, hint.Wrap(fmt.Errorf("%w at %s: info: %v", ErrEngine, host, err),
 			"check that your user may use the engine (docker group or rootless socket)")
 	}
-	return EngineInfo{Host: host, APIVersion: ping.APIVersion, ServerVersion: info.ServerVersion, DataRoot: info.DockerRootDir,
+	return EngineInfo{Host: host, Context: d.cfg.EngineContext, APIVersion: ping.APIVersion, ServerVersion: info.ServerVersion, DataRoot: info.DockerRootDir,
 		Kind: DetectKind(host, info), OS: info.OperatingSystem}, nil
 }
 

@@ -58,7 +58,10 @@ const (
 
 // EngineInfo is what the doctor learned about the engine.
 type EngineInfo struct {
-	Host          string `json:"host"`
+	Host string `json:"host"`
+	// Context is the docker context the engine was chosen by, when not
+	// the default one.
+	Context       string `json:"context,omitempty"`
 	APIVersion    string `json:"api_version"`
 	ServerVersion string `json:"server_version"`
 	// DataRoot is the engine's data directory on its host.

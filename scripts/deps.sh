@@ -3,12 +3,20 @@
 # a no-op when everything is already there. Needs root (or sudo) and apt.
 set -euo pipefail
 
-pkgs=(dnsperf dnsmasq-base postfix swaks busybox-static python3 iproute2 ca-certificates util-linux mount iptables nftables)
+pkgs=(dnsperf dnsmasq-base postfix swaks busybox-static python3 iproute2 ca-certificates util-linux mount iptables nftables openssh-client openssh-server rsync hyperfine)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+# sshd's privilege separation folder: openssh-server's tmpfiles.d entry makes
+# it at boot (systemd is not running here); the ssh engine tests start their
+# own sshd, never the machine's, and it refuses to start without it.
+mk_sshd_run() { [ -d /run/sshd ] || ${SUDO:-} install -d -m 0755 /run/sshd; }
+if [ ${#missing[@]} -eq 0 ]; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  mk_sshd_run
+  exit 0
+fi
 
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -18,3 +26,4 @@ export DEBIAN_FRONTEND=noninteractive
 echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+mk_sshd_run

@@ -11,6 +11,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/devbox-tools/devbox/internal/dockerhost"
 	"github.com/devbox-tools/devbox/internal/hint"
 	"github.com/devbox-tools/devbox/internal/output"
 )
@@ -35,6 +36,10 @@ type app struct {
 	streams output.Streams
 	logger  *slog.Logger
 	in      *bufio.Reader // stdin for answers to ask, made on the first question
+
+	contextName   string              // the global --context flag
+	endpoint      dockerhost.Endpoint // the engine engineClient chose
+	dockerSession *dockerhost.Session // shared by the command's engine clients
 }
 
 // run executes one devbox invocation and returns its exit code. Only run
@@ -50,6 +55,7 @@ func run(ctx context.Context, args []string, streams output.Streams) int {
 	if err == nil {
 		err = cliApp.RunContext(ctx, args)
 	}
+	a.closeEngines()
 	return a.fail(ctx, err)
 }
 
@@ -149,6 +155,7 @@ func (a *app) cli() *cli.App {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "log level: debug, info, warn, error"},
 			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format: text or json"},
+			&cli.StringFlag{Name: contextFlag, Usage: "docker context to use (overrides DOCKER_HOST, DOCKER_CONTEXT and docker context use)"},
 			&cli.StringFlag{Name: envFileFlag, Value: ".env", Usage: "read environment variables from this file (existing environment wins)"},
 		},
 		Before: a.setup,
@@ -183,6 +190,7 @@ func (a *app) setup(c *cli.Context) error {
 	if err := level.UnmarshalText([]byte(c.String("log-level"))); err != nil {
 		return usageErrorf("--log-level %q: want debug, info, warn or error", c.String("log-level"))
 	}
+	a.contextName = c.String(contextFlag)
 	opts := &slog.HandlerOptions{Level: level}
 	switch c.String("log-format") {
 	case "text":

@@ -6,6 +6,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/devbox-tools/devbox/internal/dockerhost"
 	"github.com/devbox-tools/devbox/internal/output"
 	"github.com/devbox-tools/devbox/netdiag"
 )
@@ -72,11 +73,16 @@ func (a *app) netDoctor(c *cli.Context) error {
 		Confirm:     a.confirmer(),
 		Getenv:      a.streams.Getenv,
 		Logger:      a.logger,
+
+		EngineHost: a.endpoint.Host,
+	}
+	if a.endpoint.Context != dockerhost.DefaultContext {
+		cfg.EngineContext = a.endpoint.Context
 	}
 	rep, err := netdiag.New(cfg, eng).Run(c.Context)
 	switch {
 	case errors.Is(err, netdiag.ErrEngine):
-		return engineError(err)
+		return a.engineError(c.Context, err)
 	case err != nil:
 		return exitCode(exitUsage, err)
 	}
