@@ -63,6 +63,9 @@ func (c *Client) createAction(ctx context.Context, d godo.Droplet) (int, error) 
 func (c *Client) powerOn(ctx context.Context, d godo.Droplet) (*godo.Droplet, error) {
 	c.prog.Printf("droplet %s (ID %d) is off; powering it on", d.Name, d.ID)
 	a, _, err := c.api.DropletActions.PowerOn(ctx, d.ID)
+	if err == nil && a == nil {
+		err = errEmptyReply
+	}
 	if err != nil {
 		return nil, hint.Wrap(apiError(fmt.Sprintf("power on droplet %s (ID %d)", d.Name, d.ID), err),
 			"power it on in the console, or `devbox droplet down "+d.Name+" --force` and up again")
@@ -81,6 +84,9 @@ func (c *Client) waitActive(ctx context.Context, id, actionID int) (*godo.Drople
 	for {
 		if actionID != 0 {
 			a, _, err := c.api.Actions.Get(ctx, actionID)
+			if err == nil && a == nil {
+				err = errEmptyReply
+			}
 			switch {
 			case err != nil && ctx.Err() == nil:
 				return nil, apiError(fmt.Sprintf("get action %d", actionID), err)
@@ -91,7 +97,7 @@ func (c *Client) waitActive(ctx context.Context, id, actionID int) (*godo.Drople
 			}
 		}
 		if ctx.Err() == nil {
-			d, _, err := c.api.Droplets.Get(ctx, id)
+			d, err := c.getDroplet(ctx, id)
 			if err != nil && ctx.Err() == nil {
 				return nil, apiError(fmt.Sprintf("get droplet %d", id), err)
 			}

@@ -1,6 +1,7 @@
 package droplet
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -59,6 +60,20 @@ func apiError(what string, err error) error {
 		return hint.Wrap(fmt.Errorf("%s: %w", what, err), "check --api-url / DIGITALOCEAN_API_URL: devbox sends the token only to that host")
 	}
 	return fmt.Errorf("%s: %w", what, err)
+}
+
+// errEmptyReply means the API answered 2xx without the droplet or action
+// asked for (a body of {} or null): never dereferenced, always an error.
+var errEmptyReply = errors.New("the API answered without the droplet or action asked for")
+
+// getDroplet is Droplets.Get that never returns a nil droplet without an
+// error.
+func (c *Client) getDroplet(ctx context.Context, id int) (*godo.Droplet, error) {
+	d, _, err := c.api.Droplets.Get(ctx, id)
+	if err == nil && d == nil {
+		err = errEmptyReply
+	}
+	return d, err
 }
 
 func statusOf(err error) int {

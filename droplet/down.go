@@ -108,7 +108,7 @@ func (c *Client) waitUnlocked(ctx context.Context, id int) (gone bool, err error
 		if err := sleep(ctx, c.opts.Poll); err != nil {
 			return false, fmt.Errorf("wait for droplet %d to be unlocked: %w", id, err)
 		}
-		d, _, err := c.api.Droplets.Get(ctx, id)
+		d, err := c.getDroplet(ctx, id)
 		switch {
 		case isNotFound(err):
 			return true, nil
@@ -159,7 +159,7 @@ func (c *Client) cleanup(ctx context.Context, d godo.Droplet, cause error) error
 	}
 	lctx, lcancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.RequestTimeout)
 	defer lcancel()
-	if latest, _, gerr := c.api.Droplets.Get(lctx, d.ID); gerr == nil {
+	if latest, gerr := c.getDroplet(lctx, d.ID); gerr == nil {
 		d = *latest
 	}
 	return hint.Wrap(&CleanupError{Droplet: c.info(d), Cause: cause, Err: err},
@@ -182,7 +182,7 @@ func (c *Client) awaitLedger(ctx context.Context, name string, found []godo.Drop
 				continue
 			}
 			if e.ID != 0 {
-				d, _, err := c.api.Droplets.Get(ctx, e.ID)
+				d, err := c.getDroplet(ctx, e.ID)
 				if isNotFound(err) {
 					c.forget(e.ID)
 					continue

@@ -116,7 +116,7 @@ func (c *Client) withLedger(ctx context.Context, name string, ds []godo.Droplet)
 			continue
 		}
 		if e.ID != 0 {
-			d, _, err := c.api.Droplets.Get(ctx, e.ID)
+			d, err := c.getDroplet(ctx, e.ID)
 			if isNotFound(err) {
 				c.forget(e.ID)
 				continue

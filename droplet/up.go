@@ -165,6 +165,9 @@ func (c *Client) create(ctx context.Context, cfg UpConfig, ks keySpec) (godo.Dro
 	}
 	c.prog.Step(fmt.Sprintf("creating droplet %s (%s, %s, %s)", cfg.Name, cfg.Region, cfg.Size, cfg.Image))
 	d, resp, err := c.api.Droplets.Create(ctx, req)
+	if err == nil && d == nil {
+		err = errEmptyReply // stored or not: resolved by listing
+	}
 	if err == nil {
 		c.log.Info("droplet created", "name", d.Name, "id", d.ID)
 		c.ledgerSet(entry.Attempt, d.ID, resp)
