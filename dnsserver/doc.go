@@ -27,4 +27,12 @@
 // name given for each address) and ANY (the A, AAAA and PTR records the
 // name has); every other type is NODATA, with a synthetic SOA in authority
 // whose MINIMUM is the local TTL.
+//
+// Hardening, each stated where it is done: replies from upstreams are
+// matched to their query and TTLs bounded (upstream.go); TCP follows RFC
+// 7766 with concurrent pipelined answers and a graceful close (tcp.go);
+// forwarded queries in flight are bounded per client and in all, and UDP
+// responses are rate limited on sockets beyond loopback (limits.go); the
+// watched files follow directory replacement and ConfigMap symlink swaps
+// (watch.go).
 package dnsserver
