@@ -44,6 +44,9 @@ type Result struct {
 	// Recheck is the status of the check run again after --fix changed
 	// something ("" when it was not re-run).
 	Recheck Status `json:"recheck"`
+	// fixBroke is set when --fix itself broke something (a restart that
+	// left a container down): the result stays a failure after a re-run.
+	fixBroke bool
 }
 
 // failed reports whether dependants of r must be skipped: r failed and was

@@ -14,6 +14,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
 
@@ -628,5 +629,55 @@ func BenchmarkDoctorRun(b *testing.B) {
 		if _, err := d.Run(ctx); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// --fix restarts stale-DNS containers; a restart can fail half-way (the
+// engine stopped the container, then could not start it: here its bind
+// mount's source is gone) and a container can be removed while the doctor
+// runs. The first leaves a container down that was running: a failure,
+// exit 1, never "fixed". The second is no failure of the fix.
+func TestDoctorFixRestartThatFails(t *testing.T) {
+	t.Parallel()
+	c := dockertest.Client(t)
+	img := dockertest.BusyboxImage(t, c)
+	net := dockertest.Network(t, c, "restartfail", network.CreateOptions{})
+	src := t.TempDir()
+	broken := dockertest.Run(t, c, "broken", sleeper(img), &container.HostConfig{NetworkMode: container.NetworkMode(net),
+		Mounts: []mount.Mount{{Type: mount.TypeBind, Source: src, Target: "/data"}}}, nil)
+	gone := dockertest.Run(t, c, "gone", sleeper(img), onNetwork(net), nil)
+	fine := dockertest.Run(t, c, "fine", sleeper(img), onNetwork(net), nil)
+	f := newFixture(t)
+	copyNetworkStore(t, c, f, func(b []byte) []byte {
+		for _, ctr := range []string{broken, gone, fine} {
+			rec := `{"ID":"` + sandboxOf(t, c, ctr) + `","Cid":"x","Eps":null,"ExtDNS":["10.66.6.6"],"ExtDNS2":[{"IPStr":"10.66.6.6","HostLoopback":false}]}`
+			b = append([]byte(rec), b...)
+		}
+		return b
+	})
+	yes := func(q string) bool {
+		if strings.Contains(q, broken) {
+			// after the doctor read its resolv.conf (which needs the mount)
+			if err := os.Remove(src); err != nil {
+				t.Error(err)
+			}
+		}
+		if strings.Contains(q, gone) {
+			dockertest.RemoveContainer(t, c, gone) // removed while the doctor runs
+		}
+		return true
+	}
+	rep := doctor(t, c, f, Config{Network: net, Fix: true, Confirm: yes})
+	r := find(t, rep, "dns.stale")
+	wantResult(t, r, Fail, "restart "+broken+": ", broken+" is not running now", gone+" was removed while the doctor ran")
+	notMentioned(t, r, "pass --yes")
+	if r.Fixed {
+		t.Error("a fix that left a container down counts as fixed")
+	}
+	if !slices.Contains(r.Changes, "restarted container "+fine) {
+		t.Errorf("changes %v, want a restart of %s", r.Changes, fine)
+	}
+	if got := ExitCode(rep.Checks, false); got != 1 {
+		t.Errorf("exit code %d, want 1", got)
 	}
 }

@@ -42,6 +42,10 @@ func recheck(ctx context.Context, s *state, checks []Check, results []Result) {
 // applyRecheck folds the re-run a of a fixed check into its result r.
 func applyRecheck(r *Result, a Result) {
 	r.Recheck = a.Status
+	if r.fixBroke {
+		r.Fixed = false
+		return
+	}
 	if a.Status == Pass {
 		r.Fixed = r.Status != Pass
 		return

@@ -230,17 +230,55 @@ func (s *state) restartStale(ctx context.Context, r *Result, names []string) {
 		})
 	}
 	_ = g.Wait()
+	var down, notDone []string
 	for i, n := range accepted {
-		if errs[i] != nil {
+		switch {
+		case errs[i] == nil:
+			r.Changes = append(r.Changes, "restarted container "+n)
+		case s.containerGone(ctx, n, errs[i]):
+			r.Evidence = append(r.Evidence, n+" was removed while the doctor ran: nothing to restart")
+		case !s.containerRunning(ctx, n):
+			// The engine stopped it, then could not start it again.
+			r.Evidence = append(r.Evidence, fmt.Sprintf("restart %s: %v", n, errs[i]),
+				n+" is not running now: the engine stopped it and could not start it again")
+			down = append(down, n)
+		default:
 			r.Evidence = append(r.Evidence, fmt.Sprintf("restart %s: %v", n, errs[i]))
-			declined = append(declined, n)
-			continue
+			notDone = append(notDone, n)
 		}
-		r.Changes = append(r.Changes, "restarted container "+n)
+	}
+	if len(notDone) > 0 {
+		r.Evidence = append(r.Evidence, "not restarted: "+strings.Join(notDone, ", "))
 	}
 	if len(declined) > 0 {
 		r.Evidence = append(r.Evidence, "not restarted: "+strings.Join(declined, ", ")+" (pass --yes or answer yes to restart them)")
+	}
+	if len(down) > 0 {
+		// The fix left down what was running: a failure whatever a
+		// re-run finds (a stopped container has no stale DNS).
+		r.Status, r.fixBroke = Fail, true
+		r.Hint = "find why it cannot start (docker inspect -f '{{.State.Error}}' NAME), fix that, then docker start " + strings.Join(down, " ")
+		return
+	}
+	if len(notDone)+len(declined) > 0 {
 		return
 	}
 	r.Fixed = true
+}
+
+// containerGone reports whether a container whose restart failed with err
+// no longer exists (removed while the doctor ran).
+func (s *state) containerGone(ctx context.Context, name string, err error) bool {
+	if isNotFound(err) {
+		return true
+	}
+	_, ierr := s.eng.ContainerInspect(ctx, name)
+	return isNotFound(ierr)
+}
+
+// containerRunning reports whether a container is running (or restarting)
+// now; false when it cannot be inspected.
+func (s *state) containerRunning(ctx context.Context, name string) bool {
+	ins, err := s.eng.ContainerInspect(ctx, name)
+	return err == nil && ins.State != nil && (ins.State.Running || ins.State.Restarting)
 }
