@@ -121,18 +121,6 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	return nil
 }
 
-func (r *Relay) recipientAllowed(to string) bool {
-	if len(r.cfg.AllowRecipients) == 0 {
-		return true
-	}
-	for _, re := range r.cfg.AllowRecipients {
-		if re.MatchString(to) {
-			return true
-		}
-	}
-	return false
-}
-
 // errLineTooLong answers a message line longer than go-smtp's line limit
 // (Server.MaxLineLength, 2000 bytes): permanent, as RFC 5321 4.5.3.1.6
 // has it, so the client does not send the same line again and again.
