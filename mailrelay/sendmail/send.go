@@ -80,6 +80,13 @@ func replyCode(err error) int {
 // transact runs one all-or-nothing SMTP transaction.
 func transact(c *smtp.Client, from string, to []string, data []byte) *Error {
 	utf8 := !isASCII(from + strings.Join(to, ""))
+	if utf8 {
+		if ok, _ := c.Extension("SMTPUTF8"); !ok {
+			// RFC 6531 3.4: such a message cannot go to this server, now
+			// or later (5.6.7).
+			return &Error{Code: ExitUnavailable, Err: errors.New("the server does not offer SMTPUTF8, which the non-ASCII addresses need (5.6.7); nothing was sent")}
+		}
+	}
 	if err := c.Mail(from, &smtp.MailOptions{UTF8: utf8}); err != nil {
 		return &Error{Code: replyCode(err), Err: fmt.Errorf("sender <%s> refused: %s; nothing was sent", from, mailrelay.Reply(err))}
 	}

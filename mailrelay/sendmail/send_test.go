@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/emersion/go-smtp"
+
 	"github.com/devbox-tools/devbox/mailrelay"
 )
 
@@ -356,5 +358,33 @@ func TestNullSenderFlag(t *testing.T) {
 	}
 	if n := len(rec.messages()); n != 5 {
 		t.Errorf("server got %d messages, want 5", n)
+	}
+}
+
+// TestSendUTF8ToASCIIServer: an address that needs SMTPUTF8, to a server
+// that does not offer it, can never be sent there: exit 69 (permanent),
+// not 75, which would make the caller try again for ever.
+func TestSendUTF8ToASCIIServer(t *testing.T) {
+	r := &recorder{}
+	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &recSession{r: r}, nil }))
+	srv.Domain, srv.ErrorLog = "ascii.test", discard{}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	up := mailrelay.Upstream{Addr: ln.Addr().String(), TLS: mailrelay.TLSNone}
+	for _, m := range []*Message{
+		{From: "app@x.test", To: []string{"jörg@x.test"}, Data: []byte("Subject: s\r\n\r\nb\r\n")},
+		{From: "jörg@x.test", To: []string{"a@x.test"}, Data: []byte("Subject: s\r\n\r\nb\r\n")},
+	} {
+		err := Send(context.Background(), up, mailrelay.Rewrite{}, m)
+		if ExitCode(err) != ExitUnavailable || !strings.Contains(err.Error(), "SMTPUTF8") {
+			t.Errorf("%s -> %q: %v (exit %d), want 69 naming SMTPUTF8", m.From, m.To, err, ExitCode(err))
+		}
+	}
+	if log := r.log2(); len(log) != 0 {
+		t.Errorf("server got %q, want nothing", log)
 	}
 }
