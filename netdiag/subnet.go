@@ -117,7 +117,7 @@ func daemonRangeOverlaps(d DaemonConfig, nets []network.Inspect, routes []Route,
 	var out []overlap
 	for _, r := range ranges {
 		for _, rt := range routes {
-			if rt.Prefix.Bits() == 0 || bridges[rt.Iface] || !rt.Prefix.Overlaps(r.p) {
+			if defaultRoute(rt.Prefix) || bridges[rt.Iface] || !rt.Prefix.Overlaps(r.p) {
 				continue
 			}
 			what := "host route " + rt.Prefix.String() + " on " + rt.Iface
@@ -138,7 +138,7 @@ func freePool(nets []network.Inspect, routes []Route) string {
 		used = append(used, prefixes(n)...)
 	}
 	for _, r := range routes {
-		if r.Prefix.Bits() > 0 {
+		if !defaultRoute(r.Prefix) {
 			used = append(used, r.Prefix)
 		}
 	}
@@ -168,7 +168,7 @@ func findOverlaps(nets []network.Inspect, routes []Route, vpn map[string]bool) [
 	for i, n := range nets {
 		for _, p := range prefixes(n) {
 			for _, r := range routes {
-				if r.Prefix.Bits() == 0 || bridges[r.Iface] || !r.Prefix.Overlaps(p) {
+				if defaultRoute(r.Prefix) || bridges[r.Iface] || !r.Prefix.Overlaps(p) {
 					continue
 				}
 				what := "host route " + r.Prefix.String() + " on " + r.Iface
@@ -234,7 +234,7 @@ func freeSubnet(nets []network.Inspect, routes []Route, skip string) (netip.Pref
 		}
 	}
 	for _, r := range routes {
-		if r.Prefix.Bits() > 0 {
+		if !defaultRoute(r.Prefix) {
 			used = append(used, r.Prefix)
 		}
 	}
@@ -257,3 +257,10 @@ func overlapsAny(p netip.Prefix, used []netip.Prefix) bool {
 	}
 	return false
 }
+
+// defaultRoute reports whether a route only carries what has no more
+// specific route: the default route, and the halves a VPN splits it into
+// to override it without replacing it (OpenVPN's def1: 0.0.0.0/1 and
+// 128.0.0.0/1). A Docker subnet's own, longer route wins over these, so
+// they overlap nothing that matters.
+func defaultRoute(p netip.Prefix) bool { return p.Bits() <= 1 }

@@ -28,6 +28,9 @@ func TestSubnetCheckDaemonRanges(t *testing.T) {
 		{"pool overlaps a VPN", `{"default-address-pools": [{"base": "10.8.0.0/16", "size": 24}]}`, []string{"wg0 10.8.3.0/24"}, map[string]int{"wg0": 65534},
 			Warn, []string{"daemon.json default-address-pools 10.8.0.0/16 overlaps host route 10.8.3.0/24 on wg0 (VPN)",
 				"networks created from these pools can", `set "default-address-pools": [{"base": "172.16.0.0/16", "size": 24}]`}},
+		{"VPN default route split in halves (OpenVPN def1)", `{"bip": "172.18.0.1/16", "default-address-pools": [{"base": "10.200.0.0/16", "size": 24}]}`,
+			[]string{"tun0 0.0.0.0/1 10.8.0.1", "tun0 128.0.0.0/1 10.8.0.1"}, map[string]int{"tun0": 65534},
+			Pass, []string{"no overlap"}},
 		{"pool overlaps the LAN", `{"default-address-pools": [{"base": "192.168.0.0/16", "size": 24}]}`, []string{"eth0 192.168.1.0/24"}, nil,
 			Warn, []string{"overlaps host route 192.168.1.0/24 on eth0"}},
 	}
