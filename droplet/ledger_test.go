@@ -323,3 +323,23 @@ func TestLedgerLockHeld(t *testing.T) {
 		t.Fatal("a create was sent without a ledger entry")
 	}
 }
+
+// TestCreateInterruptedBeforeSent: Ctrl-C after the ledger write but
+// before the create went out: nothing was sent, so nothing is looked for
+// (no wait for the listing lag) and the ledger entry goes.
+func TestCreateInterruptedBeforeSent(t *testing.T) {
+	c := newTestClient(t, func(o *Options) { o.ListLag = time.Minute })
+	cfg := upConfig("dev")
+	ctx, cancel := context.WithCancel(ctxT(t))
+	cancel()
+	_, _, err := c.create(ctx, cfg, keySpec{})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want canceled", err)
+	}
+	if n := len(c.fake.Requests()); n != 0 {
+		t.Errorf("%d requests after an interrupt before the create, want none", n)
+	}
+	if es := ledgerOf(t, c); len(es) != 0 {
+		t.Errorf("ledger = %+v, want empty", es)
+	}
+}

@@ -163,6 +163,11 @@ func (c *Client) create(ctx context.Context, cfg UpConfig, ks keySpec) (godo.Dro
 			return godo.Droplet{}, 0, fmt.Errorf("record the create before sending it: %w", err)
 		}
 	}
+	if err := ctx.Err(); err != nil {
+		// Interrupted while the entry was written: nothing was sent.
+		c.ledgerDrop(entry.Attempt)
+		return godo.Droplet{}, 0, fmt.Errorf("create droplet %s not sent: %w", cfg.Name, err)
+	}
 	c.prog.Step(fmt.Sprintf("creating droplet %s (%s, %s, %s)", cfg.Name, cfg.Region, cfg.Size, cfg.Image))
 	d, resp, err := c.api.Droplets.Create(ctx, req)
 	if err == nil && d == nil {
