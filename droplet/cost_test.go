@@ -3,6 +3,7 @@ package droplet
 import (
 	"testing"
 	"time"
+	_ "time/tzdata" // the DST cases need America/New_York on every machine
 )
 
 // TestCostSoFar checks the billing rule: per second since 2026-01-01 with a
@@ -11,6 +12,11 @@ import (
 func TestCostSoFar(t *testing.T) {
 	utc := func(y int, m time.Month, d, h, min int) time.Time { return time.Date(y, m, d, h, min, 0, 0, time.UTC) }
 	mar4 := utc(2026, 3, 4, 12, 0)
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatalf("time zone data: %v", err)
+	}
+	nyc := func(y int, m time.Month, d, h int) time.Time { return time.Date(y, m, d, h, 0, 0, 0, ny) }
 	tests := []struct {
 		name            string
 		created, now    time.Time
@@ -30,6 +36,11 @@ func TestCostSoFar(t *testing.T) {
 		{"across a month boundary", utc(2026, 3, 31, 23, 0), utc(2026, 4, 1, 1, 0), 0.03571, 24, 0.07},
 		{"December 2025 by the started hour", utc(2025, 12, 31, 23, 30), utc(2026, 1, 1, 0, 30), 0.03571, 24, 0.05},
 		{"before 2026: 61 minutes are two hours", utc(2025, 6, 1, 0, 0), utc(2025, 6, 1, 1, 1), 0.03571, 24, 0.07},
+		{"leap February 2028 in full (696 h) is capped", utc(2028, 2, 1, 0, 0), utc(2028, 3, 1, 0, 0), 0.03571, 24, 24},
+		{"leap day, 24 hours", utc(2028, 2, 29, 0, 0), utc(2028, 3, 1, 0, 0), 0.03571, 24, 0.86},
+		{"DST spring forward: 01:00 to 04:00 New York local is 2 hours", nyc(2026, 3, 8, 1), nyc(2026, 3, 8, 4), 0.03571, 24, 0.07},
+		{"DST fall back: 00:00 to 03:00 New York local is 4 hours", nyc(2026, 11, 1, 0), nyc(2026, 11, 1, 3), 0.03571, 24, 0.14},
+		{"local month boundary is not UTC's: 31 March 22:00 to 1 April 02:00 New York", nyc(2026, 3, 31, 22), nyc(2026, 4, 1, 2), 0.03571, 24, 0.14},
 		{"no monthly price: no cap", utc(2026, 5, 1, 0, 0), utc(2026, 6, 1, 0, 0), 0.03571, 0, 26.57},
 	}
 	for _, tt := range tests {
