@@ -55,9 +55,13 @@ var defaultLocal = []string{"test.", "localhost.", "invalid."}
 // unless told otherwise: test, localhost, invalid.
 func DefaultLocalZones() []string { return append([]string(nil), defaultLocal...) }
 
+// SOAMname is the MNAME of the synthetic SOA in devbox's negative answers:
+// a reply that carries it came from devbox.
+const SOAMname = "ns.devbox.invalid."
+
 // SOA names of the synthetic zones.
 const (
-	soaMname = "ns.devbox.invalid."
+	soaMname = SOAMname
 	soaRname = "hostmaster.devbox.invalid."
 )
 

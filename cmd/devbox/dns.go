@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"os/signal"
@@ -13,12 +14,13 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/devbox-tools/devbox/dnsserver"
+	"github.com/devbox-tools/devbox/internal/devconfig"
 	"github.com/devbox-tools/devbox/internal/hint"
 	"github.com/devbox-tools/devbox/internal/metricsserver"
 )
 
 func (a *app) dnsCommand() *cli.Command {
-	return &cli.Command{
+	cmd := &cli.Command{
 		Name:  "dns",
 		Usage: "DNS server for development names",
 		Subcommands: []*cli.Command{{
@@ -29,10 +31,12 @@ func (a *app) dnsCommand() *cli.Command {
 				"Unknown names under local zones (test, invalid, --local) get NXDOMAIN; localhost and names below it\n" +
 				"answer 127.0.0.1 and ::1 (RFC 6761) unless a hosts file names them; other names are forwarded.\n" +
 				"Files are reloaded on change and on SIGHUP.",
-			Flags:  dnsFlags(dnsDefaults{listen: []string{"127.0.0.1:53"}}, ""),
+			Flags:  append(dnsFlags(dnsDefaults{listen: []string{"127.0.0.1:53"}}, ""), configFlag()),
 			Action: func(c *cli.Context) error { return a.runDNS(c, "") },
 		}},
 	}
+	cmd.Subcommands = append(cmd.Subcommands, a.dnsHostCommands()...)
+	return cmd
 }
 
 // dnsDefaults are the flag defaults of `dns serve` and `serve`.
@@ -72,6 +76,9 @@ func (a *app) dnsConfig(c *cli.Context, prefix string) (dnsserver.Config, error)
 		Logger:     a.logger,
 		CacheSize:  c.Int(prefix + "cache-size"),
 		Local:      dnsserver.DefaultLocalZones(),
+	}
+	if err := a.applyDNSConfigFile(c, prefix, &cfg); err != nil {
+		return cfg, err
 	}
 	if len(cfg.Listen) == 0 {
 		return cfg, usageErrorf("--%slisten: give at least one address", prefix)
@@ -206,4 +213,32 @@ func (a *app) prepareDNS(c *cli.Context, prefix string) (func(context.Context) e
 		})
 		return g.Wait()
 	}, nil
+}
+
+// configFlag names devbox's configuration file.
+func configFlag() cli.Flag {
+	return &cli.StringFlag{Name: "config", Usage: "devbox's configuration `FILE` (default $XDG_CONFIG_HOME/devbox/config.json)"}
+}
+
+// applyDNSConfigFile applies what devbox dns install recorded: listen where
+// the host sends the development domains (unless --listen says otherwise),
+// and keep those domains local, so a name the host sent to devbox is never
+// forwarded back to the host's resolver.
+func (a *app) applyDNSConfigFile(c *cli.Context, prefix string, cfg *dnsserver.Config) error {
+	f, err := devconfig.Load(a.configPath(c))
+	if err != nil || f.DNS == nil {
+		return err
+	}
+	if !c.IsSet(prefix + "listen") {
+		cfg.Listen = []string{f.DNS.Listen}
+		a.logger.Info("listening where devbox dns install pointed the host", "component", "dns", "addr", f.DNS.Listen, "domains", strings.Join(f.DNS.Domains, " "))
+	}
+	for _, d := range f.DNS.Domains {
+		z, err := dnsserver.ParseDomain(d)
+		if err != nil {
+			return fmt.Errorf("config %s: domain %q: %w", a.configPath(c), d, err)
+		}
+		cfg.Local = append(cfg.Local, z)
+	}
+	return nil
 }

@@ -41,7 +41,7 @@ func (a *app) serveCommand() *cli.Command {
 			"127.0.0.1, serving /etc/hosts and forwarding the rest to the resolvers of /etc/resolv.conf;\n" +
 			"the mail relay in catch mode on 127.0.0.1:2525 with caught mail at http://127.0.0.1:8025,\n" +
 			"its spool under $XDG_DATA_HOME/devbox/mail (or ~/.local/share/devbox/mail).",
-		Flags: append(dnsFlags(serveDNSDefaults(), "dns-"), serveMailFlags()...),
+		Flags: append(append(dnsFlags(serveDNSDefaults(), "dns-"), serveMailFlags()...), configFlag()),
 
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
