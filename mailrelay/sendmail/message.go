@@ -77,6 +77,9 @@ func prepare(o Options, raw []byte, d Defaults) (*Message, error) {
 		if name == "bcc" || name == "resent-bcc" {
 			continue
 		}
+		if (name == "from" || name == "date" || name == "message-id") && strings.TrimSpace(f.value()) == "" {
+			continue // replaced below: one of each, never an empty one beside it
+		}
 		kept = append(kept, f.raw)
 	}
 	domain := d.Domain
@@ -222,14 +225,14 @@ func parseFields(head []byte) []field {
 	return out
 }
 
-// fieldValue is the unfolded value of the first field called name, not
-// decoded: the address parser decodes display names itself, and decoding
+// fieldValue is the unfolded value of the first field called name that is
+// not empty, not decoded: the address parser decodes display names itself, and decoding
 // first would let a name's encoded words ("Last, First", "a@evil.test")
 // pass for addresses.
 func fieldValue(fields []field, name string) string {
 	for _, f := range fields {
-		if strings.EqualFold(f.name, name) {
-			return strings.TrimSpace(f.value())
+		if v := strings.TrimSpace(f.value()); v != "" && strings.EqualFold(f.name, name) {
+			return v
 		}
 	}
 	return ""

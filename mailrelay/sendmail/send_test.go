@@ -388,3 +388,24 @@ func TestSendUTF8ToASCIIServer(t *testing.T) {
 		t.Errorf("server got %q, want nothing", log)
 	}
 }
+
+// TestEmptyFieldsReplaced: an empty From, Date or Message-ID field is
+// replaced by the one sendmail adds, never kept beside it: a message has
+// exactly one of each (RFC 5322 3.6), and receivers refuse two From fields.
+func TestEmptyFieldsReplaced(t *testing.T) {
+	m, err := Prepare(Options{Recipients: []string{"a@x.test"}}, strings.NewReader("From:\nDate: \nMessage-ID:\n \nSubject: s\n\nb\n"), defaults)
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := map[string]int{}
+	for _, f := range relayHeader(string(m.Data)) {
+		name, v, _ := strings.Cut(f, ":")
+		count[strings.ToLower(name)]++
+		if strings.TrimSpace(v) == "" {
+			t.Errorf("empty field %q in:\n%s", f, m.Data)
+		}
+	}
+	if count["from"] != 1 || count["date"] != 1 || count["message-id"] != 1 || count["subject"] != 1 {
+		t.Errorf("fields %v in:\n%s", count, m.Data)
+	}
+}
