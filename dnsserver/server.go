@@ -42,6 +42,7 @@ type Config struct {
 	Sockets        int           // UDP sockets per listen address (SO_REUSEPORT); default GOMAXPROCS
 	TCPIdleTimeout time.Duration // default DefaultTCPIdleTimeout
 	TCPMaxQueries  int           // per connection; default DefaultTCPMaxQueries
+	TCPMaxConns    int           // per listen address; default DefaultTCPMaxConns
 	// MaxInflight and MaxInflightPerClient bound the forwarded queries
 	// waiting upstream (see ForwarderConfig).
 	MaxInflight, MaxInflightPerClient int
@@ -91,6 +92,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if cfg.TCPIdleTimeout <= 0 {
 		cfg.TCPIdleTimeout = DefaultTCPIdleTimeout
+	}
+	if cfg.TCPMaxConns <= 0 {
+		cfg.TCPMaxConns = DefaultTCPMaxConns
 	}
 	if cfg.TCPMaxQueries <= 0 {
 		cfg.TCPMaxQueries = DefaultTCPMaxQueries

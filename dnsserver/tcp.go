@@ -30,9 +30,9 @@ const (
 	// tcpPipeline bounds the queries of one connection answered at once;
 	// the next one is read when one of them is done.
 	tcpPipeline = 64
-	// tcpMaxConns bounds the open connections per listening address; more
-	// are closed at once.
-	tcpMaxConns = 512
+	// DefaultTCPMaxConns bounds the open connections per listening
+	// address; more are closed at once.
+	DefaultTCPMaxConns = 512
 	// tcpWriteTimeout bounds the write of one answer to a client that does
 	// not read; tcpDrain bounds the reading of what it still sends after
 	// our half-close.
@@ -42,7 +42,7 @@ const (
 
 // serveTCP accepts connections until ln is closed.
 func (s *Server) serveTCP(ctx context.Context, ln net.Listener, inflight *sync.WaitGroup) {
-	slots := make(chan struct{}, tcpMaxConns)
+	slots := make(chan struct{}, s.cfg.TCPMaxConns)
 	var mu sync.Mutex
 	conns := map[net.Conn]struct{}{}
 	stop := context.AfterFunc(ctx, func() {

@@ -304,7 +304,7 @@ func TestDNSBinarySignals(t *testing.T) {
 // socket bound to all addresses and 0 turns it off; --forward-max-per-client
 // refuses a second forwarded query from a client while its first waits.
 func TestDNSServeLimitFlags(t *testing.T) {
-	burst := func(addr string) (full, slipped int) {
+	burst := func(addr string, quiet time.Duration) (full, slipped int) {
 		c, err := net.Dial("udp", addr)
 		if err != nil {
 			t.Fatal(err)
@@ -318,11 +318,11 @@ func TestDNSServeLimitFlags(t *testing.T) {
 			_, _ = c.Write(b)
 		}
 		buf := make([]byte, 1500)
-		for {
-			_ = c.SetReadDeadline(time.Now().Add(time.Second))
+		for full+slipped < 60 {
+			_ = c.SetReadDeadline(time.Now().Add(quiet))
 			n, err := c.Read(buf)
 			if err != nil {
-				return full, slipped
+				break
 			}
 			var m dns.Msg
 			if m.Unpack(buf[:n]) == nil && m.Truncated && len(m.Answer) == 0 {
@@ -331,11 +331,13 @@ func TestDNSServeLimitFlags(t *testing.T) {
 				full++
 			}
 		}
+		return full, slipped
 	}
 	for _, tt := range []struct {
 		rate    string
 		limited bool
-	}{{"3", true}, {"0", false}} {
+		quiet   time.Duration // the wait for more replies: every one comes when unlimited
+	}{{"3", true, time.Second}, {"0", false, 5 * time.Second}} {
 		t.Run("rate-limit "+tt.rate, func(t *testing.T) {
 			t.Setenv("DEVBOX_DNS_RATE_LIMIT", tt.rate)
 			r := startDNSCLI(t, "dns", "serve", "--listen", "0.0.0.0:0", "--no-forward", "--wildcard", "*.lim.test=10.3.3.3")
@@ -344,7 +346,7 @@ func TestDNSServeLimitFlags(t *testing.T) {
 			if m == nil {
 				t.Fatalf("no port in %q", line)
 			}
-			full, slipped := burst(net.JoinHostPort("127.0.0.1", m[1]))
+			full, slipped := burst(net.JoinHostPort("127.0.0.1", m[1]), tt.quiet)
 			if full == 0 {
 				t.Fatalf("no answer at all")
 			}
