@@ -271,3 +271,31 @@ func TestRunEngineErrorAfterCreate(t *testing.T) {
 		})
 	}
 }
+
+// A signal that does not ask the task to stop (USR1; WINCH without a TTY,
+// a resized terminal) arriving while the task is being created is no
+// interruption: there is nothing to forward it to yet, and the task runs.
+func TestRunNonStopSignalBeforeStart(t *testing.T) {
+	e := newEnv(t)
+	r := e.runner()
+	for _, sig := range []syscall.Signal{syscall.SIGUSR1, syscall.SIGWINCH} {
+		t.Run(sig.String(), func(t *testing.T) {
+			p, err := r.Resolve(t.Context(), e.spec("echo", "ran"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			sigs := make(chan os.Signal, 1)
+			sigs <- sig // arrived after the spec was resolved, before start
+			out := newOutput("")
+			rio := quietIO(out, &bytes.Buffer{})
+			rio.Signals = sigs
+			res, err := r.Execute(t.Context(), p, Options{}, rio)
+			if err != nil || res.ExitCode != 0 || out.String() != "ran\n" {
+				t.Fatalf("run: %v, exit %d, output %q; want the task's exit 0 and output", err, res.ExitCode, out.String())
+			}
+		})
+	}
+	if left := e.leftovers(t); len(left) > 0 {
+		t.Errorf("containers left: %v", left)
+	}
+}

@@ -113,12 +113,20 @@ func (r *Runner) attached(ctx context.Context, p Plan, res Result, o Options, ri
 		}
 		defer restore()
 	}
-	select {
-	case sig := <-rio.Signals:
-		return res, interrupted(sig)
-	case err := <-errC:
-		return res, engineError(fmt.Errorf("wait for %s: %w", p.Name, err))
-	default:
+	// A stopping signal that came while the task was created ends the run
+	// here; any other one (USR1, WINCH without a TTY) has nothing to be
+	// forwarded to yet, as in interruptible.
+	for pending := true; pending; {
+		select {
+		case sig := <-rio.Signals:
+			if stopSignal(sig) {
+				return res, interrupted(sig)
+			}
+		case err := <-errC:
+			return res, engineError(fmt.Errorf("wait for %s: %w", p.Name, err))
+		default:
+			pending = false
+		}
 	}
 	if err := r.Engine.ContainerStart(ectx, id, container.StartOptions{}); err != nil {
 		r.awaitRemoval(waitC, errC)
