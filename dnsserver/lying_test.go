@@ -353,3 +353,40 @@ func FuzzUpstreamReply(f *testing.F) {
 		}
 	})
 }
+
+// TestSpoofedReplyFromAnotherAddress: an off-path attacker who knows the
+// query's ID, question and source port answers first, from another
+// address; the connected socket never reads it and the true answer wins.
+func TestSpoofedReplyFromAnotherAddress(t *testing.T) {
+	spoofer, err := net.ListenPacket("udp", "127.0.0.5:0")
+	if err != nil {
+		t.Fatalf("bind 127.0.0.5: %v", err)
+	}
+	defer spoofer.Close()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			q := new(dns.Msg)
+			if q.Unpack(buf[:n]) != nil {
+				continue
+			}
+			forged := evil(honest(q), q.Question[0].Name)
+			_, _ = spoofer.WriteTo(pack(t, forged), from) // everything right but the source
+			_, _ = pc.WriteTo(pack(t, honest(q)), from)
+		}
+	}()
+	s := startServer(t, Config{Upstreams: []string{pc.LocalAddr().String()}})
+	r := query(t, "udp", s.Addrs()[0], "target.example.", dns.TypeA)
+	if len(r.Answer) != 1 || r.Answer[0].(*dns.A).A.String() != "192.0.2.1" {
+		t.Errorf("answer %v, want the true 192.0.2.1", r)
+	}
+}
