@@ -54,7 +54,7 @@ func holdBarrier(c *committer) *heldBarrier {
 		defer h.mu.Unlock()
 		var ids []string
 		for _, f := range files {
-			id := strings.TrimSuffix(strings.TrimSuffix(filepath.Base(f.Name()), ".tmp"), ".msg")
+			id, _, _ := strings.Cut(filepath.Base(f.Name()), ".")
 			ids = append(ids, id)
 			h.synced[id] = err == nil
 		}

@@ -12,8 +12,9 @@
 // Spool layout (DIR is --spool):
 //
 //	DIR/queue/ID.msg    accepted, waiting for delivery (spool record)
-//	DIR/queue/ID.msg.tmp being written; renamed to ID.msg once synced,
-//	                    before the 250 (so never acknowledged)
+//	DIR/queue/ID.msg.R.tmp being written (R: random per write); renamed
+//	                    to ID.msg once synced, before the 250 (so never
+//	                    acknowledged)
 //	DIR/failed/ID.msg   permanently failed or expired (spool record)
 //	DIR/corrupt/ID.msg  a record that failed a check, set aside
 //	DIR/spare/N         emptied files of delivered records, for reuse

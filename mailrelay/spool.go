@@ -117,7 +117,7 @@ func (s *Spool) writeDurable(queue, name string, write func(w io.Writer) error) 
 	return s.writeFile(queue, name, false, false, write)
 }
 
-// writeFile writes a file under a temporary name (NAME.tmp), waits for a
+// writeFile writes a file under a temporary name (NAME.RANDOM.tmp), waits for a
 // group commit that makes it and its folder entry durable, after which
 // the committer renames it into place, and for the next barrier, which
 // makes the rename durable. That barrier is the next batch's own (it
@@ -134,7 +134,12 @@ func (s *Spool) writeDurable(queue, name string, write func(w io.Writer) error) 
 // reports the failure (451) and the client will send the message again.
 func (s *Spool) writeFile(queue, name string, reuse, fresh bool, write func(w io.Writer) error) error {
 	final := filepath.Join(s.dir, queue, name)
-	tmp := final + ".tmp"
+	// A name of its own per write: a temporary file left by another
+	// writer (`queue retry` killed mid-write, or a cleanup the file
+	// system refused) never blocks this one.
+	var r [4]byte
+	_, _ = rand.Read(r[:])
+	tmp := final + "." + hex.EncodeToString(r[:]) + ".tmp"
 	var f *os.File
 	var err error
 	if reuse {
