@@ -190,6 +190,9 @@ func (c *Client) awaitLedger(ctx context.Context, name string, found []godo.Drop
 				if err != nil {
 					return nil, apiError("get droplet recorded in the ledger", err)
 				}
+				if !c.stillOurs(*d, e) {
+					continue
+				}
 				found = append(found, *d)
 				continue
 			}

@@ -13,6 +13,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/digitalocean/godo"
+
 	"github.com/devbox-tools/devbox/internal/filelock"
 	"github.com/devbox-tools/devbox/internal/hint"
 )
@@ -240,6 +242,23 @@ func (c *Client) forget(id int) {
 	if err := c.ledger.drop("", id); err != nil {
 		c.log.Warn("ledger not updated", "id", id, "err", err)
 	}
+}
+
+// stillOurs reports whether the droplet a ledger entry recorded by ID is
+// still a devbox droplet of that name. One renamed or without the devbox
+// tag was taken over by someone: devbox never touches it, and forgets the
+// entry.
+func (c *Client) stillOurs(d godo.Droplet, e LedgerEntry) bool {
+	if slices.Contains(d.Tags, Tag) && equalFoldName(d.Name, e.Name) {
+		return true
+	}
+	why := "lost the devbox tag"
+	if !equalFoldName(d.Name, e.Name) {
+		why = fmt.Sprintf("was renamed %q", d.Name)
+	}
+	c.prog.Printf("droplet ID %d, created by devbox as %s, %s: leaving it alone and forgetting it", d.ID, e.Name, why)
+	c.forget(d.ID)
+	return false
 }
 
 // ledgerEntries returns the ledger's entries for name ("" for all); a

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -341,5 +342,55 @@ func TestCreateInterruptedBeforeSent(t *testing.T) {
 	}
 	if es := ledgerOf(t, c); len(es) != 0 {
 		t.Errorf("ledger = %+v, want empty", es)
+	}
+}
+
+// TestLedgerNeverTouchesAnUntaggedDroplet: a ledger entry whose droplet
+// was since renamed or lost the devbox tag (the user took it over in the
+// console) does not make down delete it, up use it, or list show it: only
+// devbox-tagged droplets of that name are ever touched. The entry is
+// forgotten.
+func TestLedgerNeverTouchesAnUntaggedDroplet(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		tags []string
+	}{
+		{"dev", []string{"prod"}},
+		{"prod-db", []string{Tag}},
+		{"prod-db", nil},
+	} {
+		t.Run(tt.name+"/"+strings.Join(tt.tags, ","), func(t *testing.T) {
+			c := newTestClient(t)
+			keep := c.fake.AddDroplet(tt.name, tt.tags, time.Now().Add(-time.Hour))
+			if err := c.ledger.add(LedgerEntry{Attempt: "a", Name: "dev", ID: keep, At: time.Now().Add(-2 * time.Hour).UTC()}); err != nil {
+				t.Fatal(err)
+			}
+			ds, err := c.List(ctxT(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range ds {
+				if d.LedgerOnly || !slices.Contains(d.Tags, Tag) {
+					t.Errorf("list shows %+v as devbox's", d)
+				}
+			}
+			if err := c.ledger.add(LedgerEntry{Attempt: "b", Name: "dev", ID: keep, At: time.Now().Add(-2 * time.Hour).UTC()}); err != nil {
+				t.Fatal(err)
+			}
+			gone, err := c.Down(ctxT(t), "dev", nil)
+			if err != nil || len(gone) != 0 || c.fake.Count("DELETE", "/") != 0 {
+				t.Fatalf("down dev = %+v, %v (%d deletes); want nothing touched", gone, err, c.fake.Count("DELETE", "/"))
+			}
+			if err := c.ledger.add(LedgerEntry{Attempt: "c", Name: "dev", ID: keep, At: time.Now().Add(-2 * time.Hour).UTC()}); err != nil {
+				t.Fatal(err)
+			}
+			res, err := c.Up(ctxT(t), upConfig("dev"))
+			if err != nil || res.Droplet.ID == keep || !res.Created {
+				t.Fatalf("up dev = %+v, %v; want a new droplet, not %d", res, err, keep)
+			}
+			if len(c.fake.Droplets()) != 2 {
+				t.Errorf("droplets %+v, want the kept one and the new one", c.fake.Droplets())
+			}
+		})
 	}
 }

@@ -124,6 +124,9 @@ func (c *Client) withLedger(ctx context.Context, name string, ds []godo.Droplet)
 			if err != nil {
 				return nil, apiError("get droplet recorded in the ledger", err)
 			}
+			if !c.stillOurs(*d, e) {
+				continue
+			}
 			i := c.info(*d)
 			i.LedgerOnly = true
 			out = append(out, i)
