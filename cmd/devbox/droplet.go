@@ -27,6 +27,7 @@ func (a *app) dropletCommand() *cli.Command {
 			a.dropletStatusCommand(),
 			a.dropletListCommand(),
 			a.dropletSSHCommand(),
+			a.dropletEnvCommand(),
 			a.dropletReapCommand(),
 		},
 	}
@@ -137,7 +138,9 @@ func (a *app) dropletUpCommand() *cli.Command {
 		&cli.StringFlag{Name: "user-data-file", Usage: "cloud-init user data; the default sets up Docker's party network"},
 		&cli.StringSliceFlag{Name: "tag", Usage: "extra tag (repeatable); the devbox tag is always set"},
 		&cli.DurationFlag{Name: "timeout", Value: droplet.DefaultTimeout, Usage: "give up (and delete what was created) after this long"},
-		&cli.BoolFlag{Name: "wait-ssh", Usage: "also wait until SSH accepts connections and cloud-init is done"},
+		&cli.BoolFlag{Name: "wait-ssh", Usage: "also wait until SSH accepts connections, cloud-init is done and `docker version` answers over ssh"},
+		&cli.BoolFlag{Name: "docker-context", Value: true, Usage: "create or update the docker context devbox-NAME (ssh://root@IP) and pin the droplet's host key in ~/.ssh/" + droplet.SSHConfigName},
+		&cli.BoolFlag{Name: "use", Usage: "also make devbox-NAME the current docker context (docker context use)"},
 		&cli.IntFlag{Name: "ssh-port", Value: droplet.DefaultSSHPort, Usage: "SSH port of the droplet"},
 		&cli.Float64Flag{Name: "max-price", Usage: "refuse sizes above this price in US dollars per hour"},
 		&cli.BoolFlag{Name: "keep-on-failure", Usage: "keep the droplet when the wait fails instead of deleting it"},
@@ -178,6 +181,13 @@ func (a *app) dropletUpCommand() *cli.Command {
 			res, err := client.Up(c.Context, cfg)
 			if err != nil {
 				return dropletCleanupFailed(err)
+			}
+			if c.Bool("docker-context") {
+				if err := a.dropletDockerContext(c.Context, res.Droplet, cfg.SSHPort, c.Bool("use"), cfg.WaitSSH); err != nil {
+					return err
+				}
+			} else if c.Bool("use") {
+				return usageErrorf("--use needs the docker context (drop --docker-context=false)")
 			}
 			if c.Bool("json") {
 				return output.JSON(a.streams.Out, res.Droplet)

@@ -43,6 +43,11 @@ func (a *app) dropletDownCommand() *cli.Command {
 			case err != nil:
 				return dropletTimedOut(dropletInvalid(err))
 			}
+			// No droplet of that name is left: its docker context and
+			// pinned host key go too.
+			if err := a.dropletForget(name); err != nil {
+				return err
+			}
 			if c.Bool("json") {
 				return output.JSON(a.streams.Out, gone)
 			}

@@ -295,7 +295,7 @@ func TestDropletUpWaitSSH(t *testing.T) {
 	log := dropletFakeSSH(t)
 	f.SetPublicIPv4("127.0.0.1")
 	port := strconv.Itoa(dofake.SSHBanner(t))
-	code, stdout, stderr := runCLI(t, context.Background(), "droplet", "up", "dev", "--wait-ssh", "--ssh-port", port)
+	code, stdout, stderr := runCLI(t, context.Background(), "droplet", "up", "dev", "--wait-ssh", "--ssh-port", port, "--docker-context=false")
 	if code != 0 {
 		t.Fatalf("code %d stderr %q", code, stderr)
 	}

@@ -55,6 +55,12 @@ func (a *app) engineClient() (*client.Client, error) {
 	if err != nil {
 		return nil, engineError(err)
 	}
+	return a.engineClientFor(ep)
+}
+
+// engineClientFor builds the client of a given endpoint (droplet up checks
+// the context it made).
+func (a *app) engineClientFor(ep dockerhost.Endpoint) (*client.Client, error) {
 	if a.dockerSession == nil {
 		a.dockerSession = dockerhost.NewSession()
 	}
@@ -78,6 +84,12 @@ func (a *app) engine(ctx context.Context) (*client.Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	return a.pingEngine(ctx, eng)
+}
+
+// pingEngine pings the engine engineClient made, refuses one older than
+// API 1.41, and closes the client on failure.
+func (a *app) pingEngine(ctx context.Context, eng *client.Client) (*client.Client, error) {
 	ping, err := eng.Ping(ctx)
 	if err != nil {
 		eng.Close()

@@ -28,6 +28,10 @@ type Options struct {
 	// NoDocker runs every remote command with a PATH that has no docker,
 	// like a host without the docker CLI.
 	NoDocker bool
+	// RemoteBin are scripts (name to shell body) put first on the PATH of
+	// remote commands, standing in for programs of the remote host the
+	// test machine lacks (cloud-init of a fake droplet).
+	RemoteBin map[string]string
 }
 
 // Server is a running private sshd.
@@ -81,6 +85,16 @@ func Start(t *testing.T, opts Options) *Server {
 		t.Fatal(err)
 	}
 	write(t, filepath.Join(dir, "authorized_keys"), string(pub))
+	if len(opts.RemoteBin) > 0 {
+		if err := os.Mkdir(filepath.Join(dir, "rbin"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for name, body := range opts.RemoteBin {
+			if err := os.WriteFile(filepath.Join(dir, "rbin", name), []byte("#!/bin/sh\n"+body+"\n"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	write(t, filepath.Join(dir, "sshd_config"), sshdConfig(dir, opts))
 
 	s.ln, err = net.Listen("tcp", "127.0.0.1:0")
@@ -150,8 +164,11 @@ StrictModes no
 PidFile none
 LogLevel ERROR
 `, dir, dir)
-	if opts.NoDocker {
-		cfg += "ForceCommand PATH=/nonexistent; eval \"$SSH_ORIGINAL_COMMAND\"\n"
+	switch {
+	case opts.NoDocker:
+		cfg += "ForceCommand PATH=" + dir + "/rbin; eval \"$SSH_ORIGINAL_COMMAND\"\n"
+	case len(opts.RemoteBin) > 0:
+		cfg += "ForceCommand PATH=" + dir + "/rbin:$PATH; eval \"$SSH_ORIGINAL_COMMAND\"\n"
 	}
 	return cfg
 }

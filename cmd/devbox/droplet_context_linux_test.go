@@ -1,0 +1,100 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/devbox-tools/devbox/droplet"
+	"github.com/devbox-tools/devbox/internal/sshtest"
+)
+
+// TestDropletDockerContext: the fake droplet's address is 127.0.0.1, its
+// SSH server the test's own sshd in front of the local engine. `up
+// --wait-ssh --use` makes the docker context devbox-NAME (read back by the
+// real docker CLI, which also reaches the engine through it with the host
+// key devbox pinned), `env` is evaluated by a real shell, and `down`
+// removes the context and makes default current again.
+func TestDropletDockerContext(t *testing.T) {
+	e := newRunEnv(t)
+	f := dropletEnv(t)
+	home := os.Getenv("HOME")
+	t.Setenv("DOCKER_HOST", "")
+	t.Setenv("DOCKER_CONTEXT", "")
+	t.Setenv("DOCKER_CONFIG", "")
+	os.Unsetenv("DOCKER_CONFIG")
+	srv := sshtest.Start(t, sshtest.Options{RemoteBin: map[string]string{"cloud-init": "exit 0"}})
+	// The test's ssh config includes the file devbox manages, as
+	// ~/.ssh/config does after up.
+	srv.SetClientConfig(t, "Include "+filepath.Join(home, ".ssh", droplet.SSHConfigName)+"\n")
+	f.SetPublicIPv4("127.0.0.1")
+	port := strconv.Itoa(srv.Port)
+	host := "ssh://root@127.0.0.1:" + port
+
+	code, _, stderr := runCLI(t, context.Background(), "droplet", "up", "dev", "--wait-ssh", "--ssh-port", port, "--use")
+	if code != 0 || !strings.Contains(stderr, "docker context devbox-dev -> "+host) || !strings.Contains(stderr, "answers over ssh") {
+		t.Fatalf("up: exit %d, stderr %q", code, stderr)
+	}
+	var insp []struct {
+		Endpoints map[string]struct{ Host string }
+	}
+	if err := json.Unmarshal([]byte(dockerCLI(t, "context", "inspect", "devbox-dev")), &insp); err != nil || len(insp) != 1 || insp[0].Endpoints["docker"].Host != host {
+		t.Fatalf("docker context inspect devbox-dev: %+v %v", insp, err)
+	}
+	if cur := dockerCLI(t, "context", "show"); cur != "devbox-dev" {
+		t.Errorf("current context %q after --use", cur)
+	}
+	if cfg, _ := os.ReadFile(filepath.Join(home, ".ssh", "config")); !strings.Contains(string(cfg), droplet.IncludeLine) {
+		t.Errorf("~/.ssh/config does not include devbox's file: %q", cfg)
+	}
+	// The docker CLI's own ssh checks the key devbox pinned at up.
+	if v := dockerCLI(t, "--context", "devbox-dev", "version", "--format", "{{.Server.APIVersion}}"); v == "" {
+		t.Error("docker --context devbox-dev version: no API version")
+	}
+	if known, _ := os.ReadFile(srv.KnownHosts); !strings.Contains(string(known), "devbox-") {
+		t.Errorf("no host key pinned under the devbox alias: %q", known)
+	}
+	// devbox commands use the current context with no flag.
+	if code, stdout, stderr := runCLI(t, context.Background(), e.args("sh", "-c", "echo via-droplet")...); code != 0 || !strings.Contains(stdout, "via-droplet") {
+		t.Fatalf("run through the current context: exit %d, %q %q", code, stdout, stderr)
+	}
+	// env, evaluated by a real shell.
+	code, stdout, stderr := runCLI(t, context.Background(), "droplet", "env", "dev")
+	if code != 0 {
+		t.Fatalf("env: exit %d %q", code, stderr)
+	}
+	out, err := exec.Command("sh", "-c", stdout+"\nprintf %s \"$DOCKER_HOST\"").CombinedOutput()
+	if err != nil || string(out) != host {
+		t.Errorf("sh evaluated env to %q (%v), want %q", out, err, host)
+	}
+	for shell, want := range map[string]string{"fish": "set -gx DOCKER_HOST \"" + host + "\";", "powershell": "$Env:DOCKER_HOST = \"" + host + "\""} {
+		if _, stdout, _ := runCLI(t, context.Background(), "droplet", "env", "dev", "--shell", shell); !strings.HasPrefix(stdout, want+"\n") {
+			t.Errorf("env --shell %s: %q", shell, stdout)
+		}
+	}
+	if code, _, _ := runCLI(t, context.Background(), "droplet", "env", "dev", "--shell", "tcsh"); code != exitUsage {
+		t.Errorf("env --shell tcsh: exit %d, want 2", code)
+	}
+
+	code, _, stderr = runCLI(t, context.Background(), "droplet", "down", "dev", "--force")
+	if code != 0 || !strings.Contains(stderr, "current context is default again") {
+		t.Fatalf("down: exit %d, stderr %q", code, stderr)
+	}
+	if err := exec.Command("docker", "context", "inspect", "devbox-dev").Run(); err == nil {
+		t.Error("docker context devbox-dev still exists after down")
+	}
+	if cur := dockerCLI(t, "context", "show"); cur != "default" {
+		t.Errorf("current context %q after down, want default", cur)
+	}
+	if pins, _ := os.ReadFile(filepath.Join(home, ".ssh", droplet.SSHConfigName)); strings.Contains(string(pins), "Host 127.0.0.1") {
+		t.Errorf("ssh block left after down: %q", pins)
+	}
+	if code, _, stderr := runCLI(t, context.Background(), "droplet", "env", "dev"); code == 0 || !strings.Contains(stderr, "hint: devbox droplet up dev") {
+		t.Errorf("env after down: exit %d %q", code, stderr)
+	}
+}

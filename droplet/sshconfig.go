@@ -1,0 +1,162 @@
+package droplet
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// SSHConfigName is devbox's ssh config file in ~/.ssh: one block per
+// droplet that pins its host key alias for `ssh root@IP`, so the docker
+// CLI's ssh (which takes no -o options) checks the key devbox pinned at
+// `up` (HostKeyAlias devbox-ID, see SSHArgs). ~/.ssh/config includes it
+// (IncludeLine, added at the top once).
+const SSHConfigName = "devbox_droplets.conf"
+
+// IncludeLine is the line devbox adds at the top of ~/.ssh/config.
+const IncludeLine = "Include " + SSHConfigName
+
+const blockMarker = "# devbox droplet "
+
+// PinSSH writes the block of droplet d (replacing the droplet's previous
+// block, and any other block for the same address: a recycled address
+// belongs to the new droplet) into sshDir/SSHConfigName and makes sure
+// sshDir/config includes it.
+func PinSSH(sshDir string, d Info, port int) error {
+	if d.PublicIPv4 == "" {
+		return fmt.Errorf("droplet %s has no public IPv4 to pin", d.Name)
+	}
+	blocks, err := readBlocks(filepath.Join(sshDir, SSHConfigName))
+	if err != nil {
+		return err
+	}
+	kept := blocks[:0]
+	for _, b := range blocks {
+		if b.name != d.Name && b.host != d.PublicIPv4 {
+			kept = append(kept, b)
+		}
+	}
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "%s%s id %d\nHost %s\n  User root\n", blockMarker, d.Name, d.ID, d.PublicIPv4)
+	if port != 0 && port != DefaultSSHPort {
+		fmt.Fprintf(&sb, "  Port %d\n", port)
+	}
+	fmt.Fprintf(&sb, "  HostKeyAlias devbox-%s\n  StrictHostKeyChecking accept-new\n", strconv.Itoa(d.ID))
+	kept = append(kept, sshBlock{name: d.Name, host: d.PublicIPv4, text: sb.String()})
+	if err := os.MkdirAll(sshDir, 0o700); err != nil {
+		return fmt.Errorf("ssh folder: %w", err)
+	}
+	if err := writeBlocks(filepath.Join(sshDir, SSHConfigName), kept); err != nil {
+		return err
+	}
+	return ensureInclude(filepath.Join(sshDir, "config"))
+}
+
+// UnpinSSH removes the block of the droplet named name.
+func UnpinSSH(sshDir, name string) error {
+	path := filepath.Join(sshDir, SSHConfigName)
+	blocks, err := readBlocks(path)
+	if err != nil || len(blocks) == 0 {
+		return err
+	}
+	kept := blocks[:0]
+	for _, b := range blocks {
+		if b.name != name {
+			kept = append(kept, b)
+		}
+	}
+	return writeBlocks(path, kept)
+}
+
+type sshBlock struct{ name, host, text string }
+
+// readBlocks parses the file devbox writes: blocks that start with the
+// marker line; anything before the first marker is dropped.
+func readBlocks(path string) ([]sshBlock, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	var blocks []sshBlock
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		line := sc.Text()
+		if rest, ok := strings.CutPrefix(line, blockMarker); ok {
+			name, _, _ := strings.Cut(rest, " ")
+			blocks = append(blocks, sshBlock{name: name})
+		}
+		if len(blocks) == 0 {
+			continue
+		}
+		b := &blocks[len(blocks)-1]
+		b.text += line + "\n"
+		if h, ok := strings.CutPrefix(line, "Host "); ok {
+			b.host = strings.TrimSpace(h)
+		}
+	}
+	return blocks, sc.Err()
+}
+
+func writeBlocks(path string, blocks []sshBlock) error {
+	var sb strings.Builder
+	sb.WriteString("# Written by devbox droplet up/down: the host keys devbox pinned for its droplets.\n")
+	for _, b := range blocks {
+		sb.WriteString("\n" + b.text)
+	}
+	return writeFileAtomic(path, []byte(sb.String()), 0o600)
+}
+
+// ensureInclude puts IncludeLine at the top of the ssh config (an Include
+// inside a Host block would apply to that host only), keeping the rest.
+func ensureInclude(path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("read %s: %w", path, err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.TrimSpace(line) == IncludeLine {
+			return nil
+		}
+	}
+	mode := fs.FileMode(0o600)
+	if st, err := os.Stat(path); err == nil {
+		mode = st.Mode().Perm()
+	}
+	head := "# Added by devbox: host keys of devbox droplets, for docker contexts.\n" + IncludeLine + "\n\n"
+	return writeFileAtomic(path, append([]byte(head), data...), mode)
+}
+
+// writeFileAtomic replaces path through a synced temporary file.
+func writeFileAtomic(path string, data []byte, mode fs.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	_, err = tmp.Write(data)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if err == nil {
+		err = tmp.Chmod(mode)
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}

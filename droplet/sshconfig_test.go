@@ -1,0 +1,62 @@
+package droplet
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// PinSSH keeps the user's ssh config, includes devbox's file once at the
+// top, replaces a droplet's block when it is re-created at a new address,
+// gives a recycled address to the new droplet, and UnpinSSH removes one.
+func TestPinSSH(t *testing.T) {
+	dir := t.TempDir()
+	user := "Host work\n  User me\n"
+	if err := os.WriteFile(filepath.Join(dir, "config"), []byte(user), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		d    Info
+		port int
+		want []string // Host lines in order
+	}{
+		{Info{Name: "a", ID: 1, PublicIPv4: "127.0.0.2"}, 22, []string{"127.0.0.2"}},
+		{Info{Name: "b", ID: 2, PublicIPv4: "127.0.0.3"}, 2222, []string{"127.0.0.2", "127.0.0.3"}},
+		{Info{Name: "a", ID: 3, PublicIPv4: "127.0.0.4"}, 22, []string{"127.0.0.3", "127.0.0.4"}},
+		{Info{Name: "c", ID: 4, PublicIPv4: "127.0.0.3"}, 22, []string{"127.0.0.4", "127.0.0.3"}},
+	}
+	for i, s := range steps {
+		if err := PinSSH(dir, s.d, s.port); err != nil {
+			t.Fatal(err)
+		}
+		blocks, err := readBlocks(filepath.Join(dir, SSHConfigName))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var hosts []string
+		for _, b := range blocks {
+			hosts = append(hosts, b.host)
+		}
+		if strings.Join(hosts, " ") != strings.Join(s.want, " ") {
+			t.Errorf("step %d: hosts %v, want %v", i, hosts, s.want)
+		}
+	}
+	pins, _ := os.ReadFile(filepath.Join(dir, SSHConfigName))
+	if !strings.Contains(string(pins), "HostKeyAlias devbox-3\n") || strings.Contains(string(pins), "devbox-1\n") || strings.Contains(string(pins), "Port 2222") {
+		t.Errorf("pins:\n%s", pins)
+	}
+	cfg, _ := os.ReadFile(filepath.Join(dir, "config"))
+	if strings.Count(string(cfg), IncludeLine) != 1 || !strings.HasSuffix(string(cfg), user) || !strings.Contains(strings.SplitN(string(cfg), "Host", 2)[0], IncludeLine) {
+		t.Errorf("~/.ssh/config:\n%s", cfg)
+	}
+	if st, _ := os.Stat(filepath.Join(dir, "config")); st.Mode().Perm() != 0o644 {
+		t.Errorf("config mode %v, want the user's 0644", st.Mode().Perm())
+	}
+	if err := UnpinSSH(dir, "a"); err != nil {
+		t.Fatal(err)
+	}
+	if pins, _ := os.ReadFile(filepath.Join(dir, SSHConfigName)); strings.Contains(string(pins), "127.0.0.4") || !strings.Contains(string(pins), "127.0.0.3") {
+		t.Errorf("after unpin a:\n%s", pins)
+	}
+}
