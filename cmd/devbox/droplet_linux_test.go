@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -236,5 +237,58 @@ func TestDropletBinaryLedgerDiskFaults(t *testing.T) {
 				t.Fatalf("%d creates sent without a ledger entry", n)
 			}
 		})
+	}
+}
+
+// TestDropletBinarySIGINTDuringCleanup: a second SIGINT while the
+// interrupted up deletes its droplet does not cut the cleanup short: it
+// runs to the end of --cleanup-grace and, the DELETE failing throughout,
+// exits 1 naming the droplet and the command that deletes it; the ledger
+// still lists it.
+func TestDropletBinarySIGINTDuringCleanup(t *testing.T) {
+	bin := testbin.Devbox(t)
+	f := dropletEnv(t)
+	f.SetActionPolls(1 << 30)
+	f.FailMethod(http.MethodDelete, 1<<30, http.StatusInternalServerError, "0")
+	var out bytes.Buffer
+	cmd := exec.Command(bin, "droplet", "up", "dev", "--cleanup-grace", "3s")
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil := func(what string, cond func() bool) {
+		for i := 0; !cond(); i++ {
+			if i > 2000 {
+				_ = cmd.Process.Kill()
+				t.Fatalf("%s never happened: %s", what, out.String())
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	waitUntil("the create", func() bool { return len(f.Droplets()) == 1 })
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil("the cleanup's DELETE", func() bool { return f.Count("DELETE", "/v2/droplets/") > 0 })
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != exitFailure {
+		t.Fatalf("exit %v, want 1\n%s", err, out.String())
+	}
+	for _, want := range []string{"may still exist", "devbox droplet down dev --force"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	code, stdout, _ := runCLI(t, context.Background(), "droplet", "list", "--json")
+	if got := dropletDecode(t, stdout); code != 0 || len(got) != 1 || got[0].Name != "dev" {
+		t.Errorf("list after the failed cleanup: code %d %+v", code, got)
+	}
+	f.FailMethod(http.MethodDelete, 0, http.StatusInternalServerError, "0")
+	if code, _, stderr := runCLI(t, context.Background(), "droplet", "down", "dev", "--force"); code != 0 || len(f.Droplets()) != 0 {
+		t.Fatalf("down after the failed cleanup: code %d %s", code, stderr)
 	}
 }
