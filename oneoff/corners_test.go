@@ -3,6 +3,7 @@ package oneoff
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -88,7 +89,7 @@ func TestRunFromInheritsHostConfig(t *testing.T) {
 		t.Errorf("exit %d:\n%s", code, out)
 	}
 	p := Plan{Config: &container.Config{}, Host: &container.HostConfig{}}
-	if _, err := inherit(t.Context(), e.c, parent, &p); err != nil {
+	if _, err := inherit(t.Context(), e.c, parent, &p, false); err != nil {
 		t.Fatal(err)
 	}
 	if p.Host.ShmSize != 8<<20 || len(p.Host.Links) != 1 || p.Host.Links[0] != db+":database" {
@@ -228,5 +229,41 @@ func TestPullProgress(t *testing.T) {
 	err := pullProgress(strings.NewReader(`{"errorDetail":{"message":"no route"},"error":"no route"}`), &b)
 	if err == nil || err.Error() != "no route" {
 		t.Errorf("err %v, want the stream's error", err)
+	}
+}
+
+// run --from C when C's image was removed (docker rmi -f while C was
+// stopped): the pinned image ID cannot be pulled, so the run says what
+// happened and how to go on instead of trying to pull sha256:...
+func TestRunFromContainerWhoseImageIsGone(t *testing.T) {
+	e := newEnv(t)
+	img := e.taskImage(t, "ENV FROM_OLD=1")
+	parent := dockertest.Run(t, e.c, "orphan", &container.Config{Image: img, Cmd: []string{"sleep", "300"}, Env: []string{"MINE=1"}}, nil, nil)
+	ins, err := e.c.ContainerInspect(t.Context(), parent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.c.ContainerStop(t.Context(), parent, container.StopOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.c.ImageRemove(t.Context(), ins.Image, image.RemoveOptions{Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.c.ImageInspect(t.Context(), ins.Image); err == nil {
+		t.Fatalf("image %s still there after its removal", ins.Image)
+	}
+	s := e.spec("true")
+	s.From, s.Image, s.Networks, s.Pull = parent, "", nil, PullMissing
+	_, err = e.runner().Run(t.Context(), s, Options{}, quietIO(&bytes.Buffer{}, &bytes.Buffer{}))
+	msg := fmt.Sprint(err) + " hint: " + hint.Of(err)
+	if Code(err) != 125 || !strings.Contains(msg, "image of container "+parent+", "+img+", was removed") ||
+		!strings.Contains(msg, "--image") || strings.Contains(msg, "pull") {
+		t.Fatalf("err = %q (code %d), want 125 naming the removed image and --image, no pull", msg, Code(err))
+	}
+	// With --image the container's settings still apply.
+	s.Image = e.image
+	s.Task, s.Args = "sh", []string{"-c", "echo MINE=$MINE"}
+	if out, code := e.run(t, s); out != "MINE=1\n" || code != 0 {
+		t.Errorf("--image: %q exit %d", out, code)
 	}
 }

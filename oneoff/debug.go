@@ -139,7 +139,7 @@ func (r *Runner) startCopy(ctx context.Context, ctr container.InspectResponse, s
 		}
 	}
 	p := Plan{Config: &container.Config{}, Host: &container.HostConfig{}}
-	if _, err := inherit(ctx, r.Engine, ctr.ID, &p); err != nil {
+	if _, err := inherit(ctx, r.Engine, ctr.ID, &p, true); err != nil {
 		removeImage()
 		return "", nil, err
 	}

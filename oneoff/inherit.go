@@ -16,8 +16,10 @@ import (
 
 // inherit fills a plan from a container, running or stopped: its image
 // (pinned by ID), environment, working directory, user, mounts, networks,
-// DNS settings and extra hosts. It returns the container's name.
-func inherit(ctx context.Context, eng Engine, from string, p *Plan) (string, error) {
+// DNS settings and extra hosts. It returns the container's name. Unless
+// the run replaces it (--image), the container's image must still exist:
+// an image ID cannot be pulled.
+func inherit(ctx context.Context, eng Engine, from string, p *Plan, newImage bool) (string, error) {
 	ctr, err := eng.ContainerInspect(ctx, from)
 	if err != nil {
 		err = fmt.Errorf("inspect container %s: %w", from, err)
@@ -30,6 +32,12 @@ func inherit(ctx context.Context, eng Engine, from string, p *Plan) (string, err
 		return "", engineError(fmt.Errorf("inspect container %s: incomplete answer from the engine", from))
 	}
 	p.Config.Image = ctr.Image
+	if !newImage {
+		if _, err := eng.ImageInspect(ctx, ctr.Image); cerrdefs.IsNotFound(err) {
+			return "", engineError(hint.Wrap(fmt.Errorf("the image of container %s, %s, was removed (%s)", from, ctr.Config.Image, err),
+				"rebuild it and recreate the container, or run with the container's settings on another image: --image IMAGE"))
+		}
+	}
 	p.Config.Env = explicitEnv(ctx, eng, ctr)
 	p.Config.WorkingDir = ctr.Config.WorkingDir
 	p.Config.User = ctr.Config.User

@@ -80,7 +80,7 @@ func (r *Runner) Resolve(ctx context.Context, s Spec) (Plan, error) {
 	p.Host = &container.HostConfig{}
 	switch {
 	case s.From != "":
-		app, err = inherit(ctx, eng, s.From, &p)
+		app, err = inherit(ctx, eng, s.From, &p, s.Image != "")
 		parent = app
 		if s.Image != "" {
 			// The container's environment with another image (a new build).
