@@ -25,7 +25,7 @@ func ParseServer(s string) ([]DomainServer, error) {
 	if len(parts) < 2 || parts[len(parts)-1] == "" {
 		return nil, fmt.Errorf("bad server %q: want /DOMAIN/ADDR[:PORT]", s)
 	}
-	addr, err := NormalizeAddr(parts[len(parts)-1], "53")
+	addr, err := NormalizeAddr(parts[len(parts)-1], Port)
 	if err != nil {
 		return nil, fmt.Errorf("bad server %q: %w", s, err)
 	}

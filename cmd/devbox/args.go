@@ -17,31 +17,11 @@ import (
 // flags, and the arguments of a command whose arguments after the first
 // positional one belong to another program (see passthrough).
 func interspersed(app *cli.App, args []string) ([]string, error) {
-	if len(args) < 2 {
-		return args, nil
-	}
-	flags, cmds := app.Flags, app.Commands
-	var cmd *cli.Command
-	i := 1
-	for i < len(args) {
-		arg := args[i]
-		if arg == "--" {
-			return args, nil
-		}
-		if isFlagArg(arg) {
-			i += flagWidth(flags, args[i:])
-			continue
-		}
-		sub := findCommand(cmds, arg)
-		if sub == nil {
-			break
-		}
-		cmd, flags, cmds = sub, sub.Flags, sub.Subcommands
-		i++
-	}
+	cmd, _, i := commandOf(app, args)
 	if cmd == nil || i >= len(args) || passthrough(cmd) {
 		return args, nil
 	}
+	flags := cmd.Flags
 	out := append([]string{}, args[:i]...)
 	var pos []string
 	for rest := args[i:]; len(rest) > 0; {
@@ -64,6 +44,32 @@ func interspersed(app *cli.App, args []string) ([]string, error) {
 		rest = rest[n:]
 	}
 	return append(out, pos...), nil
+}
+
+// commandOf finds the command that args (a whole command line, program
+// name first) call: the command, the names leading to it, and the index of
+// the first argument after them. A "--" or the first word that names no
+// subcommand ends the search; cmd is nil when no command was named.
+func commandOf(app *cli.App, args []string) (cmd *cli.Command, path []string, i int) {
+	flags, cmds := app.Flags, app.Commands
+	for i = 1; i < len(args); {
+		arg := args[i]
+		if arg == "--" {
+			return cmd, path, i
+		}
+		if isFlagArg(arg) {
+			i += flagWidth(flags, args[i:])
+			continue
+		}
+		sub := findCommand(cmds, arg)
+		if sub == nil {
+			break
+		}
+		cmd, flags, cmds = sub, sub.Flags, sub.Subcommands
+		path = append(path, sub.Name)
+		i++
+	}
+	return cmd, path, i
 }
 
 // passthrough reports whether the arguments after a command's first

@@ -31,7 +31,7 @@ func (a *app) dnsCommand() *cli.Command {
 				"Unknown names under local zones (test, invalid, --local) get NXDOMAIN; localhost and names below it\n" +
 				"answer 127.0.0.1 and ::1 (RFC 6761) unless a hosts file names them; other names are forwarded.\n" +
 				"Files are reloaded on change and on SIGHUP.",
-			Flags:  append(dnsFlags(dnsDefaults{listen: []string{"127.0.0.1:53"}}, ""), configFlag()),
+			Flags:  append(dnsFlags(dnsDefaults{listen: []string{dnsserver.DefaultListen}}, ""), configFlag()),
 			Action: func(c *cli.Context) error { return a.runDNS(c, "") },
 		}},
 	}
@@ -85,7 +85,7 @@ func (a *app) dnsConfig(c *cli.Context, prefix string) (dnsserver.Config, error)
 	}
 	for i, l := range cfg.Listen {
 		if _, _, err := net.SplitHostPort(l); err != nil {
-			cfg.Listen[i] = net.JoinHostPort(strings.Trim(l, "[]"), "53") // the DNS port when none is given
+			cfg.Listen[i] = net.JoinHostPort(strings.Trim(l, "[]"), dnsserver.Port)
 		}
 	}
 	if cfg.CacheSize == 0 {
@@ -115,7 +115,7 @@ func (a *app) dnsConfig(c *cli.Context, prefix string) (dnsserver.Config, error)
 		cfg.Rules = append(cfg.Rules, e)
 	}
 	for _, u := range c.StringSlice(prefix + "upstream") {
-		addr, err := dnsserver.NormalizeAddr(u, "53")
+		addr, err := dnsserver.NormalizeAddr(u, dnsserver.Port)
 		if err != nil {
 			return cfg, usageErrorf("--%supstream: %v", prefix, err)
 		}

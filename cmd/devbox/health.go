@@ -4,16 +4,22 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/miekg/dns"
 	"github.com/urfave/cli/v2"
 
+	"github.com/devbox-tools/devbox/dnsserver"
 	"github.com/devbox-tools/devbox/internal/hint"
+	"github.com/devbox-tools/devbox/internal/output"
+	"github.com/devbox-tools/devbox/mailrelay"
 )
 
 // healthCommand probes a running service; it is the image's HEALTHCHECK, so
@@ -33,7 +39,7 @@ func (a *app) healthCommand() *cli.Command {
 					if err != nil {
 						return fmt.Errorf("health auto: %w", err)
 					}
-					probes, err := autoProbes(strings.Split(strings.TrimRight(string(raw), "\x00"), "\x00"), a.streams.Getenv)
+					probes, err := a.autoProbes(c.Context, strings.Split(strings.TrimRight(string(raw), "\x00"), "\x00"))
 					if err != nil {
 						return err
 					}
@@ -54,7 +60,7 @@ func (a *app) healthCommand() *cli.Command {
 				ArgsUsage: "[ADDR]",
 				Flags:     []cli.Flag{timeout},
 				Action: func(c *cli.Context) error {
-					addr := withDefaultPort(c.Args().First(), "127.0.0.1", "53")
+					addr := withDefaultPort(c.Args().First(), "127.0.0.1", dnsserver.Port)
 					ctx, cancel := context.WithTimeout(c.Context, c.Duration("timeout"))
 					defer cancel()
 					if err := probeDNS(ctx, addr); err != nil {
@@ -70,7 +76,7 @@ func (a *app) healthCommand() *cli.Command {
 				ArgsUsage: "[ADDR]",
 				Flags:     []cli.Flag{timeout},
 				Action: func(c *cli.Context) error {
-					addr := withDefaultPort(c.Args().First(), "127.0.0.1", "25")
+					addr := withDefaultPort(c.Args().First(), "127.0.0.1", mailrelay.SMTPPort)
 					ctx, cancel := context.WithTimeout(c.Context, c.Duration("timeout"))
 					defer cancel()
 					if err := probeSMTP(ctx, addr); err != nil {
@@ -92,72 +98,57 @@ type autoProbe struct {
 
 // autoProbes reads the command line of the container's main process
 // (devbox itself, or behind an init) and returns a probe for each service
-// it serves, at the address it listens on: the --listen flag on that
-// command line, else the environment variable, else the default. An
-// unspecified address (0.0.0.0, ::) is probed on loopback.
-func autoProbes(argv []string, getenv func(string) string) ([]autoProbe, error) {
-	start := -1
-	for i, a := range argv {
-		if filepath.Base(a) == "devbox" {
-			start = i + 1
-			break
-		}
-	}
-	if start < 0 || start >= len(argv) {
+// it serves, at the address it listens on. The command line goes through
+// devbox's own command tree, with the served command's action replaced by
+// one that records its configuration: flags, DEVBOX_* variables and
+// defaults are read by the same flag definitions as in that process, never
+// by a second parser. An unspecified address (0.0.0.0, ::) is probed on
+// loopback.
+func (a *app) autoProbes(ctx context.Context, argv []string) ([]autoProbe, error) {
+	start := slices.IndexFunc(argv, func(s string) bool { return filepath.Base(s) == "devbox" })
+	if start < 0 || start+1 >= len(argv) {
 		return nil, hint.Wrap(fmt.Errorf("health auto: no devbox command in %q", argv), "use devbox health dns ADDR or devbox health smtp ADDR")
 	}
-	args := argv[start:]
-	var cmd []string
-	for _, a := range args {
-		if !strings.HasPrefix(a, "-") && len(cmd) < 2 {
-			cmd = append(cmd, a)
-		}
+	quiet := &app{
+		streams: output.Streams{In: strings.NewReader(""), Out: io.Discard, Err: io.Discard, Getenv: a.streams.Getenv, LookupEnv: a.streams.LookupEnv},
+		logger:  slog.New(slog.DiscardHandler),
 	}
-	listen := func(flag, env, def string) string {
-		v := flagValue(args, flag)
-		if v == "" {
-			v = getenv(env)
+	tree := quiet.cli()
+	var probes []autoProbe
+	dnsAt := func(c *cli.Context, prefix string) error {
+		cfg, err := quiet.dnsConfig(c, prefix)
+		if err == nil {
+			probes = append(probes, autoProbe{"dns", loopbackFor(cfg.Listen[0]), probeDNS})
 		}
-		if v == "" {
-			v = def
-		}
-		if i := strings.IndexByte(v, ','); i >= 0 {
-			v = v[:i]
-		}
-		return loopbackFor(v)
+		return err
 	}
-	dnsP := func(flag, env, def string) autoProbe { return autoProbe{"dns", listen(flag, env, def), probeDNS} }
-	smtpP := func(flag, env, def string) autoProbe { return autoProbe{"smtp", listen(flag, env, def), probeSMTP} }
-	switch strings.Join(cmd, " ") {
-	case "dns serve":
-		return []autoProbe{dnsP("listen", "DEVBOX_DNS_LISTEN", "127.0.0.1:53")}, nil
-	case "mail serve":
-		return []autoProbe{smtpP("listen", "DEVBOX_MAIL_LISTEN", "127.0.0.1:25")}, nil
+	smtpAt := func(addr string) {
+		probes = append(probes, autoProbe{"smtp", loopbackFor(withDefaultPort(addr, "127.0.0.1", mailrelay.SMTPPort)), probeSMTP})
 	}
-	if len(cmd) > 0 && cmd[0] == "serve" {
-		return []autoProbe{
-			dnsP("dns-listen", "DEVBOX_SERVE_DNS_LISTEN", "127.0.0.1:5300"),
-			smtpP("mail-listen", "DEVBOX_SERVE_MAIL_LISTEN", "127.0.0.1:2525"),
-		}, nil
+	served := map[string]cli.ActionFunc{
+		"dns serve":  func(c *cli.Context) error { return dnsAt(c, "") },
+		"mail serve": func(c *cli.Context) error { smtpAt(c.String("listen")); return nil },
+		"serve": func(c *cli.Context) error {
+			smtpAt(c.String("mail-listen"))
+			return dnsAt(c, "dns-")
+		},
 	}
-	return nil, hint.Wrap(fmt.Errorf("health auto: %q serves nothing to probe", strings.Join(args, " ")), "use devbox health dns ADDR or devbox health smtp ADDR")
-}
-
-// flagValue finds --name VALUE or --name=VALUE in args.
-func flagValue(args []string, name string) string {
-	for i, a := range args {
-		t := strings.TrimLeft(a, "-")
-		if t == a {
-			continue
-		}
-		if v, ok := strings.CutPrefix(t, name+"="); ok {
-			return v
-		}
-		if t == name && i+1 < len(args) {
-			return args[i+1]
-		}
+	args := append([]string{"devbox"}, argv[start+1:]...)
+	cmd, path, _ := commandOf(tree, args)
+	action, ok := served[strings.Join(path, " ")]
+	if !ok {
+		return nil, hint.Wrap(fmt.Errorf("health auto: %q serves nothing to probe", strings.Join(argv[start:], " ")), "use devbox health dns ADDR or devbox health smtp ADDR")
 	}
-	return ""
+	cmd.Action = action
+	args, err := interspersed(tree, args)
+	if err == nil {
+		err = tree.RunContext(ctx, args)
+	}
+	if err != nil {
+		return nil, hint.Wrap(fmt.Errorf("health auto: read %q: %w", strings.Join(argv[start:], " "), err), "use devbox health dns ADDR or devbox health smtp ADDR")
+	}
+	slices.SortFunc(probes, func(x, y autoProbe) int { return strings.Compare(x.name, y.name) })
+	return probes, nil
 }
 
 // loopbackFor turns an unspecified listen address into a loopback one.

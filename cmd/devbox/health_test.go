@@ -8,12 +8,16 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/devbox-tools/devbox/dnsserver"
+	"github.com/devbox-tools/devbox/internal/output"
+	"github.com/devbox-tools/devbox/mailrelay"
 	"github.com/miekg/dns"
 )
 
 func TestAutoProbes(t *testing.T) {
-	env := map[string]string{"DEVBOX_DNS_LISTEN": "0.0.0.0:53", "DEVBOX_MAIL_LISTEN": "[::]:25"}
-	getenv := func(k string) string { return env[k] }
+	t.Setenv("DEVBOX_DNS_LISTEN", "0.0.0.0:53")
+	t.Setenv("DEVBOX_MAIL_LISTEN", "[::]:25")
+	a := &app{streams: output.Streams{Getenv: os.Getenv, LookupEnv: os.LookupEnv}}
 	tests := []struct {
 		name string
 		argv []string
@@ -24,13 +28,18 @@ func TestAutoProbes(t *testing.T) {
 		{"dns flag wins", []string{"/devbox", "dns", "serve", "--listen", "10.0.0.2:5300", "--no-forward"}, "dns=10.0.0.2:5300", ""},
 		{"dns flag with =", []string{"/devbox", "--log-level=debug", "dns", "serve", "--listen=127.0.0.2:53,127.0.0.3:53"}, "dns=127.0.0.2:53", ""},
 		{"mail behind init", []string{"/sbin/docker-init", "--", "/devbox", "mail", "serve", "--mode", "catch"}, "smtp=[::1]:25", ""},
-		{"serve", []string{"devbox", "serve"}, "dns=127.0.0.1:5300 smtp=127.0.0.1:2525", ""},
+		{"serve", []string{"devbox", "serve"}, "dns=" + dnsserver.DevListen + " smtp=" + mailrelay.DefaultListen, ""},
+		// The mail relay's own default, not the SMTP port (health once probed 25 here).
+		{"mail default", []string{"/devbox", "mail", "serve", "--listen", mailrelay.DefaultListen}, "smtp=" + mailrelay.DefaultListen, ""},
+		{"dns without a port", []string{"/devbox", "dns", "serve", "--listen", "127.0.0.9"}, "dns=127.0.0.9:53", ""},
+		{"a bad flag", []string{"/devbox", "dns", "serve", "--listen"}, "", "flag needs an argument"},
+		{"serve's flags", []string{"devbox", "serve", "--dns-listen", "[::]:5353", "--mail-listen", ":2626"}, "dns=[::1]:5353 smtp=127.0.0.1:2626", ""},
 		{"nothing to probe", []string{"/devbox", "net", "doctor"}, "", "serves nothing to probe"},
 		{"not devbox", []string{"/bin/sh"}, "", "no devbox command"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			probes, err := autoProbes(tt.argv, getenv)
+			probes, err := a.autoProbes(context.Background(), tt.argv)
 			if tt.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.err) {
 					t.Fatalf("err = %v, want %q", err, tt.err)

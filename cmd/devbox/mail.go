@@ -104,7 +104,7 @@ func (a *app) mailCommand() *cli.Command {
 func (a *app) mailServeCommand() *cli.Command {
 	flags := []cli.Flag{
 		a.mailSpoolFlag(),
-		&cli.StringFlag{Name: "listen", Value: "127.0.0.1:2525", Usage: "SMTP listen address"},
+		&cli.StringFlag{Name: "listen", Value: mailrelay.DefaultListen, Usage: "SMTP listen address"},
 		&cli.StringFlag{Name: "mode", Value: "relay", Usage: "relay (deliver upstream), catch (keep as .eml) or both"},
 		&cli.StringFlag{Name: "http-listen", Usage: "address of the caught-mail HTTP API and page (empty: off)"},
 		&cli.StringSliceFlag{Name: "http-allow-host", Usage: "host name the HTTP API also answers to (besides localhost and its IP address); others get 421"},
@@ -221,7 +221,7 @@ func devServeMailConfig(getenv func(string) string) (mailrelay.Config, error) {
 	if spool == "" {
 		spool = mailrelay.DefaultSpoolDir(getenv)
 	}
-	return mailrelay.Config{Listen: "127.0.0.1:2525", HTTPListen: "127.0.0.1:8025", Spool: spool,
+	return mailrelay.Config{Listen: mailrelay.DefaultListen, HTTPListen: mailrelay.DefaultHTTPListen, Spool: spool,
 		Mode: mailrelay.ModeCatch, Upstream: up, Rewrite: rw, Hostname: up.Hostname, Version: version}, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/devbox-tools/devbox/dnsserver"
 	"github.com/devbox-tools/devbox/internal/hint"
 	"github.com/devbox-tools/devbox/internal/metricsserver"
 	"github.com/devbox-tools/devbox/mailrelay"
@@ -16,7 +17,7 @@ import (
 // (5353) nor LLMNR (5355).
 func serveDNSDefaults() dnsDefaults {
 	return dnsDefaults{
-		listen:   []string{"127.0.0.1:5300"},
+		listen:   []string{dnsserver.DevListen},
 		hosts:    []string{"/etc/hosts"},
 		wildcard: []string{"devbox.test=127.0.0.1", "*.devbox.test=127.0.0.1"},
 	}
@@ -78,8 +79,8 @@ func release(runs []func(context.Context) error) {
 // serveMailFlags are the mail relay's flags in `devbox serve`.
 func serveMailFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "mail-listen", Value: "127.0.0.1:2525", Usage: "SMTP address of the mail relay"},
-		&cli.StringFlag{Name: "mail-http-listen", Value: "127.0.0.1:8025", Usage: "address of the caught-mail page and JSON API (empty: none)"},
+		&cli.StringFlag{Name: "mail-listen", Value: mailrelay.DefaultListen, Usage: "SMTP address of the mail relay"},
+		&cli.StringFlag{Name: "mail-http-listen", Value: mailrelay.DefaultHTTPListen, Usage: "address of the caught-mail page and JSON API (empty: none)"},
 		&cli.StringFlag{Name: "mail-mode", Value: "catch", Usage: "catch (keep as .eml), relay (deliver upstream) or both"},
 		&cli.StringFlag{Name: "mail-spool", Usage: "spool folder (default $XDG_DATA_HOME/devbox/mail)",
 			EnvVars: []string{"DEVBOX_SERVE_MAIL_SPOOL", "DEVBOX_MAIL_SPOOL"}},
