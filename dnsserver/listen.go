@@ -78,7 +78,7 @@ func listenError(addr string, err error) error {
 	switch {
 	case errors.Is(err, syscall.EACCES):
 		return hint.Wrap(err, "ports below 1024 need root or CAP_NET_BIND_SERVICE: run as root, "+
-			"`sudo setcap cap_net_bind_service=+ep $(command -v devbox)`, or use --listen 127.0.0.1:5300")
+			"`sudo setcap cap_net_bind_service=+ep $(command -v devbox)`, or use --listen "+DevListen)
 	case errors.Is(err, syscall.EADDRINUSE):
 		return hint.Wrap(err, "another program already uses "+addr+" (systemd-resolved, dnsmasq, another devbox?): stop it or pick another --listen")
 	case errors.Is(err, syscall.EADDRNOTAVAIL):

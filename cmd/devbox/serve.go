@@ -37,10 +37,10 @@ func (a *app) serveCommand() *cli.Command {
 	}
 	return &cli.Command{
 		Name:  "serve",
-		Usage: "run the local development services (DNS on 127.0.0.1:5300, mail catcher on 127.0.0.1:2525) with built-in defaults",
-		Description: "With no configuration: DNS on 127.0.0.1:5300 answering devbox.test and *.devbox.test with\n" +
+		Usage: "run the local development services (DNS on " + dnsserver.DevListen + ", mail catcher on " + mailrelay.DefaultListen + ") with built-in defaults",
+		Description: "With no configuration: DNS on " + dnsserver.DevListen + " answering devbox.test and *.devbox.test with\n" +
 			"127.0.0.1, serving /etc/hosts and forwarding the rest to the resolvers of /etc/resolv.conf;\n" +
-			"the mail relay in catch mode on 127.0.0.1:2525 with caught mail at http://127.0.0.1:8025,\n" +
+			"the mail relay in catch mode on " + mailrelay.DefaultListen + " with caught mail at http://" + mailrelay.DefaultHTTPListen + ",\n" +
 			"its spool under $XDG_DATA_HOME/devbox/mail (or ~/.local/share/devbox/mail).",
 		Flags: append(append(dnsFlags(serveDNSDefaults(), "dns-"), serveMailFlags()...), configFlag()),
 
