@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -74,6 +75,10 @@ func New(o Options) (*Client, error) {
 	if err != nil || (api.Scheme != "https" && api.Scheme != "http") || api.Host == "" {
 		return nil, hint.Wrap(fmt.Errorf("%w: api url %q: want http(s)://host/", ErrInvalid, o.APIURL), "check --api-url / DIGITALOCEAN_API_URL")
 	}
+	if api.Scheme == "http" && !loopback(api.Hostname()) {
+		return nil, hint.Wrap(fmt.Errorf("%w: api url %q: plain http would send the token in clear", ErrInvalid, o.APIURL),
+			"use https:// (http:// is accepted only for this machine: localhost, 127.0.0.0/8, ::1)")
+	}
 	if o.Retry.Attempts <= 0 {
 		o.Retry = DefaultRetry()
 	}
@@ -123,6 +128,16 @@ func New(o Options) (*Client, error) {
 		led = &Ledger{path: o.LedgerPath, api: o.APIURL, account: accountOf(strings.TrimSpace(o.Token))}
 	}
 	return &Client{api: gc, tr: tr, opts: o, log: log, prog: prog, ledger: led}, nil
+}
+
+// loopback reports whether host is this machine: localhost or a loopback
+// address.
+func loopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // Rate returns the API rate limit as of the last response, and whether one

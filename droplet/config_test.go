@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/devbox-tools/devbox/internal/hint"
 )
 
 func TestInvalidInputsSendNothing(t *testing.T) {
@@ -84,5 +86,30 @@ func TestPlacementRefusedBeforeCreate(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestPlainHTTPOnlyToLoopback: the token goes in a header, so an API URL
+// without TLS is refused unless it is this machine (a fake, a local
+// proxy); a typo in DIGITALOCEAN_API_URL must not send the token in clear.
+func TestPlainHTTPOnlyToLoopback(t *testing.T) {
+	for url, ok := range map[string]bool{
+		"https://api.digitalocean.com/": true,
+		"http://api.digitalocean.com/":  false,
+		"http://10.0.0.1:8080/":         false,
+		"http://127.0.0.1:8080/":        true,
+		"http://127.1.2.3:8080":         true,
+		"http://[::1]:8080/":            true,
+		"http://localhost:8080/":        true,
+		"HTTP://api.digitalocean.com/":  false,
+		"ftp://api.digitalocean.com/":   false,
+	} {
+		_, err := New(Options{Token: "tok", APIURL: url})
+		if (err == nil) != ok {
+			t.Errorf("New(%q) = %v, want ok %v", url, err, ok)
+		}
+		if err != nil && (!errors.Is(err, ErrInvalid) || hint.Of(err) == "") {
+			t.Errorf("New(%q) = %v, want an invalid-input error with a hint", url, err)
+		}
 	}
 }
