@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"time"
@@ -127,14 +129,43 @@ func (s *Spool) retryDamaged(d Damaged) error {
 			}
 		}
 	}
+	queued := fmt.Errorf("retry %s: a message with this ID is already queued", d.ID)
 	if _, err := os.Lstat(s.path(QueueActive, d.ID, ".msg")); err == nil {
-		return fmt.Errorf("retry %s: a message with this ID is already queued", d.ID)
+		return queued
 	}
-	if err := s.Put(QueueActive, &rec, bytesReader(d.Message)); err != nil {
+	// The repaired record replaces the damaged one in QueueCorrupt, then
+	// moves to the queue: a crash at any point leaves the message in one
+	// place (never queued and still listed as damaged, which a second
+	// retry would have sent twice).
+	h, err := encodeHeader(&rec)
+	if err != nil {
 		return err
 	}
-	if err := s.Remove(QueueCorrupt, d.ID); err != nil {
+	if err := s.writeDurable(QueueCorrupt, d.ID+".msg", func(w io.Writer) error {
+		_, err := writeRecord(w, h, bytesReader(d.Message))
 		return err
+	}); err != nil {
+		return err
+	}
+	from, to := s.path(QueueCorrupt, d.ID, ".msg"), s.path(QueueActive, d.ID, ".msg")
+	err = renameNoReplace(from, to)
+	if errors.Is(err, errors.ErrUnsupported) {
+		if _, serr := os.Lstat(to); serr == nil {
+			err = fs.ErrExist
+		} else {
+			err = os.Rename(from, to)
+		}
+	}
+	if errors.Is(err, fs.ErrExist) {
+		return queued
+	}
+	if err != nil {
+		return fmt.Errorf("retry %s: %w", d.ID, err)
+	}
+	for _, q := range []string{QueueActive, QueueCorrupt} {
+		if err := s.syncs[q].Sync(); err != nil {
+			return err
+		}
 	}
 	return s.Request("rescan")
 }

@@ -69,7 +69,7 @@ type Damaged struct {
 // (QueueCorrupt) instead of deleting it. It returns the records of the
 // active queue and the damaged ones set aside now.
 func (s *Spool) Recover() (recs []*Record, damaged []Damaged, err error) {
-	for _, q := range []string{QueueActive, QueueFailed, QueueCaught} {
+	for _, q := range []string{QueueActive, QueueFailed, QueueCaught, QueueCorrupt} {
 		ents, err := os.ReadDir(filepath.Join(s.dir, q))
 		if err != nil {
 			return nil, nil, fmt.Errorf("recover spool: %w", err)
@@ -112,24 +112,24 @@ func (s *Spool) Recover() (recs []*Record, damaged []Damaged, err error) {
 
 // setAside moves a record that failed a check from queue to QueueCorrupt
 // (the caller syncs both folders) and returns what can be read of it.
+// When QueueCorrupt already holds a damaged record of that ID, this one
+// is set aside under a new ID (listed, shown, retried and deleted under
+// it; its reason names the old one), so that neither is hidden.
 func (s *Spool) setAside(queue, id string, why error) (Damaged, error) {
-	to := s.path(QueueCorrupt, id, ".msg")
-	if _, err := os.Lstat(to); err == nil {
-		// An older damaged record of the same ID: keep both.
-		for i := 1; ; i++ {
-			alt := s.path(QueueCorrupt, id, fmt.Sprintf(".%d.msg", i))
-			if _, err := os.Lstat(alt); err != nil {
-				to = alt
-				break
-			}
-		}
+	name := id
+	if _, err := os.Lstat(s.path(QueueCorrupt, id, ".msg")); err == nil {
+		name = NewID(s.now())
 	}
-	if err := os.Rename(s.path(queue, id, ".msg"), to); err != nil {
+	if err := os.Rename(s.path(queue, id, ".msg"), s.path(QueueCorrupt, name, ".msg")); err != nil {
 		return Damaged{}, fmt.Errorf("set aside damaged record %s: %w", id, err)
 	}
-	d, err := s.Salvage(id)
+	d, err := s.Salvage(name)
 	if err != nil {
-		return Damaged{ID: id, Reason: why.Error()}, nil
+		return Damaged{ID: name, Reason: why.Error()}, nil
+	}
+	if name != id {
+		d.Reason = fmt.Sprintf("%s (set aside as %s: %s/%s.msg holds another damaged record)", d.Reason, name, QueueCorrupt, id)
+		d.Record.LastError = "corrupt: " + d.Reason
 	}
 	return d, nil
 }

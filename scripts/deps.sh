@@ -3,7 +3,7 @@
 # a no-op when everything is already there. Needs root (or sudo) and apt.
 set -euo pipefail
 
-pkgs=(dnsperf dnsmasq-base postfix swaks busybox-static python3 iproute2 ca-certificates util-linux mount iptables nftables openssh-client openssh-server rsync hyperfine)
+pkgs=(dnsperf dnsmasq-base postfix swaks busybox-static python3 iproute2 ca-certificates util-linux mount iptables nftables openssh-client openssh-server rsync hyperfine strace)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
