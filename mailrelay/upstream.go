@@ -101,7 +101,10 @@ func (u Upstream) connect(ctx context.Context, timeout time.Duration, mode TLSMo
 		conn = tc
 	}
 	// Deadline for the greeting and EHLO; the client sets its own after.
+	// The context ending (a signal, shutdown) ends the wait too.
 	_ = conn.SetDeadline(time.Now().Add(timeout))
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })
+	defer stop()
 	var c *smtp.Client
 	raw := conn
 	if mode == TLSStartTLS || mode == TLSAuto {

@@ -58,11 +58,21 @@ func Send(ctx context.Context, up mailrelay.Upstream, rw mailrelay.Rewrite, m *M
 	}
 	c, err := up.Dial(ctx)
 	if err != nil {
+		if ctx.Err() != nil {
+			return &Error{Code: ExitTempFail, Err: fmt.Errorf("interrupted: %w; nothing was sent", err)}
+		}
 		return &Error{Code: replyCode(err), Err: err}
 	}
 	defer c.Close()
+	// A signal ends a wait on the server at once (exit 75), not after the
+	// upstream timeout.
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	defer stop()
 	from := rw.Sender(m.From)
 	if err := transact(c, from, m.To, rw.Message(m.Data)); err != nil {
+		if ctx.Err() != nil {
+			return &Error{Code: ExitTempFail, Err: fmt.Errorf("%s: interrupted: %w", up.Addr, err.Err)}
+		}
 		return &Error{Code: err.Code, Err: fmt.Errorf("%s: %w", up.Addr, err.Err)}
 	}
 	_ = c.Quit()

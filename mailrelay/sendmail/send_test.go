@@ -1,12 +1,14 @@
 package sendmail
 
 import (
+	"bufio"
 	"context"
 	"io"
 	"net"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-smtp"
 
@@ -407,5 +409,67 @@ func TestEmptyFieldsReplaced(t *testing.T) {
 	}
 	if count["from"] != 1 || count["date"] != 1 || count["message-id"] != 1 || count["subject"] != 1 {
 		t.Errorf("fields %v in:\n%s", count, m.Data)
+	}
+}
+
+// stallingServer is an SMTP server on loopback that answers until the
+// command stallAt (or, when empty, sends no greeting at all) and then
+// never replies; stalled is closed when it gets there.
+func stallingServer(t *testing.T, stallAt string) (addr string, stalled chan struct{}) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stalled = make(chan struct{})
+	done := make(chan struct{})
+	t.Cleanup(func() { ln.Close(); close(done) })
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		if stallAt == "" {
+			close(stalled)
+			<-done
+			return
+		}
+		br := bufio.NewReader(c)
+		io.WriteString(c, "220 stall.test ESMTP\r\n")
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				return
+			}
+			if strings.HasPrefix(strings.ToUpper(line), stallAt) {
+				close(stalled)
+				<-done
+				return
+			}
+			if strings.HasPrefix(strings.ToUpper(line), "EHLO") {
+				io.WriteString(c, "250-stall.test\r\n250 8BITMIME\r\n")
+				continue
+			}
+			io.WriteString(c, "250 ok\r\n")
+		}
+	}()
+	return ln.Addr().String(), stalled
+}
+
+// TestSendInterrupted: a signal (the context ending) stops a send that
+// waits on a silent server, before the greeting or at DATA, at once with
+// exit 75, instead of after the upstream timeout.
+func TestSendInterrupted(t *testing.T) {
+	for _, stallAt := range []string{"", "DATA"} {
+		addr, stalled := stallingServer(t, stallAt)
+		up := mailrelay.Upstream{Addr: addr, TLS: mailrelay.TLSNone, Timeout: time.Hour, Hostname: "box.test"}
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() { <-stalled; cancel() }()
+		m := &Message{From: "app@x.test", To: []string{"a@x.test"}, Data: []byte("Subject: s\r\n\r\nb\r\n")}
+		if err := Send(ctx, up, mailrelay.Rewrite{}, m); ExitCode(err) != ExitTempFail || !strings.Contains(err.Error(), "interrupted") {
+			t.Errorf("stalled at %q: %v (exit %d), want 75, interrupted", stallAt, err, ExitCode(err))
+		}
+		cancel()
 	}
 }
