@@ -45,27 +45,36 @@ func (a *app) dropletReapCommand() *cli.Command {
 			case errors.Is(err, droplet.ErrDeclined):
 				fmt.Fprintln(a.streams.Err, "nothing deleted")
 				return exitCode(exitFailure, nil)
+			case err != nil && len(ds) > 0:
+				// Some were deleted before the failure: say which.
+				_ = a.dropletReapReport(c.Bool("json"), ds, dry)
+				return dropletTimedOut(err)
 			case err != nil:
 				return dropletTimedOut(err)
 			}
-			if c.Bool("json") {
-				return output.JSON(a.streams.Out, ds)
-			}
-			if len(ds) == 0 {
-				_, err := fmt.Fprintln(a.streams.Out, "no expired devbox droplets")
-				return err
-			}
-			verb := "deleted"
-			if dry {
-				verb = "expired (dry run, nothing deleted)"
-			}
-			for _, d := range ds {
-				fmt.Fprintf(a.streams.Out, "%s droplet %s (ID %d, expired %s, about $%.2f over %s)\n",
-					verb, d.Name, d.ID, d.ExpiresAt.Local().Format(time.DateTime), d.CostSoFar, dropletAge(d))
-			}
-			return nil
+			return a.dropletReapReport(c.Bool("json"), ds, dry)
 		},
 	}
+}
+
+// dropletReapReport prints the droplets reap deleted (or, dry, found expired).
+func (a *app) dropletReapReport(json bool, ds []droplet.Info, dry bool) error {
+	if json {
+		return output.JSON(a.streams.Out, ds)
+	}
+	if len(ds) == 0 {
+		_, err := fmt.Fprintln(a.streams.Out, "no expired devbox droplets")
+		return err
+	}
+	verb := "deleted"
+	if dry {
+		verb = "expired (dry run, nothing deleted)"
+	}
+	for _, d := range ds {
+		fmt.Fprintf(a.streams.Out, "%s droplet %s (ID %d, expired %s, about $%.2f over %s)\n",
+			verb, d.Name, d.ID, d.ExpiresAt.Local().Format(time.DateTime), d.CostSoFar, dropletAge(d))
+	}
+	return nil
 }
 
 // dropletTimeout bounds a command by its --timeout.

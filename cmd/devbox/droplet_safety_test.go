@@ -145,3 +145,31 @@ func TestDropletEnvironmentCannotShortenSafetyWaits(t *testing.T) {
 		t.Fatalf("code %d droplets %d stderr %q, want the stored droplet adopted", code, len(f.Droplets()), stderr)
 	}
 }
+
+// TestDropletReapReportsWhatItDeletedBeforeFailing: when reap deletes one
+// expired droplet and then fails on the next (here locked past
+// --timeout), the output still names the one deleted, for cron's log.
+func TestDropletReapReportsWhatItDeletedBeforeFailing(t *testing.T) {
+	f := dropletEnv(t)
+	past := droplet.ExpiryTagPrefix + strconv.FormatInt(time.Now().Add(-time.Hour).Unix(), 10)
+	f.AddDroplet("first", []string{"devbox", past}, time.Now().Add(-3*time.Hour))
+	stuck := f.AddDroplet("second", []string{"devbox", past}, time.Now().Add(-2*time.Hour))
+	f.Lock(stuck, 1<<30)
+	for _, json := range []bool{false, true} {
+		args := []string{"droplet", "reap", "--force", "--timeout", "1s"}
+		if json {
+			args = append(args, "--json")
+		}
+		code, stdout, stderr := runCLI(t, context.Background(), args...)
+		if code != exitFailure || !strings.Contains(stderr, "second") {
+			t.Fatalf("code %d stderr %q, want 1 naming the droplet not deleted", code, stderr)
+		}
+		if !json && !strings.Contains(stdout, "deleted droplet first") {
+			t.Errorf("stdout %q does not name the droplet deleted", stdout)
+		}
+		if json && !strings.Contains(stdout, `"name": "first"`) && !strings.Contains(stdout, `"name":"first"`) {
+			t.Errorf("--json stdout %q does not name the droplet deleted", stdout)
+		}
+		f.AddDroplet("first", []string{"devbox", past}, time.Now().Add(-3*time.Hour))
+	}
+}
