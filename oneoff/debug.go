@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 
 	"github.com/devbox-tools/devbox/internal/hint"
+	"github.com/devbox-tools/devbox/internal/imagebuild"
 )
 
 // DefaultDebugImage is the toolbox image of devbox debug.
@@ -144,18 +146,35 @@ func (r *Runner) startCopy(ctx context.Context, ctr container.InspectResponse, s
 		return "", nil, err
 	}
 	idle := s.Idle
+	copyImage := commit.ID
 	switch {
 	case len(idle) > 0:
 	case s.IdleBinary != "":
+		// The binary goes into the copy's image rather than through a bind
+		// mount: the engine's host may not have this machine's path (a
+		// remote engine, devbox in a container with the engine's socket),
+		// and would create an empty directory there.
+		built, err := r.idleImage(ctx, commit.ID, name, s.IdleBinary)
+		if err != nil {
+			removeImage()
+			return "", nil, err
+		}
+		copyImage = built
+		prev := removeImage
+		removeImage = func() {
+			if err := removeCopyImage(ctx, r.Engine, built); err != nil {
+				r.logger().Warn("remove copy image", "image", built, "err", err)
+			}
+			prev()
+		}
 		// --env-file /dev/null: never read the app's .env in its workdir.
 		idle = []string{idleMount, "--env-file", "/dev/null", "debug", IdleCommand}
-		p.Host.Binds = append(p.Host.Binds, s.IdleBinary+":"+idleMount+":ro")
 	default:
 		idle = []string{"sleep", "infinity"}
 	}
 	init := true
 	p.Name = name + "-copy-" + shortID()
-	p.Config.Image = commit.ID
+	p.Config.Image = copyImage
 	p.Config.Entrypoint, p.Config.Cmd = idle, nil
 	p.Config.Labels = map[string]string{}
 	for k, v := range s.Labels {
@@ -183,6 +202,28 @@ func (r *Runner) startCopy(ctx context.Context, ctr container.InspectResponse, s
 			"the copy idles with devbox's own binary, or `sleep infinity` when devbox is not a static Linux binary; pick an idle command the image has with --idle")}
 	}
 	return id, cleanup, nil
+}
+
+// idleImage builds the copy's image: the committed image with devbox's
+// binary at idleMount. It carries the copy label, so removing it (and its
+// untagged parent, the commit) is what cleanup does for copies.
+func (r *Runner) idleImage(ctx context.Context, commit, name, binary string) (string, error) {
+	bin, err := os.ReadFile(binary)
+	if err != nil {
+		return "", engineError(fmt.Errorf("read devbox's binary for the copy's idle process: %w", err))
+	}
+	tag := "devbox-debug-copy:" + shortID() + shortID() + shortID() // unique among concurrent copies
+	err = imagebuild.Build(ctx, r.Engine, imagebuild.Spec{
+		Tag:        tag,
+		Dockerfile: "FROM " + commit + "\nCOPY devbox " + idleMount + "\n",
+		Files:      map[string]imagebuild.File{"devbox": {Data: bin, Mode: 0o755}},
+		Labels:     map[string]string{LabelCopy: name},
+	})
+	if err != nil {
+		return "", engineError(hint.Wrap(fmt.Errorf("add devbox's binary to the copy of %s: %w", name, err),
+			"or give the copy an idle command its image has: --idle sleep,infinity"))
+	}
+	return tag, nil
 }
 
 func describeState(st *container.State) string {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/network"
 
@@ -444,4 +445,48 @@ func (s *runOutput) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// debug --copy where devbox's binary is not at the same path on the
+// engine's host: a remote engine, or devbox in a container with the
+// engine's socket. Here devbox runs from a tmpfs in a private mount
+// namespace that the engine cannot see. The copy still idles on devbox
+// (its binary goes into the copy's image, not through a bind mount), the
+// engine's host gets nothing created at that path, and the copy and its
+// images are removed.
+func TestDebugCopyEngineWithoutDevboxPath(t *testing.T) {
+	if _, err := exec.LookPath("unshare"); err != nil {
+		t.Fatal("unshare is missing: apt-get install util-linux (scripts/deps.sh)")
+	}
+	e := newRunEnv(t)
+	c := dockertest.Client(t)
+	target := dockertest.Name(t, "copytarget")
+	if _, err := c.ContainerCreate(t.Context(), &container.Config{Image: e.image, Cmd: []string{"sh", "-c", "exit 3"}, Labels: dockertest.Labels(t)},
+		&container.HostConfig{NetworkMode: "none", ReadonlyRootfs: true}, nil, nil, target); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dockertest.RemoveContainer(t, c, target) })
+	bin := testbin.Devbox(t)
+	dir := t.TempDir() // empty on the engine's side; devbox lives in a tmpfs over it
+	script := `mount -t tmpfs devbox-test "$1" && cp "$2" "$1/devbox" && exec "$1/devbox" debug --copy --pull never --image "$3" "$4" -- cat /proc/1/cmdline`
+	cmd := exec.Command("unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh", dir, bin, e.image, target)
+	out, err := cmd.Output()
+	var stderr string
+	if ee, ok := err.(*exec.ExitError); ok {
+		stderr = string(ee.Stderr)
+	}
+	if err != nil || !strings.Contains(string(out), "debug\x00"+"__idle") {
+		t.Fatalf("debug --copy: %v, stdout %q, stderr %q; want the copy idling on devbox", err, out, stderr)
+	}
+	if left, _ := os.ReadDir(dir); len(left) > 0 {
+		t.Errorf("the engine created %v at devbox's path on its host", left)
+	}
+	copies, err := c.ContainerList(t.Context(), container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", "devbox.debug.copy="+target))})
+	if err != nil || len(copies) > 0 {
+		t.Errorf("copies left: %v %v", copies, err)
+	}
+	imgs, err := c.ImageList(t.Context(), image.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", "devbox.debug.copy="+target))})
+	if err != nil || len(imgs) > 0 {
+		t.Errorf("copy images left: %v %v", imgs, err)
+	}
 }
