@@ -42,25 +42,15 @@ func Probe(ctx context.Context, resolvConf, domain string) ProbeResult {
 		r.Detail = resolvConf + " lists no nameserver"
 		return r
 	}
-	q := new(dns.Msg)
-	q.SetQuestion(dns.Fqdn(r.Name), dns.TypeA)
-	c := &dns.Client{Timeout: 2 * time.Second}
 	var tried []string
 	for _, s := range cc.Servers {
 		addr := net.JoinHostPort(s, cc.Port)
-		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		resp, _, err := c.ExchangeContext(ctx, q, addr)
-		cancel()
+		rcode, devbox, err := ask(ctx, addr, r.Name, 2*time.Second)
 		if err != nil {
 			tried = append(tried, addr+": "+err.Error())
 			continue
 		}
-		r.Via, r.Rcode = addr, dns.RcodeToString[resp.Rcode]
-		for _, rr := range resp.Ns {
-			if soa, ok := rr.(*dns.SOA); ok && strings.EqualFold(soa.Ns, dnsserver.SOAMname) {
-				r.Devbox = true
-			}
-		}
+		r.Via, r.Rcode, r.Devbox = addr, rcode, devbox
 		if r.Devbox {
 			r.Detail = "answered by devbox through " + addr
 		} else {
@@ -70,4 +60,31 @@ func Probe(ctx context.Context, resolvConf, domain string) ProbeResult {
 	}
 	r.Detail = "no nameserver answered: " + strings.Join(tried, "; ")
 	return r
+}
+
+// IsDevbox tells whether the DNS server at addr (host:port) is devbox: it
+// asks for ProbeLabel.test (test is always one of devbox's local zones)
+// and looks for devbox's SOA in the answer.
+func IsDevbox(ctx context.Context, addr string, timeout time.Duration) bool {
+	_, ok, err := ask(ctx, addr, ProbeLabel+"."+DefaultDomain, timeout)
+	return err == nil && ok
+}
+
+// ask sends one A question to addr and tells the answer's RCODE and
+// whether devbox's SOA came with it.
+func ask(ctx context.Context, addr, name string, timeout time.Duration) (string, bool, error) {
+	q := new(dns.Msg)
+	q.SetQuestion(dns.Fqdn(name), dns.TypeA)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	resp, _, err := (&dns.Client{Timeout: timeout}).ExchangeContext(ctx, q, addr)
+	if err != nil {
+		return "", false, err
+	}
+	for _, rr := range resp.Ns {
+		if soa, ok := rr.(*dns.SOA); ok && strings.EqualFold(soa.Ns, dnsserver.SOAMname) {
+			return dns.RcodeToString[resp.Rcode], true, nil
+		}
+	}
+	return dns.RcodeToString[resp.Rcode], false, nil
 }

@@ -54,6 +54,7 @@ type Spec struct {
 	NoInit     bool
 	Pull       PullPolicy
 	Labels     map[string]string // extra labels
+	DNS        []string          // nameservers (docker run --dns); replace the inherited ones
 	Lookup     func(string) (string, bool)
 }
 
@@ -111,6 +112,9 @@ func (r *Runner) Resolve(ctx context.Context, s Spec) (Plan, error) {
 	}
 	if err := s.apply(imageLabels, &p); err != nil {
 		return Plan{}, err
+	}
+	if len(s.DNS) > 0 {
+		p.Host.DNS = append([]string(nil), s.DNS...)
 	}
 	p.Config.Labels = map[string]string{}
 	for k, v := range s.Labels {

@@ -1,6 +1,10 @@
 package oneoff
 
-import "path/filepath"
+import (
+	"fmt"
+	"net/netip"
+	"path/filepath"
+)
 
 // UsageError is a Spec value the user typed wrong: the CLI exits 2 with
 // it, before anything is created.
@@ -26,6 +30,11 @@ func (s Spec) Validate() error {
 	for _, v := range s.Volumes {
 		if _, err := ParseVolume(v, filepath.Abs); err != nil {
 			return &UsageError{Err: err}
+		}
+	}
+	for _, d := range s.DNS {
+		if _, err := netip.ParseAddr(d); err != nil {
+			return &UsageError{Err: fmt.Errorf("--dns %q: not an IP address", d)}
 		}
 	}
 	return nil

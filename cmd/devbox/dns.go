@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/devbox-tools/devbox/dnsserver"
+	"github.com/devbox-tools/devbox/hostdns"
 	"github.com/devbox-tools/devbox/internal/devconfig"
 	"github.com/devbox-tools/devbox/internal/hint"
 	"github.com/devbox-tools/devbox/internal/metricsserver"
@@ -62,6 +63,7 @@ func dnsFlags(d dnsDefaults, prefix string) []cli.Flag {
 		&cli.IntFlag{Name: prefix + "rate-limit", Value: dnsserver.DefaultRateLimit, Usage: "UDP `RESPONSES` per second per client on addresses that are not loopback; beyond, every second one is TC and the rest dropped (0 disables)"},
 		&cli.BoolFlag{Name: prefix + "docker", Usage: "answer <container>.<network>.docker and <container>.docker from the Docker engine"},
 		&cli.StringFlag{Name: prefix + "docker-domain", Value: "docker", Usage: "`DOMAIN` of the container names"},
+		&cli.StringSliceFlag{Name: prefix + "containers", Usage: "also listen on the gateway of `NETWORK` (port 53) for its containers (devbox run passes --dns for it); repeatable"},
 		&cli.StringFlag{Name: prefix + "metrics-addr", Usage: "serve /healthz and Prometheus /metrics on `ADDR` (host:port)"},
 	}
 }
@@ -173,6 +175,22 @@ func (a *app) prepareDNS(c *cli.Context, prefix string) (func(context.Context) e
 			return nil, err
 		}
 		cfg.Docker = dc
+	}
+	if nets := c.StringSlice(prefix + "containers"); len(nets) > 0 {
+		dc, err := a.engineClient()
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range nets {
+			gw, err := hostdns.Gateway(ctx, dc, n)
+			if err != nil {
+				dc.Close()
+				return nil, err
+			}
+			cfg.Listen = append(cfg.Listen, hostdns.ContainerListen(gw))
+			a.logger.Info("serving the containers of a network", "component", "dns", "network", n, "addr", hostdns.ContainerListen(gw))
+		}
+		dc.Close()
 	}
 	srv, err := dnsserver.New(ctx, cfg)
 	if err != nil {

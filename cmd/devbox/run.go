@@ -45,6 +45,7 @@ func (a *app) runCommand() *cli.Command {
 			&cli.BoolFlag{Name: "init", Value: true, Usage: "run an init as PID 1 so the task honours signals (--init=false to disable)"},
 			&cli.StringFlag{Name: "pull", Value: string(oneoff.PullMissing), Usage: "pull a missing image: missing or never"},
 			&cli.StringSliceFlag{Name: "label", Aliases: []string{"l"}, Usage: "add a KEY=VALUE label to the container"},
+			&cli.StringSliceFlag{Name: "dns", Usage: "nameserver `IP` of the task (docker run --dns); default: devbox's on the network's gateway when it serves there (devbox serve --dns-containers)"},
 			&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "leave the task running and print its container's name"},
 			&cli.BoolFlag{Name: "cleanup", Usage: "remove stopped containers of earlier runs (of TASK when given) and exit"},
 			jsonFlag(),
@@ -74,6 +75,9 @@ func (a *app) runAction(c *cli.Context) error {
 	spec, err := a.runSpec(c, from, image)
 	if err != nil {
 		return err
+	}
+	if !c.IsSet("dns") {
+		spec.DNS = a.devboxDNS(c.Context, eng, spec)
 	}
 	opts, err := a.attachOptions(c, c.Bool("interactive"))
 	if err != nil {
@@ -119,7 +123,7 @@ func (a *app) runSpec(c *cli.Context, from, image string) (oneoff.Spec, error) {
 		From: from, Image: image,
 		Env: c.StringSlice("env"), EnvFiles: c.StringSlice("env-file"), Volumes: c.StringSlice("volume"),
 		Workdir: c.String("workdir"), User: c.String("user"),
-		NoInit: !c.Bool("init"), Pull: pull, Lookup: a.lookupEnv,
+		NoInit: !c.Bool("init"), Pull: pull, Lookup: a.lookupEnv, DNS: c.StringSlice("dns"),
 	}
 	if spec.Labels, err = runLabels(c.StringSlice("label")); err != nil {
 		return oneoff.Spec{}, err
