@@ -101,6 +101,13 @@ func (c *Client) destroy(ctx context.Context, id int) error {
 	}
 }
 
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
 // waitUnlocked polls the droplet until it is not locked (or gone), then
 // waits one poll more so a finishing action can release it.
 func (c *Client) waitUnlocked(ctx context.Context, id int) (gone bool, err error) {
@@ -172,6 +179,7 @@ func (c *Client) cleanup(ctx context.Context, d godo.Droplet, cause error) error
 // the listing lag has passed since it was sent, then forgotten as never
 // stored; without, such creates are left alone.
 func (c *Client) awaitLedger(ctx context.Context, name string, found []godo.Droplet, unconfirmed bool) ([]godo.Droplet, error) {
+	start := c.opts.Now()
 	for {
 		pending := false
 		for _, e := range c.ledgerEntries(name) {
@@ -199,7 +207,9 @@ func (c *Client) awaitLedger(ctx context.Context, name string, found []godo.Drop
 			if !unconfirmed {
 				continue
 			}
-			if c.opts.Now().Sub(e.At) >= c.opts.ListLag {
+			// The lag runs from the send, or from now for a stamp ahead of
+			// the clock (set back since): never until a future stamp.
+			if sent := minTime(e.At, start); c.opts.Now().Sub(sent) >= c.opts.ListLag {
 				c.prog.Printf("the create of %s sent at %s never showed in the API; forgetting it", e.Name, e.At.Local().Format(time.DateTime))
 				c.ledgerDrop(e.Attempt)
 				continue

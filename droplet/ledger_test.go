@@ -394,3 +394,23 @@ func TestLedgerNeverTouchesAnUntaggedDroplet(t *testing.T) {
 		})
 	}
 }
+
+// TestLedgerEntryFromTheFuture: an unconfirmed entry stamped ahead of the
+// clock (the clock was set back since) is waited for one listing lag from
+// now, not until its stamp: down then forgets it instead of failing at
+// its --timeout every time until the clock catches up.
+func TestLedgerEntryFromTheFuture(t *testing.T) {
+	c := newTestClient(t, func(o *Options) { o.ListLag = 200 * time.Millisecond })
+	if err := c.ledger.add(LedgerEntry{Attempt: "f", Name: "dev", At: time.Now().Add(2 * time.Hour).UTC()}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(ctxT(t), 5*time.Second)
+	defer cancel()
+	gone, err := c.Down(ctx, "dev", nil)
+	if err != nil || len(gone) != 0 {
+		t.Fatalf("down = %+v, %v; want nothing deleted and the entry forgotten", gone, err)
+	}
+	if es := ledgerOf(t, c); len(es) != 0 {
+		t.Errorf("ledger = %+v, want empty", es)
+	}
+}
