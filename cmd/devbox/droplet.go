@@ -138,7 +138,7 @@ func (a *app) dropletUpCommand() *cli.Command {
 		&cli.StringFlag{Name: "user-data-file", Usage: "cloud-init user data; the default sets up Docker's party network"},
 		&cli.StringSliceFlag{Name: "tag", Usage: "extra tag (repeatable); the devbox tag is always set"},
 		&cli.DurationFlag{Name: "timeout", Value: droplet.DefaultTimeout, Usage: "give up (and delete what was created) after this long"},
-		&cli.BoolFlag{Name: "wait-ssh", Usage: "also wait until SSH accepts connections, cloud-init is done and `docker version` answers over ssh"},
+		&cli.BoolFlag{Name: "wait-ssh", Value: true, Usage: "wait until SSH accepts connections, cloud-init is done and `docker version` answers over ssh (on by default when an ssh key is given or found; =false returns once the droplet is active)"},
 		&cli.BoolFlag{Name: "docker-context", Value: true, Usage: "create or update the docker context devbox-NAME (ssh://root@IP) and pin the droplet's host key in ~/.ssh/" + droplet.SSHConfigName},
 		&cli.BoolFlag{Name: "use", Usage: "also make devbox-NAME the current docker context (docker context use)"},
 		&cli.IntFlag{Name: "ssh-port", Value: droplet.DefaultSSHPort, Usage: "SSH port of the droplet"},
@@ -172,6 +172,11 @@ func (a *app) dropletUpCommand() *cli.Command {
 				if cfg.SSHKey == "" {
 					fmt.Fprintln(a.streams.Err, "warning: no ssh key found (~/.ssh/id_ed25519.pub, id_ecdsa.pub, id_rsa.pub); pass --ssh-key")
 				}
+			}
+			if cfg.SSHKey == "" && !c.IsSet("wait-ssh") {
+				// Without a key root cannot log in: waiting would only run
+				// into the timeout and delete the droplet.
+				cfg.WaitSSH = false
 			}
 			client, err := a.dropletClient(c)
 			if err != nil {

@@ -16,9 +16,9 @@ import (
 
 // TestDropletDockerContext: the fake droplet's address is 127.0.0.1, its
 // SSH server the test's own sshd in front of the local engine. `up
-// --wait-ssh --use` makes the docker context devbox-NAME (read back by the
+// --use` makes the docker context devbox-NAME (read back by the
 // real docker CLI, which also reaches the engine through it with the host
-// key devbox pinned), `env` is evaluated by a real shell, and `down`
+// key devbox pinned; with a key, up waits for the engine by default), `env` is evaluated by a real shell, and `down`
 // removes the context and makes default current again.
 func TestDropletDockerContext(t *testing.T) {
 	e := newRunEnv(t)
@@ -36,7 +36,7 @@ func TestDropletDockerContext(t *testing.T) {
 	port := strconv.Itoa(srv.Port)
 	host := "ssh://root@127.0.0.1:" + port
 
-	code, _, stderr := runCLI(t, context.Background(), "droplet", "up", "dev", "--wait-ssh", "--ssh-port", port, "--use")
+	code, _, stderr := runCLI(t, context.Background(), "droplet", "up", "dev", "--ssh-key", srv.Key+".pub", "--ssh-port", port, "--use")
 	if code != 0 || !strings.Contains(stderr, "docker context devbox-dev -> "+host) || !strings.Contains(stderr, "answers over ssh") {
 		t.Fatalf("up: exit %d, stderr %q", code, stderr)
 	}

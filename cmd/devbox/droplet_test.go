@@ -125,7 +125,7 @@ func TestDropletDefaultNameAndKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("DEVBOX_DROPLET_NAME", "from-env")
-	if code, _, stderr := runCLI(t, context.Background(), "droplet", "up"); code != 0 {
+	if code, _, stderr := runCLI(t, context.Background(), "droplet", "up", "--wait-ssh=false"); code != 0 {
 		t.Fatalf("up: code %d stderr %q", code, stderr)
 	}
 	ds, keys := f.Droplets(), f.Keys()
@@ -133,7 +133,7 @@ func TestDropletDefaultNameAndKey(t *testing.T) {
 		t.Fatalf("droplets %+v keys %+v", ds, keys)
 	}
 	os.Unsetenv("DEVBOX_DROPLET_NAME")
-	if code, _, stderr := runCLI(t, context.Background(), "droplet", "up"); code != 0 || f.Droplets()[1].Name != droplet.DefaultName {
+	if code, _, stderr := runCLI(t, context.Background(), "droplet", "up", "--wait-ssh=false"); code != 0 || f.Droplets()[1].Name != droplet.DefaultName {
 		t.Fatalf("up with the default name: code %d stderr %q", code, stderr)
 	}
 	if f.Count("POST", "/v2/account/keys") != 1 {
