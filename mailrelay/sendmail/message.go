@@ -127,7 +127,7 @@ func prepare(o Options, raw []byte, d Defaults) (*Message, error) {
 	}
 	var out bytes.Buffer
 	for _, h := range append(kept, extra...) {
-		out.WriteString(h)
+		out.WriteString(fold(h))
 		if !strings.HasSuffix(h, "\r\n") {
 			out.WriteString("\r\n") // the last line of input had no line end
 		}
@@ -163,6 +163,32 @@ func readInput(in io.Reader, ignoreDots bool) ([]byte, error) {
 		}
 	}
 	return out.Bytes(), nil
+}
+
+// maxLine is RFC 5322 2.1.1's limit on a line, CRLF excluded.
+const maxLine = 998
+
+// fold breaks each line of a header field longer than maxLine before a
+// space or tab, as RFC 5322 2.1.1 and Postfix's smtp client do, so a server
+// that holds to the line limit takes it; unfolding gives the field back. A
+// line without whitespace to break at is left as it is.
+func fold(f string) string {
+	if len(f) <= maxLine+2 {
+		return f
+	}
+	var b strings.Builder
+	for _, line := range strings.SplitAfter(f, "\r\n") {
+		for len(strings.TrimSuffix(line, "\r\n")) > maxLine {
+			i := strings.LastIndexAny(line[:maxLine+1], " \t")
+			if i <= 0 {
+				break
+			}
+			b.WriteString(line[:i] + "\r\n")
+			line = line[i:]
+		}
+		b.WriteString(line)
+	}
+	return b.String()
 }
 
 // crlf makes every bare CR and bare LF a CRLF, as the devbox relay does

@@ -3,6 +3,7 @@ package sendmail
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"reflect"
@@ -471,5 +472,40 @@ func TestSendInterrupted(t *testing.T) {
 			t.Errorf("stalled at %q: %v (exit %d), want 75, interrupted", stallAt, err, ExitCode(err))
 		}
 		cancel()
+	}
+}
+
+// TestLongHeaderFolded: a header line longer than 998 characters (a long
+// To with -t) is folded at whitespace, as RFC 5322 2.1.1 wants and
+// Postfix's smtp client does, so a server holding to the line limit takes
+// it; unfolded, the field is unchanged.
+func TestLongHeaderFolded(t *testing.T) {
+	rec := newRecorder(t)
+	up := mailrelay.Upstream{Addr: rec.addr, TLS: mailrelay.TLSNone}
+	var to []string
+	for i := range 150 {
+		to = append(to, fmt.Sprintf("user%03d@example.test", i))
+	}
+	field := "To: " + strings.Join(to, ", ")
+	subject := "Subject: " + strings.Repeat("word ", 300)
+	m, err := Prepare(Options{ExtractRecipients: true}, strings.NewReader(field+"\n"+subject+"\n\nbody\n"), defaults)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Send(context.Background(), up, mailrelay.Rewrite{}, m); err != nil {
+		t.Fatal(err)
+	}
+	msgs := rec.messages()
+	if len(msgs) != 1 || len(msgs[0].To) != 150 {
+		t.Fatalf("server got %+v", msgs)
+	}
+	for _, line := range strings.Split(msgs[0].Data, "\r\n") {
+		if len(line) > 998 {
+			t.Errorf("line of %d characters: %.60q...", len(line), line)
+		}
+	}
+	unfolded := strings.ReplaceAll(msgs[0].Data, "\r\n ", " ")
+	if !strings.Contains(unfolded, field+"\r\n") || !strings.Contains(unfolded, strings.TrimSpace(subject)) {
+		t.Errorf("fields changed:\n%s", msgs[0].Data)
 	}
 }
