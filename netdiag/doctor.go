@@ -62,6 +62,16 @@ type Config struct {
 	EngineHost    string
 	EngineContext string
 	Logger        *slog.Logger
+	// clock is this machine's clock (time.Now when nil; tests set one that
+	// is off).
+	clock func() time.Time
+}
+
+func (c Config) now() time.Time {
+	if c.clock == nil {
+		return time.Now()
+	}
+	return c.clock()
 }
 
 // Report is the outcome of one run. Its JSON field names are stable.
@@ -178,8 +188,12 @@ func (d *Doctor) engineInfo(ctx context.Context) (EngineInfo, error) {
 		return EngineInfo{}, hint.Wrap(fmt.Errorf("%w at %s: info: %v", ErrEngine, host, err),
 			"check that your user may use the engine (docker group or rootless socket)")
 	}
-	return EngineInfo{Host: host, Context: d.cfg.EngineContext, APIVersion: ping.APIVersion, ServerVersion: info.ServerVersion, DataRoot: info.DockerRootDir,
-		Kind: DetectKind(host, info), OS: info.OperatingSystem}, nil
+	ei := EngineInfo{Host: host, Context: d.cfg.EngineContext, APIVersion: ping.APIVersion, ServerVersion: info.ServerVersion, DataRoot: info.DockerRootDir,
+		Kind: DetectKind(host, info), OS: info.OperatingSystem}
+	if t, err := time.Parse(time.RFC3339Nano, info.SystemTime); err == nil {
+		ei.clockSkew = t.Sub(d.cfg.now())
+	}
+	return ei, nil
 }
 
 // state is what checks share during one run; loaders cache their result.

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/docker/docker/api/types"
 	"github.com/docker/docker/api/types/build"
@@ -68,6 +69,9 @@ type EngineInfo struct {
 	DataRoot string `json:"-"`
 	Kind     Kind   `json:"kind"`
 	OS       string `json:"os"`
+	// clockSkew is the engine's clock minus this machine's, from the
+	// engine's info: probe ages are measured on the engine's clock.
+	clockSkew time.Duration
 }
 
 // DetectKind tells a local engine from a rootless one, Docker Desktop and

@@ -43,7 +43,7 @@ func (s *state) removeStaleProbes(ctx context.Context) {
 		return
 	}
 	host, _ := os.Hostname()
-	now := time.Now()
+	now := s.cfg.now().Add(s.info.clockSkew) // the engine's clock, which dated the probes
 	for _, c := range list {
 		if !staleProbe(c.Labels[probeOwnerLabel], host, time.Unix(c.Created, 0), now, processGone) {
 			continue

@@ -3,6 +3,7 @@ package netdiag
 import (
 	"context"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/events"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
@@ -137,5 +139,34 @@ func TestStaleRestartsAreConcurrent(t *testing.T) {
 	}
 	if !killed[names[0]] || !killed[names[1]] {
 		t.Errorf("events %v: both containers should be stopping before either starts again", order)
+	}
+}
+
+// Two doctors at once, one on a machine whose clock is ahead of the
+// engine's (a Docker Desktop VM after a sleep, a remote engine): the probe
+// of the other doctor, seconds old by the engine's clock, is not stale.
+// Probe ages are measured on the engine's clock.
+func TestProbeCleanupUsesEngineClock(t *testing.T) {
+	t.Parallel()
+	c := dockertest.Client(t)
+	img := dockertest.BusyboxImage(t, c)
+	net := dockertest.Network(t, c, "clock", network.CreateOptions{})
+	other := dockertest.Name(t, "other-probe")
+	cfg := &container.Config{Image: img, Cmd: []string{"sleep", "60"}, Labels: dockertest.Labels(t)}
+	cfg.Labels[probeLabel], cfg.Labels[probeNetworkLabel], cfg.Labels[probeOwnerLabel] = "probe", "other-doctors-network", "other-machine/4242"
+	if _, err := c.ContainerCreate(t.Context(), cfg, nil, nil, nil, other); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dockertest.RemoveContainer(t, c, other) })
+	ahead := func() time.Time { return time.Now().Add(10 * time.Minute) }
+	doctor(t, c, newFixture(t), Config{Network: net, clock: ahead})
+	if _, err := c.ContainerInspect(t.Context(), other); err != nil {
+		t.Fatalf("the other doctor's probe, created just now, was removed: %v", err)
+	}
+	// A probe older than ProbeMaxAge by the engine's clock still goes.
+	s := &state{cfg: Config{clock: func() time.Time { return time.Now().Add(ProbeMaxAge + time.Minute) }}, eng: c, log: slog.New(slog.DiscardHandler)}
+	s.removeStaleProbes(t.Context())
+	if _, err := c.ContainerInspect(t.Context(), other); err == nil {
+		t.Fatal("a probe older than ProbeMaxAge was kept")
 	}
 }
