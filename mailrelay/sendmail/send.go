@@ -97,7 +97,7 @@ func transact(c *smtp.Client, from string, to []string, data []byte) *Error {
 			return &Error{Code: ExitUnavailable, Err: errors.New("the server does not offer SMTPUTF8, which the non-ASCII addresses need (5.6.7); nothing was sent")}
 		}
 	}
-	if err := c.Mail(from, &smtp.MailOptions{UTF8: utf8}); err != nil {
+	if err := c.Mail(from, &smtp.MailOptions{UTF8: utf8, Size: int64(len(data))}); err != nil {
 		return &Error{Code: replyCode(err), Err: fmt.Errorf("sender <%s> refused: %s; nothing was sent", from, mailrelay.Reply(err))}
 	}
 	var refused []string

@@ -509,3 +509,28 @@ func TestLongHeaderFolded(t *testing.T) {
 		t.Errorf("fields changed:\n%s", msgs[0].Data)
 	}
 }
+
+// TestSendDeclaresSize: the message size goes with MAIL (RFC 1870 SIZE),
+// so a server whose limit it passes refuses it there, permanently (69),
+// before the message is transmitted, instead of cutting the connection
+// in the middle of DATA (which reads as try again).
+func TestSendDeclaresSize(t *testing.T) {
+	r := &recorder{}
+	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &recSession{r: r}, nil }))
+	srv.Domain, srv.ErrorLog, srv.MaxMessageBytes = "small.test", discard{}, 1000
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	up := mailrelay.Upstream{Addr: ln.Addr().String(), TLS: mailrelay.TLSNone}
+	m := &Message{From: "app@x.test", To: []string{"a@x.test"}, Data: []byte("Subject: s\r\n\r\n" + strings.Repeat("line of the body\r\n", 100))}
+	err = Send(context.Background(), up, mailrelay.Rewrite{}, m)
+	if ExitCode(err) != ExitUnavailable || !strings.Contains(err.Error(), "552") {
+		t.Errorf("too big: %v (exit %d), want 69 with 552", err, ExitCode(err))
+	}
+	if log := r.log2(); len(log) != 0 {
+		t.Errorf("server got %q, want the message refused at MAIL", log)
+	}
+}
