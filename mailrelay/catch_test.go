@@ -54,7 +54,7 @@ func TestCatchHTTPAPIAndRelease(t *testing.T) {
 	if code, one := httpDo(t, "GET", base+"/api/messages/"+id); code != 200 || !strings.Contains(one, `"from":"app@x.test"`) {
 		t.Errorf("get: %d %q", code, one)
 	}
-	if code, page := httpDo(t, "GET", base+"/"); code != 200 || !strings.Contains(page, "first") {
+	if code, page := httpDo(t, "GET", base+"/"); code != 200 || !strings.Contains(page, `<script src="/ui/app.js"`) {
 		t.Errorf("index: %d", code)
 	}
 	if code, _ := httpDo(t, "POST", base+"/api/messages/"+id+"/release"); code != http.StatusAccepted {

@@ -1,6 +1,7 @@
 package mailrelay
 
 import (
+	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -71,6 +72,12 @@ func TestMailpitAPIContent(t *testing.T) {
 	decodeJSON(t, apiCall(t, base, "GET", "/api/v1/info", ""), &info)
 	if info.Messages != 10 || info.Unread != 8 || info.Tags["signup"] != 1 || info.DatabaseSize == 0 {
 		t.Errorf("info %+v", info)
+	}
+	for _, p := range []string{"/", "/ui/app.js", "/ui/style.css"} {
+		r := apiCall(t, base, "GET", p, "")
+		if r.code != 200 || !strings.Contains(r.header.Get("Content-Security-Policy"), "script-src 'self'") || len(r.body) < 100 {
+			t.Errorf("%s: %d %q", p, r.code, r.header.Get("Content-Security-Policy"))
+		}
 	}
 	for _, p := range []string{"/livez", "/readyz"} {
 		if r := apiCall(t, base, "GET", p, ""); r.code != 200 {
@@ -190,5 +197,42 @@ func TestMailpitAPIGuard(t *testing.T) {
 	}
 	if r := apiCall(t, base, "POST", "/api/v1/message/"+ids["01-plain.eml"]+"/release", ""); r.code != http.StatusConflict {
 		t.Errorf("release without upstream: %d", r.code)
+	}
+}
+
+// TestCatchEvents: the event stream sends the totals at once and again
+// when a message arrives, and ends when the relay stops.
+func TestCatchEvents(t *testing.T) {
+	_, base, addr, _ := startCatcher(t, Config{})
+	resp, err := http.Get(base + "/api/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The stream stays open: the relay's cleanup (which fails the test
+	// if Serve returns an error) must end it.
+	if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" {
+		t.Fatalf("content type %q", ct)
+	}
+	br := bufio.NewReader(resp.Body)
+	next := func() string {
+		t.Helper()
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				t.Fatalf("event stream: %v", err)
+			}
+			if strings.HasPrefix(line, "data: ") {
+				return strings.TrimSpace(line)
+			}
+		}
+	}
+	if e := next(); e != `data: {"total":10,"unread":10}` {
+		t.Errorf("first event %q", e)
+	}
+	if err := sendMail(t, addr, "app@x.test", []string{"dev@x.test"}, "Subject: x\r\n\r\nx\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	if e := next(); e != `data: {"total":11,"unread":11}` {
+		t.Errorf("after a message %q", e)
 	}
 }

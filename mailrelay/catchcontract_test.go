@@ -30,7 +30,9 @@ var catchSpec struct {
 func catchRouter(t *testing.T) routers.Router {
 	t.Helper()
 	catchSpec.once.Do(func() {
-		openapi3filter.RegisterBodyDecoder("text/html", openapi3filter.FileBodyDecoder)
+		for _, ct := range []string{"text/html", "text/css", "text/javascript"} {
+			openapi3filter.RegisterBodyDecoder(ct, openapi3filter.FileBodyDecoder)
+		}
 		loader := openapi3.NewLoader()
 		doc, err := loader.LoadFromData(mailbox.OpenAPI)
 		if err != nil {

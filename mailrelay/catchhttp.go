@@ -3,7 +3,7 @@ package mailrelay
 import (
 	"encoding/json"
 	"errors"
-	"html/template"
+	"fmt"
 	"io"
 	"net/http"
 	"time"
@@ -48,9 +48,9 @@ func (s *Spool) Caught() ([]CaughtMessage, error) {
 //	DELETE /api/messages/{id}          delete one
 //	DELETE /api/messages               delete all
 //	POST   /api/messages/{id}/release  queue it for the upstream
-//	GET    /                           minimal HTML list
 //
-// behind the Host and same-origin rules of catchguard.go.
+// and, with the index of caught mail (when the HTTP API listens), the web
+// UI at / and the Mailpit and MailHog APIs of package mailbox, all behind the Host and same-origin rules of catchguard.go.
 func (r *Relay) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/messages", r.httpList)
@@ -59,7 +59,6 @@ func (r *Relay) Handler() http.Handler {
 	mux.HandleFunc("GET /api/messages/{id}/raw", r.httpRaw)
 	mux.HandleFunc("DELETE /api/messages/{id}", r.httpDelete)
 	mux.HandleFunc("POST /api/messages/{id}/release", r.httpRelease)
-	mux.HandleFunc("GET /{$}", r.httpIndex)
 	if r.box != nil {
 		api := &mailbox.API{Store: r.box, Version: r.cfg.Version}
 		if r.del != nil {
@@ -114,11 +113,22 @@ func (r *Relay) httpRaw(w http.ResponseWriter, req *http.Request) {
 }
 
 func (r *Relay) httpDelete(w http.ResponseWriter, req *http.Request) {
-	if err := r.spool.Remove(QueueCaught, req.PathValue("id")); err != nil {
+	if err := r.removeCaught(req.PathValue("id")); err != nil {
 		httpError(w, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// removeCaught deletes a caught message, through the index when there is one.
+func (r *Relay) removeCaught(id string) error {
+	if r.box == nil {
+		return r.spool.Remove(QueueCaught, id)
+	}
+	if _, err := r.box.Get(id); err != nil || id == "latest" {
+		return fmt.Errorf("caught message %q: %w", id, ErrNotFound)
+	}
+	return r.box.Delete([]string{id})
 }
 
 func (r *Relay) httpDeleteAll(w http.ResponseWriter, _ *http.Request) {
@@ -128,7 +138,7 @@ func (r *Relay) httpDeleteAll(w http.ResponseWriter, _ *http.Request) {
 		return
 	}
 	for _, id := range ids {
-		if err := r.spool.Remove(QueueCaught, id); err != nil && !errors.Is(err, ErrNotFound) {
+		if err := r.removeCaught(id); err != nil && !errors.Is(err, ErrNotFound) {
 			httpError(w, err)
 			return
 		}
@@ -148,24 +158,4 @@ func (r *Relay) httpRelease(w http.ResponseWriter, req *http.Request) {
 	}
 	r.queue(rec)
 	writeJSON(w, http.StatusAccepted, map[string]string{"id": rec.ID})
-}
-
-var indexPage = template.Must(template.New("index").Parse(`<!doctype html>
-<html><head><meta charset="utf-8"><title>devbox mail</title>
-<style>body{font-family:sans-serif;margin:2em}td,th{padding:.3em .8em;text-align:left}tr:nth-child(even){background:#f4f4f4}</style>
-</head><body><h1>Caught mail</h1>
-{{if not .}}<p>No messages.</p>{{else}}<table><tr><th>Received</th><th>From</th><th>To</th><th>Subject</th><th>Size</th></tr>
-{{range .}}<tr><td>{{.Received.Format "2006-01-02 15:04:05"}}</td><td>{{.From}}</td><td>{{range .To}}{{.}} {{end}}</td>
-<td><a href="/api/messages/{{.ID}}/raw">{{if .Subject}}{{.Subject}}{{else}}(no subject){{end}}</a></td><td>{{.Size}}</td></tr>
-{{end}}</table>{{end}}</body></html>
-`))
-
-func (r *Relay) httpIndex(w http.ResponseWriter, _ *http.Request) {
-	msgs, err := r.spool.Caught()
-	if err != nil {
-		httpError(w, err)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_ = indexPage.Execute(w, msgs)
 }

@@ -211,7 +211,9 @@ func (r *Relay) Serve(ctx context.Context) error {
 	}
 	g.Go(func() error { r.control(gctx); return nil })
 	if r.httpLn != nil {
-		hs := &http.Server{Handler: r.Handler(), ReadHeaderTimeout: 5 * time.Second}
+		// Requests end with the server (event streams and long polls too).
+		hs := &http.Server{Handler: r.Handler(), ReadHeaderTimeout: 5 * time.Second,
+			BaseContext: func(net.Listener) context.Context { return gctx }}
 		g.Go(func() error {
 			if err := hs.Serve(r.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				return fmt.Errorf("http serve: %w", err)

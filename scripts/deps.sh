@@ -3,7 +3,14 @@
 # a no-op when everything is already there. Needs root (or sudo) and apt.
 set -euo pipefail
 
-pkgs=(dnsperf dnsmasq-base postfix swaks busybox-static python3 iproute2 ca-certificates util-linux mount iptables nftables openssh-client openssh-server rsync hyperfine strace)
+pkgs=(dnsperf dnsmasq-base postfix swaks busybox-static python3 iproute2 ca-certificates util-linux mount iptables nftables openssh-client openssh-server rsync hyperfine strace chromium)
+
+# Mailpit, the peer of the catch-mode differential test and bench, from the Go module proxy.
+if command -v go >/dev/null && ! [ -x "$(go env GOPATH)/bin/mailpit" ]; then
+  echo "deps: installing mailpit v1.33.1" >&2
+  GOFLAGS= go install github.com/axllent/mailpit@v1.33.1
+fi
+
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -162,6 +162,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /view/{file}", a.view)
 	mux.HandleFunc("GET /livez", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
+	a.registerUI(mux)
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
@@ -589,7 +590,10 @@ func (a *API) view(w http.ResponseWriter, req *http.Request) {
 		}
 		w.Header().Set("Content-Security-Policy", htmlCSP(req.URL.Query().Has("remote")))
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_, _ = io.WriteString(w, inlineCIDs(m, req.PathValue("file")))
+		w.Header().Set("Referrer-Policy", "no-referrer")
+		// Links open in a new tab (the frame is sandboxed without scripts;
+		// the popup escapes the sandbox, with no opener and no referrer).
+		_, _ = io.WriteString(w, `<base target="_blank">`+inlineCIDs(m))
 	default:
 		plain(w, http.StatusNotFound, "404 page not found")
 	}
@@ -606,7 +610,7 @@ func htmlCSP(remote bool) string {
 }
 
 // inlineCIDs points cid: references at the parts of the message.
-func inlineCIDs(m *Message, _ string) string {
+func inlineCIDs(m *Message) string {
 	h := m.HTML
 	for _, p := range m.Inline {
 		if p.ContentID != "" {

@@ -284,6 +284,17 @@ func (s *Store) Open(id string) (io.ReadCloser, error) {
 	}
 	f, err := os.Open(filepath.Join(s.cfg.Dir, id+".eml"))
 	if errors.Is(err, fs.ErrNotExist) {
+		// deleted behind the index's back (devbox mail queue delete)
+		s.mu.Lock()
+		if e, ok := s.byID[id]; ok {
+			s.list = slices.DeleteFunc(s.list, func(x *Entry) bool { return x == e })
+			delete(s.byID, id)
+			if !e.Read {
+				s.unread--
+			}
+			s.touch()
+		}
+		s.mu.Unlock()
 		return nil, fmt.Errorf("message %s: %w", id, ErrNotFound)
 	}
 	return f, err
