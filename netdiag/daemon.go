@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/devbox-tools/devbox/internal/hint"
 )
 
 func daemonDNSCheck() Check {
@@ -24,10 +26,17 @@ func checkDaemonDNS(ctx context.Context, s *state) Result {
 	}
 	d, err := s.daemonConfig()
 	if err != nil {
-		return failed("fix the JSON syntax of daemon.json, then restart dockerd", err.Error())
+		h := hint.Of(err)
+		if h == "" {
+			h = "fix daemon.json, then restart dockerd"
+		}
+		return failed(h, err.Error())
 	}
 	if !d.Found {
 		return pass(fmt.Sprintf("%s does not exist: the engine uses the host resolver", d.Path))
+	}
+	if d.Empty {
+		return pass(d.Path + " is empty: the engine's defaults apply")
 	}
 	hr, _ := s.hostResolver()
 	var remote []string

@@ -1,6 +1,7 @@
 package netdiag
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,6 +9,8 @@ import (
 	"path"
 	"strconv"
 	"strings"
+
+	"github.com/devbox-tools/devbox/internal/hint"
 )
 
 // DaemonConfig is the part of daemon.json the doctor reads.
@@ -30,6 +33,8 @@ type DaemonConfig struct {
 	// AddressPools is "default-address-pools": where new networks' subnets
 	// come from.
 	AddressPools []AddressPool `json:"default-address-pools"`
+	// Empty is true for a file with nothing but white space in it.
+	Empty bool `json:"-"`
 }
 
 // AddressPool is one entry of daemon.json's "default-address-pools".
@@ -135,10 +140,46 @@ func (h HostFS) Daemon(p string) (DaemonConfig, error) {
 	if err != nil {
 		return DaemonConfig{Path: p}, fmt.Errorf("read %s: %w", p, err)
 	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return DaemonConfig{Path: p, Found: true, Empty: true}, nil
+	}
 	d, err := ParseDaemonConfig(data)
 	d.Path, d.Found = p, true
 	if err != nil {
-		return d, fmt.Errorf("parse %s: %w", p, err)
+		return d, hint.Wrap(fmt.Errorf("parse %s: %w", p, err), daemonJSONHint(data, err))
 	}
 	return d, nil
+}
+
+// daemonJSONHint says how to fix a daemon.json that does not parse; dockerd
+// reads it with the same JSON rules and refuses to start.
+func daemonJSONHint(data []byte, err error) string {
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case bytes.HasPrefix(data, []byte("\xef\xbb\xbf")):
+		return "daemon.json starts with a UTF-8 byte order mark, which dockerd rejects: save it as UTF-8 without BOM, then restart dockerd"
+	case hasComment(data):
+		return "JSON has no comments: remove them (dockerd rejects them too), then restart dockerd"
+	case errors.As(err, &typeErr):
+		return `give each key the type dockerd expects (lists in brackets, numbers and booleans unquoted: "dns": ["8.8.8.8"], "mtu": 1400, "iptables": false), then restart dockerd`
+	}
+	return "fix the JSON syntax of daemon.json (python3 -m json.tool FILE points at the error), then restart dockerd"
+}
+
+// hasComment reports whether a line of data starts with //, /* or #.
+func hasComment(data []byte) bool {
+	for _, line := range bytes.Split(data, []byte("\n")) {
+		line = bytes.TrimSpace(line)
+		if bytes.HasPrefix(line, []byte("//")) || bytes.HasPrefix(line, []byte("/*")) || bytes.HasPrefix(line, []byte("#")) {
+			return true
+		}
+	}
+	return false
+}
+
+// engineMajor is the major version of an engine version string.
+func engineMajor(v string) (int, bool) {
+	major, _, _ := strings.Cut(v, ".")
+	n, err := strconv.Atoi(major)
+	return n, err == nil
 }

@@ -243,6 +243,10 @@ func (s *state) daemonConfig() (DaemonConfig, error) {
 	if s.daemon == nil && s.daemonErr == nil {
 		p := s.host.DaemonConfigPath(s.info.Kind == KindRootless, s.cfg.Getenv)
 		d, err := s.host.Daemon(p)
+		if n, ok := engineMajor(s.info.ServerVersion); err == nil && d.Empty && ok && n < 23 {
+			err = hint.Wrap(fmt.Errorf("%s is empty: dockerd before 23.0 refuses to start with it (unable to configure the Docker daemon: EOF)", p),
+				"write {} into it or remove it, then restart dockerd")
+		}
 		s.daemon, s.daemonErr = &d, err
 	}
 	return *s.daemon, s.daemonErr
