@@ -2,6 +2,7 @@ package droplet
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/http"
@@ -55,6 +56,10 @@ func apiError(what string, err error) error {
 			return hint.Wrap(fmt.Errorf("%s: the API refused the token (request ID %s)", what, er.RequestID),
 				"check DIGITALOCEAN_ACCESS_TOKEN (or --token); it needs read and write scope")
 		}
+	}
+	if cv := (*tls.CertificateVerificationError)(nil); errors.As(err, &cv) {
+		return hint.Wrap(fmt.Errorf("%s: %w", what, err),
+			"check --api-url / DIGITALOCEAN_API_URL; behind a TLS-inspecting proxy, point SSL_CERT_FILE at a bundle with its CA")
 	}
 	if errors.Is(err, ErrRedirect) || errors.Is(err, ErrRedirectMethod) {
 		return hint.Wrap(fmt.Errorf("%s: %w", what, err), "check --api-url / DIGITALOCEAN_API_URL: devbox sends the token only to that host")

@@ -3,6 +3,8 @@ package droplet
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -131,10 +133,12 @@ func idempotent(method string) bool {
 
 // retryable classifies one attempt's outcome: connection errors and
 // timeouts of the attempt itself (not of the caller's context), 429 and
-// the 5xx that mean "try again".
+// the 5xx that mean "try again". A certificate that does not verify will
+// not verify on the next attempt either.
 func retryable(ctx context.Context, resp *http.Response, err error) bool {
 	if err != nil {
-		return ctx.Err() == nil
+		var cv *tls.CertificateVerificationError
+		return ctx.Err() == nil && !errors.As(err, &cv)
 	}
 	switch resp.StatusCode {
 	case http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -395,5 +396,36 @@ func TestRedirectKeepsTheMethod(t *testing.T) {
 		if err := check(next, []*http.Request{prev}); (err == nil) != tt.ok {
 			t.Errorf("%s redirected to %s %s: err %v, want ok %v", tt.from, tt.method, tt.to, err, tt.ok)
 		}
+	}
+}
+
+// TestCertificateErrorNotRetried: a certificate the client does not trust
+// (a TLS-intercepting proxy, a wrong --api-url) will not change within
+// the backoff: the GET fails after one handshake, not after every retry.
+func TestCertificateErrorNotRetried(t *testing.T) {
+	var mu sync.Mutex
+	conns := 0
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			mu.Lock()
+			conns++
+			mu.Unlock()
+		}
+	}
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.StartTLS()
+	defer srv.Close()
+	c, err := New(Options{Token: "tok", APIURL: srv.URL, Retry: RetryPolicy{Attempts: 4, Base: time.Millisecond, Max: 2 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.List(ctxT(t)); err == nil || !strings.Contains(err.Error(), "certificate") || !strings.Contains(hint.Of(err), "SSL_CERT_FILE") {
+		t.Fatalf("err = %v (hint %q), want the certificate refused with a hint", err, hint.Of(err))
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if conns != 1 {
+		t.Errorf("%d connections, want 1 (no retry of a certificate error)", conns)
 	}
 }
