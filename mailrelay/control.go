@@ -3,6 +3,7 @@ package mailrelay
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -80,14 +81,18 @@ func (r *Relay) rescan() {
 	present := map[string]bool{}
 	for _, id := range ids {
 		present[id] = true
-		rec, rc, err := r.spool.Open(QueueActive, id)
+		if r.del.known(id) {
+			continue
+		}
+		// Checked whole, as at start: a damaged record left in place
+		// (its set-aside failed) is not picked up.
+		rec, err := r.spool.verify(QueueActive, id)
 		if err != nil {
-			if !errors.Is(err, ErrNotFound) && !r.del.known(id) {
+			if !errors.Is(err, fs.ErrNotExist) {
 				r.del.setAside(id, err)
 			}
 			continue
 		}
-		rc.Close()
 		r.del.add(rec)
 	}
 	r.del.forgetMissing(present)

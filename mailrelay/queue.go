@@ -79,8 +79,10 @@ func DeliverNow(ctx context.Context, cfg Config, logger *slog.Logger) (FlushSumm
 // reset, or makes a waiting message due now, or requeues a damaged record
 // whose envelope and message can be recovered. A running relay is told.
 func (s *Spool) Retry(id string) error {
-	if rec, rc, err := s.Open(QueueFailed, id); err == nil {
-		rc.Close()
+	if !ValidID(id) {
+		return fmt.Errorf("retry: message %q: %w", id, ErrNotFound)
+	}
+	if rec, err := s.verify(QueueFailed, id); err == nil {
 		rec.Attempts, rec.NextAttempt, rec.FailedAt, rec.Received = 0, time.Time{}, time.Time{}, s.now()
 		if err := s.Move(QueueFailed, QueueActive, rec); err != nil {
 			return err
@@ -191,9 +193,19 @@ func (s *Spool) Delete(id string) (string, error) {
 // Find returns the record of a message and the queue that holds it.
 func (s *Spool) Find(id string) (*Record, string, error) {
 	for _, q := range []string{QueueActive, QueueFailed, QueueCorrupt} {
-		rec, rc, err := s.Open(q, id)
+		var rec *Record
+		var err error
+		if q == QueueCorrupt {
+			var rc io.ReadCloser
+			if rec, rc, err = s.Open(q, id); err == nil {
+				rc.Close()
+			}
+		} else if ValidID(id) {
+			rec, err = s.verify(q, id) // checksum too
+		} else {
+			err = ErrNotFound
+		}
 		if err == nil {
-			rc.Close()
 			return rec, q, nil
 		}
 		if q == QueueCorrupt && !errors.Is(err, ErrNotFound) {

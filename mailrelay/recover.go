@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -66,9 +67,11 @@ type Damaged struct {
 // files that were never acknowledged (temporary files: a record reaches
 // its final name only after it was synced, see writeFile), and sets aside
 // every record of the active and failed queues that fails a check
-// (QueueCorrupt) instead of deleting it. It returns the records of the
-// active queue and the damaged ones set aside now.
+// (QueueCorrupt) instead of deleting it, or leaves it in place when
+// QueueCorrupt refuses it (Damaged.Queue says where it is). It returns
+// the records of the active queue and the damaged ones found now.
 func (s *Spool) Recover() (recs []*Record, damaged []Damaged, err error) {
+	moved := false
 	for _, q := range []string{QueueActive, QueueFailed, QueueCaught, QueueCorrupt} {
 		ents, err := os.ReadDir(filepath.Join(s.dir, q))
 		if err != nil {
@@ -95,12 +98,20 @@ func (s *Spool) Recover() (recs []*Record, damaged []Damaged, err error) {
 			}
 			d, err := s.setAside(q, id, verr)
 			if err != nil {
-				return nil, nil, err
+				// QueueCorrupt refuses it: leave it where it is (not
+				// queued, listed as corrupt) rather than refuse to start.
+				d = Damaged{ID: id, Queue: q}
+				if sd, serr := s.salvageIn(q, id); serr == nil {
+					d = sd
+				}
+				d.Reason = fmt.Sprintf("%v; not set aside: %v", verr, err)
+			} else {
+				moved = true
 			}
 			damaged = append(damaged, d)
 		}
 	}
-	if len(damaged) > 0 {
+	if moved {
 		for _, q := range []string{QueueActive, QueueFailed, QueueCorrupt} {
 			if err := s.syncs[q].Sync(); err != nil {
 				return nil, nil, fmt.Errorf("recover spool: %w", err)
@@ -147,12 +158,8 @@ func (s *Spool) Salvage(id string) (Damaged, error) {
 		return d, err
 	}
 	for _, q := range []string{QueueActive, QueueFailed} {
-		_, rc, oerr := s.Open(q, id)
-		if oerr == nil {
-			rc.Close()
-			continue
-		}
-		if errors.Is(oerr, ErrNotFound) {
+		_, verr := s.verify(q, id)
+		if verr == nil || errors.Is(verr, fs.ErrNotExist) {
 			continue
 		}
 		return s.salvageIn(q, id)

@@ -252,6 +252,12 @@ func (r *Relay) Healthy(context.Context) error {
 func reportDamaged(log *slog.Logger, m *metrics, damaged []Damaged) {
 	for _, d := range damaged {
 		m.corrupt.Inc()
+		if d.Queue != "" && d.Queue != QueueCorrupt {
+			log.Error("damaged spool record left in place: not delivered", "id", d.ID, "reason", d.Reason,
+				"path", filepath.Join(d.Queue, d.ID+".msg"), "recoverable", d.Recoverable,
+				"hint", "make the spool's corrupt folder writable and restart, or devbox mail queue show "+d.ID+", then retry or delete it")
+			continue
+		}
 		log.Error("damaged spool record set aside", "id", d.ID, "reason", d.Reason,
 			"path", filepath.Join(QueueCorrupt, d.ID+".msg"), "recoverable", d.Recoverable,
 			"hint", "devbox mail queue show "+d.ID+", then retry or delete it")

@@ -366,8 +366,8 @@ func (s *Spool) IDs(queue string) ([]string, error) {
 // are skipped.
 //
 // QueueCorrupt lists the records set aside and also those still in the
-// active or failed queue that fail their header, trailer or name check
-// (a relay sets them aside when it next reads them or starts).
+// active or failed queue that fail a check (a relay sets them aside when
+// it starts or next reads them, unless the corrupt folder refuses them).
 func (s *Spool) List(queue string) ([]*Record, error) {
 	if queue == QueueCaught {
 		return s.listCaught()
@@ -381,11 +381,11 @@ func (s *Spool) List(queue string) ([]*Record, error) {
 	}
 	out := []*Record{}
 	for _, id := range ids {
-		rec, rc, err := s.Open(queue, id)
+		// Checked whole (checksum too), as a relay checks at start.
+		rec, err := s.verify(queue, id)
 		if err != nil {
 			continue
 		}
-		rc.Close()
 		out = append(out, rec)
 	}
 	return out, nil
@@ -400,12 +400,8 @@ func (s *Spool) listDamaged() ([]*Record, error) {
 		}
 		for _, id := range ids {
 			if q != QueueCorrupt {
-				_, rc, err := s.Open(q, id)
-				if err == nil {
-					rc.Close()
-					continue
-				}
-				if errors.Is(err, ErrNotFound) {
+				_, err := s.verify(q, id)
+				if err == nil || errors.Is(err, fs.ErrNotExist) {
 					continue
 				}
 			}
