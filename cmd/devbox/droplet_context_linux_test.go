@@ -15,11 +15,12 @@ import (
 )
 
 // TestDropletDockerContext: the fake droplet's address is 127.0.0.1, its
-// SSH server the test's own sshd in front of the local engine. `up
-// --use` makes the docker context devbox-NAME (read back by the
-// real docker CLI, which also reaches the engine through it with the host
-// key devbox pinned; with a key, up waits for the engine by default), `env` is evaluated by a real shell, and `down`
-// removes the context and makes default current again.
+// SSH server the test's own sshd in front of the local engine. With a key,
+// `up --use` waits for the engine by default and makes the docker context
+// devbox-NAME current (read back by the real docker CLI, which also
+// reaches the engine through it with the host key devbox pinned); `env` is
+// evaluated by a real shell, and `down` removes the context and makes
+// default current again.
 func TestDropletDockerContext(t *testing.T) {
 	e := newRunEnv(t)
 	f := dropletEnv(t)
