@@ -33,6 +33,8 @@ require (
 	golang.org/x/term v0.47.0
 )
 
+require github.com/moby/patternmatcher v0.6.0
+
 require (
 	github.com/BurntSushi/toml v1.5.0 // indirect
 	github.com/Microsoft/go-winio v0.6.4 // indirect

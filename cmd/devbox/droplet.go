@@ -140,6 +140,8 @@ func (a *app) dropletUpCommand() *cli.Command {
 		&cli.DurationFlag{Name: "timeout", Value: droplet.DefaultTimeout, Usage: "give up (and delete what was created) after this long"},
 		&cli.BoolFlag{Name: "wait-ssh", Value: true, Usage: "wait until SSH accepts connections, cloud-init is done and `docker version` answers over ssh (on by default when an ssh key is given or found; =false returns once the droplet is active)"},
 		&cli.BoolFlag{Name: "docker-context", Value: true, Usage: "create or update the docker context devbox-NAME (ssh://root@IP) and pin the droplet's host key in ~/.ssh/" + droplet.SSHConfigName},
+		&cli.StringFlag{Name: "sync", Usage: "copy this project `DIR` to the droplet with rsync over ssh, leaving out what .dockerignore excludes (needs the SSH wait)"},
+		&cli.StringFlag{Name: "sync-to", Usage: "folder on the droplet for --sync (default /root/BASENAME of DIR)"},
 		&cli.BoolFlag{Name: "use", Usage: "also make devbox-NAME the current docker context (docker context use)"},
 		&cli.IntFlag{Name: "ssh-port", Value: droplet.DefaultSSHPort, Usage: "SSH port of the droplet"},
 		&cli.Float64Flag{Name: "max-price", Usage: "refuse sizes above this price in US dollars per hour"},
@@ -178,6 +180,18 @@ func (a *app) dropletUpCommand() *cli.Command {
 				// into the timeout and delete the droplet.
 				cfg.WaitSSH = false
 			}
+			sync := droplet.SyncConfig{Dir: c.String("sync"), Dest: c.String("sync-to"), Port: cfg.SSHPort}
+			if sync.Dir != "" {
+				if !cfg.WaitSSH {
+					return usageErrorf("--sync needs the SSH wait: give --ssh-key and drop --wait-ssh=false")
+				}
+				if st, err := os.Stat(sync.Dir); err != nil || !st.IsDir() {
+					return usageErrorf("--sync %q: not a folder", sync.Dir)
+				}
+				if sync.Dest == "" {
+					sync.Dest = droplet.DefaultSyncDest(sync.Dir)
+				}
+			}
 			client, err := a.dropletClient(c)
 			if err != nil {
 				return err
@@ -193,6 +207,14 @@ func (a *app) dropletUpCommand() *cli.Command {
 				}
 			} else if c.Bool("use") {
 				return usageErrorf("--use needs the docker context (drop --docker-context=false)")
+			}
+			if sync.Dir != "" {
+				sync.Droplet = res.Droplet
+				n, err := droplet.Sync(c.Context, sync)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(a.streams.Err, "copied %d files of %s to %s:%s\n", n, sync.Dir, res.Droplet.Name, sync.Dest)
 			}
 			if c.Bool("json") {
 				return output.JSON(a.streams.Out, res.Droplet)

@@ -37,9 +37,31 @@ func TestDropletDockerContext(t *testing.T) {
 	port := strconv.Itoa(srv.Port)
 	host := "ssh://root@127.0.0.1:" + port
 
-	code, _, stderr := runCLI(t, context.Background(), "droplet", "up", "dev", "--ssh-key", srv.Key+".pub", "--ssh-port", port, "--use")
+	// --sync copies a project through the same ssh, leaving out what
+	// .dockerignore excludes; the "droplet" is this machine, so the
+	// destination is a temporary folder.
+	proj, dest := t.TempDir(), filepath.Join(t.TempDir(), "proj")
+	for name, data := range map[string]string{".dockerignore": "*.log\nsecrets\n", "Dockerfile": "FROM scratch\n", "src/main.go": "package main\n", "debug.log": "x", "secrets/key": "k"} {
+		p := filepath.Join(proj, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, _, stderr := runCLI(t, context.Background(), "droplet", "up", "dev", "--ssh-key", srv.Key+".pub", "--ssh-port", port, "--use",
+		"--sync", proj, "--sync-to", dest)
 	if code != 0 || !strings.Contains(stderr, "docker context devbox-dev -> "+host) || !strings.Contains(stderr, "answers over ssh") {
 		t.Fatalf("up: exit %d, stderr %q", code, stderr)
+	}
+	if got, err := os.ReadFile(filepath.Join(dest, "src", "main.go")); err != nil || string(got) != "package main\n" {
+		t.Errorf("synced src/main.go: %q %v", got, err)
+	}
+	for _, left := range []string{"debug.log", "secrets"} {
+		if _, err := os.Stat(filepath.Join(dest, left)); err == nil {
+			t.Errorf("%s was copied although .dockerignore excludes it", left)
+		}
 	}
 	var insp []struct {
 		Endpoints map[string]struct{ Host string }
