@@ -77,10 +77,10 @@ func listenError(addr string, err error) error {
 	err = fmt.Errorf("listen %s: %w", addr, err)
 	switch {
 	case errors.Is(err, syscall.EACCES):
-		return hint.Wrap(err, "ports below 1024 need root or CAP_NET_BIND_SERVICE: run as root, "+
-			"`sudo setcap cap_net_bind_service=+ep $(command -v devbox)`, or use --listen "+DevListen)
+		return hint.WrapFlags(err, "ports below 1024 need root or CAP_NET_BIND_SERVICE: run as root, "+
+			"`sudo setcap cap_net_bind_service=+ep $(command -v devbox)`, or use --listen "+DevListen, "listen")
 	case errors.Is(err, syscall.EADDRINUSE):
-		return hint.Wrap(err, "another program already uses "+addr+" (systemd-resolved, dnsmasq, another devbox?): stop it or pick another --listen")
+		return hint.WrapFlags(err, "another program already uses "+addr+" (systemd-resolved, dnsmasq, another devbox?): stop it or pick another --listen", "listen")
 	case errors.Is(err, syscall.EADDRNOTAVAIL):
 		return hint.Wrap(err, "that address is not on this machine: use 127.0.0.1, 0.0.0.0 or one of `ip addr`")
 	}

@@ -102,7 +102,7 @@ func (s *sources) readDir(initial bool) ([]Entry, error) {
 	names, err := dirFiles(s.dir)
 	if err != nil {
 		if initial {
-			return nil, hint.Wrap(fmt.Errorf("read hosts dir: %w", err), "check --hosts-dir")
+			return nil, hint.WrapFlags(fmt.Errorf("read hosts dir: %w", err), "check --hosts-dir", "hosts-dir")
 		}
 		s.missing(s.dir, "cannot read hosts dir; keeping its last data", err)
 		var entries []Entry
@@ -142,7 +142,7 @@ func (s *sources) readFile(path string, initial bool) ([]Entry, error) {
 	}
 	if initial {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, hint.Wrap(err, "create the file or fix the --hosts / --hosts-dir path")
+			return nil, hint.WrapFlags(err, "create the file or fix the --hosts / --hosts-dir path", "hosts", "hosts-dir")
 		}
 		return nil, err
 	}

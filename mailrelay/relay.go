@@ -95,7 +95,7 @@ func (r *Relay) Spool() *Spool { return r.spool }
 func (r *Relay) Listen() (net.Addr, error) {
 	if err := r.spool.Lock(); err != nil {
 		if errors.Is(err, ErrLocked) {
-			return nil, hint.Wrap(fmt.Errorf("spool %s: %w", r.spool.Dir(), err), "another devbox mail serve uses this spool; stop it or pick another --spool")
+			return nil, hint.WrapFlags(fmt.Errorf("spool %s: %w", r.spool.Dir(), err), "another devbox mail serve uses this spool; stop it or pick another --spool", "spool")
 		}
 		return nil, err
 	}
@@ -116,14 +116,14 @@ func (r *Relay) Listen() (net.Addr, error) {
 	r.ln, err = net.Listen("tcp", r.cfg.Listen)
 	if err != nil {
 		r.spool.Unlock()
-		return nil, hint.Wrap(fmt.Errorf("smtp listen %s: %w", r.cfg.Listen, err), "pick another --listen address, e.g. 127.0.0.1:2525")
+		return nil, hint.WrapFlags(fmt.Errorf("smtp listen %s: %w", r.cfg.Listen, err), "another program uses it: stop it or pick another --listen address", "listen")
 	}
 	if r.cfg.HTTPListen != "" {
 		r.httpLn, err = net.Listen("tcp", r.cfg.HTTPListen)
 		if err != nil {
 			r.ln.Close()
 			r.spool.Unlock()
-			return nil, hint.Wrap(fmt.Errorf("http listen %s: %w", r.cfg.HTTPListen, err), "pick another --http-listen address")
+			return nil, hint.WrapFlags(fmt.Errorf("http listen %s: %w", r.cfg.HTTPListen, err), "another program uses it: stop it or pick another --http-listen address", "http-listen")
 		}
 		if err := r.openCaughtStore(context.Background()); err != nil {
 			r.httpLn.Close()

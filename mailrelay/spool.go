@@ -58,7 +58,7 @@ func OpenSpool(dir string) (*Spool, error) {
 	for _, q := range []string{QueueActive, QueueFailed, QueueCaught, QueueCorrupt, ctlDir, spareDir} {
 		p := filepath.Join(dir, q)
 		if err := os.MkdirAll(p, 0o700); err != nil {
-			return nil, hint.Wrap(fmt.Errorf("open spool: %w", err), "check --spool / DEVBOX_MAIL_SPOOL points at a writable folder")
+			return nil, hint.WrapFlags(fmt.Errorf("open spool: %w", err), "check --spool / DEVBOX_MAIL_SPOOL points at a writable folder", "spool")
 		}
 		s.syncs[q] = newCommitter(p, syncEach)
 	}

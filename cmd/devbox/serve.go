@@ -26,14 +26,17 @@ func serveDNSDefaults() dnsDefaults {
 // service is one part of `devbox serve`. prepare binds and loads (so all
 // start-up errors come first); the returned function serves until ctx ends.
 type service struct {
-	name    string
+	name string
+	// flags prefixes the service's own flag names in serve (--mail-listen
+	// for the relay's --listen); hints are renamed with it.
+	flags   string
 	prepare func(c *cli.Context) (func(ctx context.Context) error, error)
 }
 
 func (a *app) serveCommand() *cli.Command {
 	services := []service{
-		{name: "dns", prepare: func(c *cli.Context) (func(context.Context) error, error) { return a.prepareDNS(c, "dns-") }},
-		{name: "mail", prepare: a.prepareServeMail},
+		{name: "dns", flags: "dns-", prepare: func(c *cli.Context) (func(context.Context) error, error) { return a.prepareDNS(c, "dns-") }},
+		{name: "mail", flags: "mail-", prepare: a.prepareServeMail},
 	}
 	return &cli.Command{
 		Name:  "serve",
@@ -53,9 +56,9 @@ func (a *app) serveCommand() *cli.Command {
 				run, err := s.prepare(c)
 				if err != nil {
 					release(runs)
-					return err
+					return hint.PrefixFlags(err, s.flags)
 				}
-				runs = append(runs, run)
+				runs = append(runs, func(ctx context.Context) error { return hint.PrefixFlags(run(ctx), s.flags) })
 			}
 			g, ctx := errgroup.WithContext(c.Context)
 			for _, run := range runs {

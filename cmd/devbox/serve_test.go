@@ -123,3 +123,41 @@ func TestServeCatchesMail(t *testing.T) {
 		t.Errorf("exit code = %d, want %d", code, exitInterrupted)
 	}
 }
+
+// A hint names the flag as the user typed it: `serve --mail-listen`, not
+// the relay's own --listen; `mail serve` and `dns serve` keep theirs.
+func TestHintsNameTheFlagTyped(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	busyUDP, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busyUDP.Close()
+	taken, takenUDP := busy.Addr().String(), busyUDP.LocalAddr().String()
+	missing := filepath.Join(t.TempDir(), "no-such-hosts")
+	spool := t.TempDir()
+	tests := []struct {
+		name string
+		args []string
+		hint string
+	}{
+		{"serve, smtp port taken", []string{"serve", "--dns-listen", "127.0.0.1:0", "--dns-no-forward", "--mail-listen", taken, "--mail-http-listen", "", "--mail-spool", spool}, "pick another --mail-listen address"},
+		{"serve, http port taken", []string{"serve", "--dns-listen", "127.0.0.1:0", "--dns-no-forward", "--mail-listen", "127.0.0.1:0", "--mail-http-listen", taken, "--mail-spool", spool}, "pick another --mail-http-listen address"},
+		{"serve, dns port taken", append([]string{"serve", "--dns-listen", takenUDP, "--dns-no-forward"}, serveMailTestFlags(t)...), "pick another --dns-listen"},
+		{"serve, hosts file missing", append([]string{"serve", "--dns-listen", "127.0.0.1:0", "--dns-no-forward", "--dns-hosts", missing}, serveMailTestFlags(t)...), "fix the --dns-hosts / --dns-hosts-dir path"},
+		{"mail serve, smtp port taken", []string{"mail", "serve", "--mode", "catch", "--listen", taken, "--spool", spool}, "pick another --listen address"},
+		{"dns serve, port taken", []string{"dns", "serve", "--listen", takenUDP, "--no-forward"}, "pick another --listen"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, stderr := runCLI(t, context.Background(), tt.args...)
+			if code != exitFailure || !strings.Contains(stderr, "hint: ") || !strings.Contains(stderr, tt.hint) {
+				t.Errorf("exit %d, stderr %q; want exit 1 and a hint with %q", code, stderr, tt.hint)
+			}
+		})
+	}
+}
