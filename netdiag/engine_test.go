@@ -681,3 +681,45 @@ func TestDoctorFixRestartThatFails(t *testing.T) {
 		t.Errorf("exit code %d, want 1", got)
 	}
 }
+
+// The engine's network store is a bolt database, which newer engines keep
+// open with an exclusive lock (flock) while they run. The doctor reads it
+// as bytes and never takes that lock, so it neither waits for the engine
+// nor blocks it: here another process holds the lock all along.
+func TestDoctorReadsLockedNetworkStore(t *testing.T) {
+	t.Parallel()
+	c := dockertest.Client(t)
+	img := dockertest.BusyboxImage(t, c)
+	net := dockertest.Network(t, c, "lockedstore", network.CreateOptions{})
+	ctr := dockertest.Run(t, c, "locked", sleeper(img), onNetwork(net), nil)
+	f := newFixture(t)
+	copyNetworkStore(t, c, f, func(b []byte) []byte {
+		rec := `{"ID":"` + sandboxOf(t, c, ctr) + `","Cid":"x","Eps":null,"ExtDNS":["10.66.6.7"],"ExtDNS2":[{"IPStr":"10.66.6.7","HostLoopback":false}]}`
+		return append([]byte(rec), b...)
+	})
+	info, err := c.Info(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := filepath.Join(f.root, networkStorePath(info.DockerRootDir))
+	holder := exec.Command("flock", "--exclusive", "--nonblock", store, "sleep", "120")
+	if err := holder.Start(); err != nil {
+		t.Fatalf("flock (util-linux): %v", err)
+	}
+	t.Cleanup(func() { _ = holder.Process.Kill(); _ = holder.Wait() })
+	// The lock is held once a second exclusive lock cannot be taken.
+	for i := 0; ; i++ {
+		if exec.Command("flock", "--exclusive", "--nonblock", store, "true").Run() != nil {
+			break
+		}
+		if i == 100 {
+			t.Fatal("the holder never took the lock")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	rep := doctor(t, c, f, Config{Network: net})
+	wantResult(t, find(t, rep, "dns.stale"), Warn, ctr+": embedded DNS upstream 10.66.6.7 no longer on the host")
+	if holder.ProcessState != nil {
+		t.Fatal("the lock holder ended during the run")
+	}
+}
