@@ -214,6 +214,17 @@ func TestHostFirewallFixtures(t *testing.T) {
 			f.write("/proc/4242/comm", "firewalld\n")
 			f.write("/run/devbox/iptables-save", "*filter\n:FORWARD DROP [0:0]\nCOMMIT\n")
 		}, Fail, []string{"a firewalld reload flushed them", "systemctl restart docker", "moby#50443"}},
+		{"ufw with DOCKER-USER only in a comment of after.rules", func(f *fixture) {
+			f.write("/etc/ufw/ufw.conf", "ENABLED=yes\n")
+			f.write("/etc/ufw/after.rules", "# see ufw-docker: -A DOCKER-USER -j ufw-user-forward\n*filter\n:ufw-after-input - [0:0]\nCOMMIT\n")
+		}, Warn, []string{"ports published with -p bypass ufw"}},
+		{"firewalld with an engine told not to write iptables rules", func(f *fixture) {
+			f.write("/etc/docker/daemon.json", `{"iptables": false}`)
+			f.write("/etc/firewalld/firewalld.conf", "FirewallBackend=nftables\n")
+			f.write("/etc/firewalld/zones/docker.xml", "<zone/>\n")
+			f.write("/proc/4242/comm", "firewalld\n")
+			f.write("/run/devbox/iptables-save", "*filter\n:FORWARD ACCEPT [0:0]\nCOMMIT\n")
+		}, Pass, []string{"firewalld runs", `"iptables": false: the engine writes no chains for firewalld to flush`}},
 		{"firewalld without docker zone", func(f *fixture) {
 			f.write("/etc/firewalld/firewalld.conf", "FirewallBackend=nftables\n")
 			f.write("/proc/4242/comm", "firewalld\n")

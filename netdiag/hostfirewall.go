@@ -33,7 +33,7 @@ func (h HostFS) ReadHostFirewall() HostFirewall {
 		fw.UFWForward = confValue(string(b), "DEFAULT_FORWARD_POLICY")
 	}
 	if b, err := h.ReadFile("/etc/ufw/after.rules"); err == nil {
-		fw.UFWDockerUser = strings.Contains(string(b), "DOCKER-USER")
+		fw.UFWDockerUser = sendsDockerUserToUFW(string(b))
 	}
 	if b, err := h.ReadFile("/etc/firewalld/firewalld.conf"); err == nil {
 		fw.FirewalldConf = true
@@ -42,6 +42,19 @@ func (h HostFS) ReadHostFirewall() HostFirewall {
 	fw.FirewalldDocker = h.Exists("/etc/firewalld/zones/docker.xml")
 	fw.Firewalld = h.processRunning("firewalld")
 	return fw
+}
+
+// sendsDockerUserToUFW reports whether iptables-restore rules (ufw's
+// after.rules) jump from DOCKER-USER to one of ufw's chains; comments do
+// not count.
+func sendsDockerUserToUFW(rules string) bool {
+	for _, line := range strings.Split(rules, "\n") {
+		line = strings.TrimSpace(line)
+		if rest, ok := strings.CutPrefix(line, "-A DOCKER-USER "); ok && strings.HasPrefix(ruleTarget(rest), "ufw-") {
+			return true
+		}
+	}
+	return false
 }
 
 // confValue reads KEY=value (quotes removed) from a shell-style file; the
@@ -97,7 +110,11 @@ func checkHostFirewall(ctx context.Context, s *state) Result {
 	}
 	if fw.Firewalld {
 		ev = append(ev, fmt.Sprintf("firewalld runs (backend %s, docker zone %t)", map[bool]string{true: "nftables", false: "iptables"}[fw.FirewalldNft], fw.FirewalldDocker))
-		if rulesErr == nil && !dockerChains(engineRules) {
+		d, _ := s.daemonConfig()
+		switch {
+		case !engineOptions(d, s.host.DaemonArgs(), s.info.ServerVersion).IPTables:
+			ev = append(ev, `"iptables": false: the engine writes no chains for firewalld to flush (see daemon.network)`)
+		case rulesErr == nil && !dockerChains(engineRules):
 			fails = append(fails, "firewalld runs and FORWARD has no jump to Docker's chains: a firewalld reload flushed them after dockerd started")
 			hints = append(hints, "systemctl restart docker (engines since 1.11 re-create their chains when firewalld reloads, but rules of existing containers, such as published ports, only since moby#50443, 2025)")
 		}
