@@ -42,6 +42,9 @@ var ErrNoRecipients = errors.New("no recipients given (arguments, or To/Cc/Bcc w
 // of the list. Bare recipient names get "@" + d.Domain (else d.Hostname).
 // It adds From, Date and Message-ID headers when they are missing.
 func Prepare(o Options, in io.Reader, d Defaults) (*Message, error) {
+	if !o.ExtractRecipients && len(o.Recipients) == 0 {
+		return nil, ErrNoRecipients // before waiting for a message on a terminal
+	}
 	raw, err := readInput(in, o.IgnoreDots)
 	if err != nil {
 		return nil, err

@@ -534,3 +534,18 @@ func TestSendDeclaresSize(t *testing.T) {
 		t.Errorf("server got %q, want the message refused at MAIL", log)
 	}
 }
+
+// readRecorder records whether anything read from it.
+type readRecorder struct{ read bool }
+
+func (r *readRecorder) Read([]byte) (int, error) { r.read = true; return 0, io.EOF }
+
+// TestNoRecipientsBeforeReading: without recipient arguments and without
+// -t, sendmail says so at once (exit 64), as Postfix's does, instead of
+// waiting for a message on a terminal that it could never send.
+func TestNoRecipientsBeforeReading(t *testing.T) {
+	in := &readRecorder{}
+	if _, err := Prepare(Options{}, in, defaults); ExitCode(err) != ExitUsage || in.read {
+		t.Errorf("no recipients: %v (exit %d), stdin read: %v; want 64 before reading", err, ExitCode(err), in.read)
+	}
+}
