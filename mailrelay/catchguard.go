@@ -37,8 +37,8 @@ func checkAllowHosts(names []string) error {
 			continue
 		}
 		if n == "" || strings.ContainsAny(n, ":/\\@?#[] ") {
-			return hint.Wrap(fmt.Errorf("--http-allow-host %q: not a host name", n),
-				"give the name alone, without a port or scheme (mail.dev.test): the port of a request is not compared")
+			return hint.WrapFlags(fmt.Errorf("allowed HTTP host %q: not a host name", n),
+				"give --http-allow-host the name alone, without a port or scheme (mail.dev.test): the port of a request is not compared", "http-allow-host")
 		}
 	}
 	return nil
