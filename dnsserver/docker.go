@@ -27,9 +27,17 @@ type DockerAPI interface {
 //	<name>.<network>.<domain>  the container's address on that network
 //	<name>.<domain>            its addresses on every network
 //
+//	<service>.<project>.<domain>  compose: its addresses on every network
+//	<alias>.<project>.<domain>    compose: each network alias, on that network
+//	names of the label devbox.dns.name  its addresses on every network
+//
 // where <name> is the container name, each of its network aliases, and
-// its compose service name (label com.docker.compose.service). Names that
-// are not valid host names are skipped.
+// its compose service name (label com.docker.compose.service; the project
+// is com.docker.compose.project). The label devbox.dns.name lists full
+// names, comma or space separated, "*.d" wildcards allowed
+// ("api.myapp.test,*.myapp.test"). Names that are not valid host names are
+// skipped. PTR answers come with the names, the first name of an address
+// (<container>.<network>.<domain>) answering.
 type dockerSource struct {
 	api    DockerAPI
 	domain string
@@ -81,14 +89,20 @@ func dockerEntries(cs []container.InspectResponse, domain string) []Entry {
 			out = append(out, Entry{Name: n, Addr: a})
 		}
 	}
+	var labelled []Entry
 	for _, c := range cs {
 		if c.ContainerJSONBase == nil || c.NetworkSettings == nil || (c.State != nil && !c.State.Running) {
 			continue
 		}
 		base := []string{strings.TrimPrefix(c.Name, "/")}
+		var project, labelNames string
 		if c.Config != nil {
+			project, labelNames = c.Config.Labels[composeProjectLabel], c.Config.Labels[NameLabel]
 			if svc := c.Config.Labels["com.docker.compose.service"]; svc != "" {
 				base = append(base, svc)
+				if project != "" {
+					base = append(base, svc+"."+project)
+				}
 			}
 		}
 		nets := make([]string, 0, len(c.NetworkSettings.Networks))
@@ -112,7 +126,33 @@ func dockerEntries(cs []container.InspectResponse, domain string) []Entry {
 					add(n+"."+netName, a)
 					add(n, a)
 				}
+				if project != "" {
+					for _, al := range ep.Aliases {
+						add(al+"."+project, a)
+					}
+				}
+				labelled = append(labelled, labelEntries(labelNames, a)...)
 			}
+		}
+	}
+	// Label names come after the generated ones: the PTR of an address
+	// stays <container>.<network>.<domain>.
+	return append(out, labelled...)
+}
+
+// NameLabel is the container label whose names devbox answers with the
+// container's addresses.
+const NameLabel = "devbox.dns.name"
+
+const composeProjectLabel = "com.docker.compose.project"
+
+// labelEntries parses a devbox.dns.name label for one address; names that
+// are not host names are skipped.
+func labelEntries(label string, a netip.Addr) []Entry {
+	var out []Entry
+	for _, n := range strings.FieldsFunc(label, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' }) {
+		if name, wild, err := ParseName(n); err == nil {
+			out = append(out, Entry{Name: name, Wildcard: wild, Addr: a})
 		}
 	}
 	return out
