@@ -27,15 +27,19 @@ func (s *Spool) Request(op string) error {
 	return nil
 }
 
-// control polls DIR/ctl until ctx ends.
-func (r *Relay) control(ctx context.Context) {
+// control polls DIR/ctl until ctx ends. It returns an error when the
+// spool folder was moved or replaced under the relay.
+func (r *Relay) control(ctx context.Context) error {
 	t := time.NewTicker(r.cfg.ControlInterval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case <-t.C:
+			if err := r.spool.stillLocked(); err != nil {
+				return err
+			}
 			r.handleControl()
 		}
 	}

@@ -209,7 +209,7 @@ func (r *Relay) Serve(ctx context.Context) error {
 	if r.del != nil {
 		g.Go(func() error { r.del.run(gctx); return nil })
 	}
-	g.Go(func() error { r.control(gctx); return nil })
+	g.Go(func() error { return r.control(gctx) })
 	if r.httpLn != nil {
 		// Requests end with the server (event streams and long polls too).
 		hs := &http.Server{Handler: r.Handler(), ReadHeaderTimeout: 5 * time.Second,

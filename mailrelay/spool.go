@@ -91,6 +91,27 @@ func (s *Spool) Lock() error {
 	return nil
 }
 
+// stillLocked checks that the spool folder's lock file is still the one
+// Lock took: a spool folder moved away (or replaced by another folder or
+// a symlink) while the relay runs would have the relay write into a
+// folder it holds no lock on, beside another relay, and lose track of
+// what it had queued.
+func (s *Spool) stillLocked() error {
+	if s.lock == nil {
+		return nil
+	}
+	held, err := s.lock.Stat()
+	if err != nil {
+		return fmt.Errorf("spool lock: %w", err)
+	}
+	now, err := os.Stat(filepath.Join(s.dir, "lock"))
+	if err == nil && os.SameFile(held, now) {
+		return nil
+	}
+	return hint.Wrap(fmt.Errorf("spool folder %s was moved or replaced while the relay ran: stopping (what it had accepted is where the folder went)", s.dir),
+		"run a relay on the folder's new place to deliver that mail; keep the spool in place while a relay runs")
+}
+
 // Unlock releases the lock taken by Lock.
 func (s *Spool) Unlock() {
 	if s.lock != nil {
