@@ -51,6 +51,12 @@ func TestBenchSSHEngine(t *testing.T) {
 	dockerConns := srv.Accepted() - before
 	t.Logf("run IMG true over ssh: devbox %v (%d ssh connections / 10 runs), docker %v (%d), ratio devbox/docker %.2f",
 		dv.Round(time.Millisecond), devboxConns, dk.Round(time.Millisecond), dockerConns, float64(dv)/float64(dk))
+	before = srv.Accepted()
 	nd := timeit(bin, "--context", ctxName, "net", "doctor", "--network", netName, "--probe-binary", bin)
-	t.Logf("net doctor over ssh: %v per run", nd.Round(time.Millisecond))
+	ndConns := srv.Accepted() - before
+	// The same engine through its socket, host files read the same way
+	// (through the probe), so only the transport differs.
+	nl := timeit(bin, "net", "doctor", "--network", netName, "--probe-binary", bin, "--host-files", "probe")
+	t.Logf("net doctor: over ssh %v (%d ssh connections / 10 runs), local socket with --host-files probe %v, ratio ssh/local %.2f",
+		nd.Round(time.Millisecond), ndConns, nl.Round(time.Millisecond), float64(nd)/float64(nl))
 }

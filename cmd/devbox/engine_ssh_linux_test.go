@@ -5,11 +5,14 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/network"
 	"github.com/miekg/dns"
@@ -143,5 +146,85 @@ func TestEngineCommandsOverSSH(t *testing.T) {
 				t.Errorf("dns serve: exit %d: %s", code, r.stderr.String())
 			}
 		})
+	}
+}
+
+// procsMentioning lists the pids whose command line contains s.
+func procsMentioning(t *testing.T, s string) []int {
+	t.Helper()
+	dirs, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		if cmdline, err := os.ReadFile("/proc/" + d.Name() + "/cmdline"); err == nil && strings.Contains(string(cmdline), s) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// SIGINT to the built binary while a run over ssh is in flight: devbox
+// exits and leaves no SSH master process and no control folder behind.
+func TestEngineSSHInterruptLeavesNothing(t *testing.T) {
+	e := newRunEnv(t)
+	bin := testbin.Devbox(t)
+	srv := sshtest.Start(t, sshtest.Options{})
+	tmp, err := os.MkdirTemp("", "sigint-") // short: the socket path limit
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(tmp) })
+	cmd := exec.Command(bin, e.args("--label", "devboxtest.sigint=1", "sleep", "300")...)
+	cmd.Env = append(os.Environ(), "DOCKER_HOST="+srv.Host(), "TMPDIR="+tmp, "DOCKER_CONFIG="+t.TempDir())
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for _, pid := range procsMentioning(t, tmp) {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	})
+	c := dockertest.Client(t)
+	for i := 0; ; i++ {
+		list, err := c.ContainerList(t.Context(), container.ListOptions{Filters: filters.NewArgs(filters.Arg("label", "devboxtest.id="+e.id), filters.Arg("status", "running"))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list) > 0 {
+			break
+		}
+		if i > 600 {
+			t.Fatal("the container never ran")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if entries, _ := os.ReadDir(tmp); len(entries) == 0 {
+		t.Fatal("no control folder while connected: is the session's folder elsewhere?")
+	}
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("devbox did not exit after SIGINT")
+	}
+	if entries, _ := os.ReadDir(tmp); len(entries) != 0 {
+		t.Errorf("left in the temporary folder: %v", entries)
+	}
+	for range 50 { // ssh -O exit returns before the master has gone
+		if len(procsMentioning(t, tmp)) == 0 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if pids := procsMentioning(t, tmp); len(pids) != 0 {
+		t.Errorf("ssh processes left: %v", pids)
 	}
 }

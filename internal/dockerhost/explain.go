@@ -27,6 +27,12 @@ func Explain(ctx context.Context, e Endpoint, err error) error {
 	}
 	msg := err.Error()
 	target := e.Host
+	if strings.Contains(msg, "is too new. Maximum supported API version is") {
+		return hint.Wrap(err, "unset DOCKER_API_VERSION (devbox negotiates the version) or upgrade the engine")
+	}
+	if !e.IsSSH() {
+		return err
+	}
 	switch {
 	case errors.Is(err, exec.ErrNotFound) && strings.Contains(msg, `"ssh"`):
 		return hint.Wrap(err, "install the OpenSSH client (apt-get install openssh-client); "+target+" is reached through the system ssh")
@@ -38,8 +44,6 @@ func Explain(ctx context.Context, e Endpoint, err error) error {
 		return hint.Wrap(err, "the ssh server refused the login: "+offeredKeys(ctx, e.Host)+"; add the public key to the user's ~/.ssh/authorized_keys on the host, or load the right key with ssh-add")
 	case strings.Contains(msg, "docker: command not found") || strings.Contains(msg, "docker: not found"):
 		return hint.Wrap(err, "the host behind "+target+" has no docker CLI, which `docker system dial-stdio` needs: install Docker there (the Docker packages include the CLI)")
-	case strings.Contains(msg, "is too new. Maximum supported API version is"):
-		return hint.Wrap(err, "unset DOCKER_API_VERSION (devbox negotiates the version) or upgrade the engine")
 	case strings.Contains(msg, "Could not resolve hostname") || strings.Contains(msg, "Connection refused") || strings.Contains(msg, "Connection timed out"):
 		return hint.Wrap(err, "ssh could not reach "+target+": check the address and port, and that sshd runs there")
 	}

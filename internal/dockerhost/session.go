@@ -76,7 +76,7 @@ func (s *Session) sshFlags(host string) ([]string, error) {
 	if s.dir == "" {
 		// Short: a unix socket path has at most about 100 bytes, and
 		// ControlPath adds %C (40 characters).
-		dir, err := os.MkdirTemp("", "devbox-ssh-")
+		dir, err := os.MkdirTemp(controlParent(), "devbox-ssh-")
 		if err != nil {
 			return nil, fmt.Errorf("ssh control folder: %w", err)
 		}
@@ -109,4 +109,17 @@ func (s *Session) Close() error {
 	err := os.RemoveAll(s.dir)
 	s.dir, s.masters = "", nil
 	return err
+}
+
+// controlParent is where the private ControlPath folder is made: the
+// temporary folder, or /tmp when that is too long for a socket path
+// (macOS's TMPDIR under /var/folders).
+func controlParent() string {
+	dir := os.TempDir()
+	if len(dir) > 40 {
+		if st, err := os.Stat("/tmp"); err == nil && st.IsDir() {
+			return "/tmp"
+		}
+	}
+	return dir
 }
