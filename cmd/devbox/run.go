@@ -31,9 +31,9 @@ func (a *app) runCommand() *cli.Command {
 			&cli.StringFlag{Name: "from", EnvVars: []string{"DEVBOX_APP_CONTAINER"}, Usage: "inherit image, environment, mounts and networks of this container"},
 			&cli.StringFlag{Name: "image", EnvVars: []string{"DEVBOX_APP_IMAGE"}, Usage: "run this image (with --from: instead of the container's)"},
 			&cli.StringSliceFlag{Name: "network", Value: cli.NewStringSlice("party"), EnvVars: []string{"DEVBOX_NETWORK"}, Usage: "networks to join with --image (the first at create)"},
-			&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "set KEY=VALUE (KEY alone passes devbox's value)"},
-			&cli.StringSliceFlag{Name: "env-file", Usage: "read container variables from a file of KEY=VALUE lines (docker run format)"},
-			&cli.StringSliceFlag{Name: "volume", Aliases: []string{"v"}, Usage: "mount SOURCE:TARGET[:OPTIONS] or an anonymous TARGET"},
+			newRawListFlag("env", []string{"e"}, "set KEY=VALUE (KEY alone passes devbox's value)"),
+			newRawListFlag("env-file", nil, "read container variables from a file of KEY=VALUE lines (docker run format)"),
+			newRawListFlag("volume", []string{"v"}, "mount SOURCE:TARGET[:OPTIONS] or an anonymous TARGET"),
 			&cli.StringFlag{Name: "workdir", Aliases: []string{"w"}, Usage: "working directory in the container"},
 			&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "user (name|uid[:group|gid]) in the container"},
 			&cli.StringFlag{Name: "entrypoint", Usage: "override the image's entrypoint"},
@@ -44,7 +44,7 @@ func (a *app) runCommand() *cli.Command {
 			&cli.DurationFlag{Name: "grace", Value: oneoff.DefaultGrace, Usage: "time from SIGTERM to SIGKILL on --timeout or a forwarded signal"},
 			&cli.BoolFlag{Name: "init", Value: true, Usage: "run an init as PID 1 so the task honours signals (--init=false to disable)"},
 			&cli.StringFlag{Name: "pull", Value: string(oneoff.PullMissing), Usage: "pull a missing image: missing or never"},
-			&cli.StringSliceFlag{Name: "label", Aliases: []string{"l"}, Usage: "add a KEY=VALUE label to the container"},
+			newRawListFlag("label", []string{"l"}, "add a KEY=VALUE label to the container"),
 			&cli.StringSliceFlag{Name: "dns", Usage: "nameserver `IP` of the task (docker run --dns); default: devbox's on the network's gateway when it serves there (devbox serve --dns-containers)"},
 			&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "leave the task running and print its container's name"},
 			&cli.BoolFlag{Name: "cleanup", Usage: "remove stopped containers of earlier runs (of TASK when given) and exit"},
@@ -121,11 +121,11 @@ func (a *app) runSpec(c *cli.Context, from, image string) (oneoff.Spec, error) {
 	spec := oneoff.Spec{
 		Task: c.Args().First(), Args: c.Args().Tail(),
 		From: from, Image: image,
-		Env: c.StringSlice("env"), EnvFiles: c.StringSlice("env-file"), Volumes: c.StringSlice("volume"),
+		Env: rawValues(c, "env"), EnvFiles: rawValues(c, "env-file"), Volumes: rawValues(c, "volume"),
 		Workdir: c.String("workdir"), User: c.String("user"),
 		NoInit: !c.Bool("init"), Pull: pull, Lookup: a.lookupEnv, DNS: c.StringSlice("dns"),
 	}
-	if spec.Labels, err = runLabels(c.StringSlice("label")); err != nil {
+	if spec.Labels, err = runLabels(rawValues(c, "label")); err != nil {
 		return oneoff.Spec{}, err
 	}
 	if from == "" {

@@ -136,6 +136,9 @@ func TestRunCLI(t *testing.T) {
 		// As docker run -e KEY: a variable set to "" is passed, an unset one is not.
 		{name: "-e KEY set empty or unset", args: e.args("-e", "DEVBOX_TEST_EMPTY", "-e", "DEVBOX_TEST_UNSET", "sh", "-c", "env | grep -c DEVBOX_TEST_"), stdout: "1\n"},
 		{name: "volume", args: e.args("-v", filepath.Dir(envFile)+":/cfg:ro", "sh", "-c", "head -1 /cfg/app.env; touch /cfg/x 2>/dev/null || echo read-only"), stdout: "# app\nread-only\n"},
+		// As docker run: a comma or a space in a value belongs to it.
+		{name: "commas and spaces in -e values", args: e.args("-e", "LIST=a,b,c", "-e", "SP= x ", "sh", "-c", `echo "$LIST|$SP|"`), stdout: "a,b,c| x |\n"},
+		{name: "volume options after a comma", args: e.args("-v", filepath.Dir(envFile)+":/cfg:ro,rprivate", "sh", "-c", "touch /cfg/x 2>/dev/null || echo read-only"), stdout: "read-only\n"},
 		{name: "workdir and user", args: e.args("-w", "/bin", "-u", "42", "sh", "-c", "echo $(pwd) $(id -u)"), stdout: "/bin 42\n"},
 		{name: "forced TTY", args: e.args("-t", "sh", "-c", "tty; echo out; echo err >&2"), stdout: "/dev/pts/0\r\nout\r\nerr\r\n"},
 		{name: "entrypoint", args: e.args("--entrypoint", "echo", "hello"), stdout: "hello\n"},
@@ -488,5 +491,20 @@ func TestDebugCopyEngineWithoutDevboxPath(t *testing.T) {
 	imgs, err := c.ImageList(t.Context(), image.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", "devbox.debug.copy="+target))})
 	if err != nil || len(imgs) > 0 {
 		t.Errorf("copy images left: %v %v", imgs, err)
+	}
+}
+
+// The variables of run's repeatable flags take several values separated
+// by commas; the command line replaces them.
+func TestRunCLIListVariables(t *testing.T) {
+	e := newRunEnv(t)
+	t.Setenv("DEVBOX_RUN_ENV", "A=1, B=2")
+	code, stdout, stderr := runCLI(t, context.Background(), e.args("sh", "-c", `echo "$A$B"`)...)
+	if code != 0 || stdout != "12\n" {
+		t.Errorf("from DEVBOX_RUN_ENV: exit %d, %q, stderr %q", code, stdout, stderr)
+	}
+	code, stdout, stderr = runCLI(t, context.Background(), e.args("-e", "B=x,y", "-e", "C=3", "sh", "-c", `echo "$A|$B|$C"`)...)
+	if code != 0 || stdout != "|x,y|3\n" {
+		t.Errorf("flags over DEVBOX_RUN_ENV: exit %d, %q, stderr %q", code, stdout, stderr)
 	}
 }
