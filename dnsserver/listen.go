@@ -56,6 +56,7 @@ func (s *Server) bind(ctx context.Context, addr string) error {
 		return listenError(bound+" (tcp)", err)
 	}
 	s.udp = append(s.udp, conns...)
+	s.groups = append(s.groups, newUDPGroup(conns))
 	s.tcp = append(s.tcp, ln)
 	s.addrs = append(s.addrs, bound)
 	return nil

@@ -61,6 +61,7 @@ type Server struct {
 	fwd     *Forwarder
 	data    *sources
 	udp     []*net.UDPConn
+	groups  []*udpGroup // the UDP sockets of each listen address
 	tcp     []net.Listener
 	addrs   []string
 	reload  chan struct{}
@@ -178,8 +179,11 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	g, ctx := errgroup.WithContext(ctx)
 	var inflight sync.WaitGroup
-	for _, c := range s.udp {
-		g.Go(func() error { s.serveUDP(ctx, c, &inflight); return nil })
+	for _, grp := range s.groups {
+		for i, c := range grp.conns {
+			g.Go(func() error { s.serveUDP(ctx, c, &grp.counts[i].n, &inflight); return nil })
+		}
+		g.Go(func() error { s.steer(ctx, grp); return nil })
 	}
 	for _, ln := range s.tcp {
 		g.Go(func() error { s.serveTCP(ctx, ln, &inflight); return nil })

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 )
 
 // The UDP transport reads and writes in batches (recvmmsg/sendmmsg on
@@ -35,8 +36,9 @@ type udpBatcher interface {
 	flush()
 }
 
-// serveUDP answers one socket until it is closed.
-func (s *Server) serveUDP(ctx context.Context, c *net.UDPConn, inflight *sync.WaitGroup) {
+// serveUDP answers one socket until it is closed; read counts the
+// datagrams read (for steering).
+func (s *Server) serveUDP(ctx context.Context, c *net.UDPConn, read *atomic.Uint64, inflight *sync.WaitGroup) {
 	bc, err := newUDPBatch(c, udpBatch, udpReadBuf)
 	if err != nil {
 		s.log.Error("udp socket unusable", "err", err)
@@ -58,6 +60,7 @@ func (s *Server) serveUDP(ctx context.Context, c *net.UDPConn, inflight *sync.Wa
 			}
 			continue
 		}
+		read.Add(uint64(n))
 		k := 0
 		for i := 0; i < n; i++ {
 			pkt := bc.packet(i)

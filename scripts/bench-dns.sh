@@ -6,7 +6,7 @@
 # latency at 20,000 and 50,000 qps (dnsperf -Q, per-query latencies from
 # -v); then the reload time of a 100,000-name file (with the queries lost
 # meanwhile). Needs bin/devbox (make bench-dns builds it) and Debian's
-# dnsperf and dnsmasq-base. Takes about two and a half minutes.
+# dnsperf and dnsmasq-base. Takes about three minutes.
 set -euo pipefail
 
 BIN=${BIN:-bin/devbox}
@@ -15,6 +15,7 @@ ROUNDS=${ROUNDS:-3}          # alternating rounds; the best of each server count
 RATE=${RATE:-20000}          # queries per second for the CPU and latency runs
 HIGH=${HIGH:-50000}          # queries per second for the second latency run
 FIXED=${FIXED:-8}            # seconds of each fixed-rate run
+CPU_ROUNDS=${CPU_ROUNDS:-5}  # alternating CPU-per-query rounds; the median of each server counts
 CLIENTS=${CLIENTS:-8}        # dnsperf clients (source ports)
 THREADS=${THREADS:-2}        # dnsperf threads
 PORT_DNSMASQ=${PORT_DNSMASQ:-15353}
@@ -99,13 +100,14 @@ for _ in $(seq "$ROUNDS"); do
 done
 # CPU per query: alternating rounds, the median of each server.
 c_dnsmasq=() c_devbox=()
-for _ in $(seq "$ROUNDS"); do
+for _ in $(seq "$CPU_ROUNDS"); do
   c_dnsmasq+=("$(cpu_per_query "$PORT_DNSMASQ" "${pids[0]}")")
   c_devbox+=("$(cpu_per_query "$PORT_DEVBOX" "${pids[1]}")")
 done
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR+1)/2)] }'; }
 cpu_dnsmasq=$(median "${c_dnsmasq[@]}")
 cpu_devbox=$(median "${c_devbox[@]}")
+echo "cpu per query at $RATE qps, each round: dnsmasq ${c_dnsmasq[*]} us; devbox ${c_devbox[*]} us"
 read -r l50_dnsmasq l99_dnsmasq l999_dnsmasq lost_dnsmasq < <(latency "$PORT_DNSMASQ" "$RATE")
 read -r l50_devbox l99_devbox l999_devbox lost_devbox < <(latency "$PORT_DEVBOX" "$RATE")
 read -r h50_dnsmasq h99_dnsmasq h999_dnsmasq hlost_dnsmasq < <(latency "$PORT_DNSMASQ" "$HIGH")
