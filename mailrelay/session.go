@@ -123,7 +123,8 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 
 // errLineTooLong answers a message line longer than go-smtp's line limit
 // (Server.MaxLineLength, 2000 bytes): permanent, as RFC 5321 4.5.3.1.6
-// has it, so the client does not send the same line again and again.
+// has it, so the client does not send the same line again and again. The
+// connection is closed after it.
 var errLineTooLong = &smtp.SMTPError{Code: 500, EnhancedCode: smtp.EnhancedCode{5, 5, 2},
 	Message: "message refused: a line is too long (RFC 5321 allows 998 characters per line; fold or encode it)"}
 
@@ -140,8 +141,11 @@ func (s *session) Data(body io.Reader) error {
 			return se
 		}
 		if errors.Is(err, smtp.ErrTooLongLine) {
+			// go-smtp cannot read this connection any further: it would
+			// answer the next command (another message's MAIL) with a
+			// permanent 500 5.4.0. End it here, after the reply.
 			s.r.m.rejected.Inc()
-			return errLineTooLong
+			return s.closeWith(errLineTooLong)
 		}
 		s.r.log.Error("spool message", "client", s.client, "err", err)
 		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "could not store the message; try again later"}
