@@ -8,6 +8,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"github.com/devbox-tools/devbox/internal/hint"
 	"github.com/devbox-tools/devbox/mailrelay"
 )
 
@@ -102,9 +103,11 @@ func transact(c *smtp.Client, from string, to []string, data []byte) *Error {
 	}
 	var refused []string
 	code := ExitUnavailable
+	accepted, limit := 0, -1
 	for _, r := range to {
 		err := c.Rcpt(r, nil)
 		if err == nil {
+			accepted++
 			continue
 		}
 		var se *smtp.SMTPError
@@ -112,14 +115,23 @@ func transact(c *smtp.Client, from string, to []string, data []byte) *Error {
 			return &Error{Code: ExitTempFail, Err: fmt.Errorf("recipient <%s>: %w; nothing was sent", r, err)}
 		}
 		refused = append(refused, fmt.Sprintf("<%s>: %s", r, mailrelay.Reply(err)))
+		if se.Code == 452 && se.EnhancedCode == (smtp.EnhancedCode{4, 5, 3}) && limit < 0 {
+			limit = accepted // too many recipients (RFC 5321 4.5.3.1.10)
+		}
 		if !mailrelay.Permanent(err) {
 			code = ExitTempFail
 		}
 	}
 	if len(refused) > 0 {
 		_ = c.Reset()
-		return &Error{Code: code, Err: fmt.Errorf("%d of %d recipients refused, so nothing was sent to any: %s",
-			len(refused), len(to), strings.Join(refused, "; "))}
+		err := fmt.Errorf("%d of %d recipients refused, so nothing was sent to any: %s",
+			len(refused), len(to), strings.Join(refused, "; "))
+		if limit >= 0 {
+			// The same message is refused the same way every time.
+			return &Error{Code: ExitUnavailable, Err: hint.Wrap(fmt.Errorf("the server takes at most %d recipients per message: %w", limit, err),
+				"send the message to fewer recipients at a time")}
+		}
+		return &Error{Code: code, Err: err}
 	}
 	w, err := c.Data()
 	if err != nil {

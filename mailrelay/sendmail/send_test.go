@@ -549,3 +549,28 @@ func TestNoRecipientsBeforeReading(t *testing.T) {
 		t.Errorf("no recipients: %v (exit %d), stdin read: %v; want 64 before reading", err, ExitCode(err), in.read)
 	}
 }
+
+// TestSendTooManyRecipients: a server that takes fewer recipients per
+// message than given answers 452 4.5.3 to the rest; the same message
+// would be refused the same way every time, so that is exit 69 saying how
+// many the server takes, not 75 (try again for ever). Nothing is sent.
+func TestSendTooManyRecipients(t *testing.T) {
+	r := &recorder{}
+	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &recSession{r: r}, nil }))
+	srv.Domain, srv.ErrorLog, srv.MaxRecipients = "few.test", discard{}, 3
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	up := mailrelay.Upstream{Addr: ln.Addr().String(), TLS: mailrelay.TLSNone}
+	m := &Message{From: "app@x.test", To: []string{"a@x.test", "b@x.test", "c@x.test", "d@x.test", "e@x.test"}, Data: []byte("Subject: s\r\n\r\nb\r\n")}
+	err = Send(context.Background(), up, mailrelay.Rewrite{}, m)
+	if ExitCode(err) != ExitUnavailable || !strings.Contains(err.Error(), "at most 3 recipients") {
+		t.Errorf("too many recipients: %v (exit %d), want 69 naming the limit", err, ExitCode(err))
+	}
+	if log := strings.Join(r.log2(), "|"); strings.Contains(log, "DATA") {
+		t.Errorf("server got %s", log)
+	}
+}
