@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -147,19 +148,15 @@ func judgeOtherBackend(b Backend, ct containerTraffic) (fails, warns []string) {
 	}
 	seen := map[string]bool{}
 	for _, r := range rules {
-		if r.target != "DROP" && r.target != "REJECT" {
-			continue
-		}
 		var msg string
-		switch {
-		case hasMatch(r.match, "--ctstate", "INVALID") || hasMatch(r.match, "--state", "INVALID"):
+		switch dropKind(r, ct) {
+		case dropNone:
 			continue
-		case !ct.hits(r.match):
+		case dropOther:
 			msg = fmt.Sprintf("%s: -A %s %s: does not match container bridges or subnets", name, r.chain, r.text)
-		case hasMatch(r.match, "--dport", "") || hasMatch(r.match, "--dports", "") ||
-			hasMatch(r.match, "--sport", "") || hasMatch(r.match, "--sports", ""):
+		case dropPorts:
 			msg = fmt.Sprintf("%s: -A %s %s: drops container traffic to those ports only", name, r.chain, r.text)
-		default:
+		case dropContainers:
 			msg = fmt.Sprintf("%s: -A %s %s: drops container traffic it matches", name, r.chain, r.text)
 			if !seen[msg] {
 				fails = append(fails, msg)
@@ -173,6 +170,29 @@ func judgeOtherBackend(b Backend, ct containerTraffic) (fails, warns []string) {
 		seen[msg] = true
 	}
 	return fails, warns
+}
+
+// What a rule met on the walk does to container traffic.
+const (
+	dropNone       = iota // not a drop, or a drop of conntrack INVALID packets only
+	dropOther             // a drop that cannot match container traffic
+	dropPorts             // a drop of container traffic to some ports only
+	dropContainers        // a drop of container traffic
+)
+
+func dropKind(r chainRule, ct containerTraffic) int {
+	switch {
+	case r.target != "DROP" && r.target != "REJECT":
+		return dropNone
+	case hasMatch(r.match, "--ctstate", "INVALID") || hasMatch(r.match, "--state", "INVALID") || hasMatch(r.match, "state", "invalid"):
+		return dropNone
+	case !ct.hits(r.match):
+		return dropOther
+	case hasMatch(r.match, "--dport", "") || hasMatch(r.match, "--dports", "") ||
+		hasMatch(r.match, "--sport", "") || hasMatch(r.match, "--sports", ""):
+		return dropPorts
+	}
+	return dropContainers
 }
 
 // hasMatch reports whether a rule's matches hold flag (not negated) with
@@ -299,6 +319,9 @@ func (ct containerTraffic) hits(rule string) bool {
 }
 
 func (ct containerTraffic) ifaceMatches(pat string) bool {
+	if set, ok := setElements(pat); ok {
+		return slices.ContainsFunc(set, ct.ifaceMatches)
+	}
 	names := append([]string{"docker0"}, ct.ifaces...)
 	for _, n := range names {
 		if pat == n || (strings.HasSuffix(pat, "+") && strings.HasPrefix(n, strings.TrimSuffix(pat, "+"))) {
@@ -310,6 +333,9 @@ func (ct containerTraffic) ifaceMatches(pat string) bool {
 }
 
 func (ct containerTraffic) addrMatches(v string) bool {
+	if set, ok := setElements(v); ok {
+		return slices.ContainsFunc(set, ct.addrMatches)
+	}
 	p, err := netip.ParsePrefix(v)
 	if err != nil {
 		a, aerr := netip.ParseAddr(v)
@@ -327,6 +353,16 @@ func (ct containerTraffic) addrMatches(v string) bool {
 		}
 	}
 	return false
+}
+
+// setElements splits an nftables anonymous set as nftRule writes it,
+// "{a,b}".
+func setElements(v string) ([]string, bool) {
+	inner, ok := strings.CutPrefix(v, "{")
+	if !ok || !strings.HasSuffix(inner, "}") {
+		return nil, false
+	}
+	return strings.Split(strings.TrimSuffix(inner, "}"), ","), true
 }
 
 // dockerChains reports whether Docker's filter chains are in place in a

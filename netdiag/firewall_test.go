@@ -375,3 +375,24 @@ func TestBackendsRuleWalkBounded(t *testing.T) {
 	f.write("/run/devbox/iptables-nft-save", healthyFirewall)
 	wantResult(t, f.runCheck(backendsCheck(), Config{}), Fail, fmt.Sprintf("-A c%d -o docker0 -j DROP: drops container traffic it matches", n-1))
 }
+
+// A native nftables ruleset with sets, wildcards, ports, conntrack state
+// and jumps, as nft itself prints it, in a private namespace.
+func TestHostFirewallNativeNftRealRuleWalk(t *testing.T) {
+	ns := netns(t)
+	inNetns(t, ns, "nft add table inet fw",
+		"nft add chain inet fw forward { type filter hook forward priority 0 ; policy accept ; }",
+		"nft add chain inet fw vpn",
+		"nft add rule inet fw vpn drop",
+		"nft add rule inet fw forward ct state invalid drop",
+		"nft add rule inet fw forward iifname wg0 jump vpn",
+		"nft add rule inet fw forward iifname wg* drop",
+		"nft add rule inet fw forward oifname br-* tcp dport 25 reject")
+	f := newFixture(t)
+	r := f.runCheck(hostFirewallCheck(), Config{Exec: ns})
+	wantResult(t, r, Warn, `nftables table inet fw chain forward: rule 'oifname "br-*" tcp dport 25 reject' drops container traffic to those ports only`)
+	notMentioned(t, r, "invalid", "chain vpn", "wg")
+
+	inNetns(t, ns, "nft add rule inet fw forward iifname { eth9, docker0 } jump vpn")
+	wantResult(t, f.runCheck(hostFirewallCheck(), Config{Exec: ns}), Fail, "nftables table inet fw chain forward (through chain vpn): rule 'drop' drops container traffic it matches")
+}

@@ -130,13 +130,13 @@ func checkHostFirewall(ctx context.Context, s *state) Result {
 		if len(f) > 0 {
 			hints = append(hints, "a packet must be accepted by every forward hook: add accept rules for Docker's bridges (iifname \"docker0\" accept, oifname \"docker0\" accept, and br-*) to that chain, or change its policy, then nft -f your ruleset")
 		}
-		if len(nf) > 0 && len(f)+len(w) == 0 {
-			ev = append(ev, fmt.Sprintf("%d nftables forward chains outside iptables' tables drop nothing containers need", len(nf)))
+		if n := forwardChains(nf); n > 0 && len(f)+len(w) == 0 {
+			ev = append(ev, fmt.Sprintf("%d nftables forward chains outside iptables' tables drop nothing containers need", n))
 		}
 	} else if !errors.Is(nerr, errNoCommand) {
 		ev = append(ev, "nft list ruleset: "+nerr.Error())
 	}
-	if !fw.UFW && !fw.Firewalld && len(nf) == 0 {
+	if !fw.UFW && !fw.Firewalld && forwardChains(nf) == 0 {
 		ev = append(ev, "no ufw, firewalld or nftables forward chain of its own")
 	}
 	ev = append(append(ev, fails...), warns...)
@@ -155,6 +155,7 @@ func checkHostFirewall(ctx context.Context, s *state) Result {
 type nftChain struct {
 	Family, Table, Name, Hook, Policy string
 	Rules                             []string
+	Raw                               []string // the rules as nft prints them
 }
 
 // iptablesTable reports whether an nftables table belongs to iptables-nft
@@ -167,8 +168,8 @@ func iptablesTable(family, table string) bool {
 	return false
 }
 
-// nativeNftForward lists the forward base chains of nftables tables that
-// iptables does not own.
+// nativeNftForward lists the chains of nftables tables that iptables does
+// not own (of the families that see forwarded IP traffic).
 func (s *state) nativeNftForward(ctx context.Context) ([]nftChain, error) {
 	out, err := s.cfg.Exec(ctx, "nft", "list", "ruleset")
 	if err != nil {
@@ -176,11 +177,22 @@ func (s *state) nativeNftForward(ctx context.Context) ([]nftChain, error) {
 	}
 	var keep []nftChain
 	for _, c := range ParseNftChains(string(out)) {
-		if c.Hook == "forward" && !iptablesTable(c.Family, c.Table) && c.Family != "arp" && c.Family != "bridge" && c.Family != "netdev" {
+		if !iptablesTable(c.Family, c.Table) && c.Family != "arp" && c.Family != "bridge" && c.Family != "netdev" {
 			keep = append(keep, c)
 		}
 	}
 	return keep, nil
+}
+
+// forwardChains counts the base chains on the forward hook.
+func forwardChains(chains []nftChain) int {
+	n := 0
+	for _, c := range chains {
+		if c.Hook == "forward" {
+			n++
+		}
+	}
+	return n
 }
 
 // ParseNftChains parses `nft list ruleset` into chains with their table's
@@ -214,28 +226,63 @@ func ParseNftChains(text string) []nftChain {
 			}
 		default:
 			out[cur].Rules = append(out[cur].Rules, nftRule(f))
+			out[cur].Raw = append(out[cur].Raw, line)
 		}
 	}
 	return out
 }
 
-// judgeNativeForward finds forward chains that drop container traffic: a
-// drop policy without an accept for Docker's bridges, or a drop/reject
-// rule that can match container traffic.
+// judgeNativeForward finds forward base chains that drop container
+// traffic: a drop policy without an accept for Docker's bridges, or a
+// drop/reject rule reachable from the chain (jumps to the table's regular
+// chains followed, as in the iptables walk) that can match container
+// traffic. Drops limited to ports warn; drops of invalid packets do not
+// count.
 func judgeNativeForward(chains []nftChain, ct containerTraffic) (fails, warns []string) {
+	tables := map[string]Rules{}
+	raw := map[string]string{}
 	for _, c := range chains {
-		where := fmt.Sprintf("nftables table %s %s chain %s", c.Family, c.Table, c.Name)
-		accepts := false
-		for _, r := range c.Rules {
-			t := ruleTarget(r)
-			switch {
-			case t == "ACCEPT" && ct.hits(r) && (strings.Contains(r, "-i ") || strings.Contains(r, "-o ") || strings.Contains(r, "-s ") || strings.Contains(r, "-d ")):
-				accepts = true
-			case (t == "DROP" || t == "REJECT") && ct.hits(r):
-				fails = append(fails, fmt.Sprintf("%s: rule %q drops container traffic it matches", where, r))
+		key := c.Family + " " + c.Table
+		rs, ok := tables[key]
+		if !ok {
+			rs = Rules{Policies: map[string]string{}, Rules: map[string][]string{}}
+			tables[key] = rs
+		}
+		rs.Rules["filter/"+c.Name] = append(rs.Rules["filter/"+c.Name], c.Rules...)
+		for i, r := range c.Rules {
+			if i < len(c.Raw) {
+				raw[key+"\x00"+c.Name+"\x00"+r] = c.Raw[i]
 			}
 		}
-		if c.Policy == "DROP" {
+	}
+	for _, c := range chains {
+		if c.Hook != "forward" {
+			continue
+		}
+		key := c.Family + " " + c.Table
+		where := fmt.Sprintf("nftables table %s %s chain %s", c.Family, c.Table, c.Name)
+		rules, open := reachableRules(tables[key], c.Name)
+		accepts := false
+		for _, r := range rules {
+			if r.target == "ACCEPT" && ct.hits(r.match) && (hasMatch(r.match, "-i", "") || hasMatch(r.match, "-o", "") || hasMatch(r.match, "-s", "") || hasMatch(r.match, "-d", "")) {
+				accepts = true
+			}
+			text := raw[key+"\x00"+r.chain+"\x00"+r.text]
+			if text == "" {
+				text = r.text
+			}
+			in := where
+			if r.chain != c.Name {
+				in += " (through chain " + r.chain + ")"
+			}
+			switch dropKind(r, ct) {
+			case dropContainers:
+				fails = append(fails, fmt.Sprintf("%s: rule '%s' drops container traffic it matches", in, text))
+			case dropPorts:
+				warns = append(warns, fmt.Sprintf("%s: rule '%s' drops container traffic to those ports only", in, text))
+			}
+		}
+		if c.Policy == "DROP" && open {
 			msg := where + ": policy drop on the forward hook: container traffic this chain does not accept is dropped, whatever Docker's rules accept"
 			if accepts {
 				warns = append(warns, msg+" (it accepts some container traffic: check it covers every bridge)")

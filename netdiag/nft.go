@@ -60,11 +60,29 @@ func nftRule(f []string) string {
 	for i := 0; i < len(f); i++ {
 		tok := f[i]
 		next := func() string {
-			if i+1 < len(f) {
-				i++
+			if i+1 >= len(f) {
+				return ""
+			}
+			i++
+			if f[i] != "{" {
 				return strings.Trim(f[i], `"`)
 			}
-			return ""
+			// an anonymous set: { "eth9", "docker0" } becomes {eth9,docker0}
+			var elems []string
+			for i+1 < len(f) && f[i+1] != "}" {
+				i++
+				if e := strings.Trim(f[i], `",`); e != "" {
+					elems = append(elems, e)
+				}
+			}
+			if i+1 < len(f) {
+				i++
+			}
+			return "{" + strings.Join(elems, ",") + "}"
+		}
+		iface := func(name string) string {
+			// nft's wildcard is *, iptables' is +
+			return strings.ReplaceAll(name, "*", "+")
 		}
 		neg := func() string {
 			if i+1 < len(f) && f[i+1] == "!=" {
@@ -85,7 +103,10 @@ func nftRule(f []string) string {
 			out = append(out, tok)
 		case "iifname", "oifname":
 			n := neg()
-			out = append(out, n+map[string]string{"iifname": "-i", "oifname": "-o"}[tok]+" "+next())
+			out = append(out, n+map[string]string{"iifname": "-i", "oifname": "-o"}[tok]+" "+iface(next()))
+		case "dport", "sport":
+			n := neg()
+			out = append(out, n+"--"+tok+" "+next())
 		case "counter":
 			for i+1 < len(f) && (f[i+1] == "packets" || f[i+1] == "bytes") {
 				i += 2

@@ -1,6 +1,7 @@
 package netdiag
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/docker/docker/api/types/network"
@@ -78,4 +79,38 @@ func FuzzParseNftChains(f *testing.F) {
 			_ = c.Policy
 		}
 	})
+}
+
+// Native nftables forward chains as `nft list ruleset` prints them: sets,
+// wildcards, ports, conntrack state and jumps to regular chains.
+func TestJudgeNativeForward(t *testing.T) {
+	ct := containerTraffic{ifaces: []string{"docker0", "br-0123456789ab"}, subnets: prefixesOf("172.17.0.0/16", "172.18.0.0/16")}
+	chain := func(rules ...string) string {
+		return "table inet fw {\n\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;\n\t\t" +
+			strings.Join(rules, "\n\t\t") + "\n\t}\n\n\tchain mine {\n\t\tdrop\n\t}\n}\n"
+	}
+	tests := []struct {
+		name        string
+		rules       []string
+		fails, warn int
+		contains    string
+	}{
+		{"invalid packets only", []string{"ct state invalid drop", "ct state != invalid counter packets 0 bytes 0 accept"}, 0, 0, ""},
+		{"a set naming docker0", []string{`iifname { "eth9", "docker0" } drop`}, 1, 0, `iifname { "eth9", "docker0" } drop`},
+		{"a set of other interfaces", []string{`iifname { "eth9", "wg0" } drop`}, 0, 0, ""},
+		{"a wildcard over Docker's bridges", []string{`oifname "br-*" drop`}, 1, 0, `oifname "br-*" drop`},
+		{"a wildcard over others", []string{`iifname "wg*" drop`}, 0, 0, ""},
+		{"one port only", []string{`oifname "br-*" tcp dport 25 reject`}, 0, 1, "to those ports only"},
+		{"all but one port", []string{`oifname "docker0" tcp dport != 22 drop`}, 1, 0, ""},
+		{"jump of wg0 to a dropping chain", []string{`iifname "wg0" jump mine`}, 0, 0, ""},
+		{"jump of docker0 to a dropping chain", []string{`iifname "docker0" jump mine`}, 1, 0, "chain mine"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fails, warns := judgeNativeForward(ParseNftChains(chain(tt.rules...)), ct)
+			if len(fails) != tt.fails || len(warns) != tt.warn || !strings.Contains(strings.Join(append(fails, warns...), "\n"), tt.contains) {
+				t.Errorf("fails %q, warns %q; want %d fails, %d warns, mentioning %q", fails, warns, tt.fails, tt.warn, tt.contains)
+			}
+		})
+	}
 }
