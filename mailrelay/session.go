@@ -237,6 +237,12 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 		return nil, s.closeWith(errAuthThrottled)
 	}
 	check := func(user, pass string) error {
+		// Checked again here: AUTH may have begun on this connection
+		// before other connections from the address used up its failures.
+		if s.r.authBlocked(s.client) {
+			s.r.log.Warn("inbound auth refused: too many failures from this address", "client", s.client)
+			return s.closeWith(errAuthThrottled)
+		}
 		okUser := subtle.ConstantTimeCompare([]byte(user), []byte(s.r.cfg.AuthUser)) == 1
 		okPass := subtle.ConstantTimeCompare([]byte(pass), []byte(s.r.cfg.AuthPassword)) == 1
 		if !okUser || !okPass {
