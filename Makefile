@@ -8,7 +8,7 @@ BIN      := bin/devbox
 IMAGE    ?= devbox:latest
 PKGS     := ./...
 
-.PHONY: all build cross install uninstall release release-images run test test-short lint fmt deps docker-up bench bench-dns bench-mail bench-run compare-sendmail cover image clean
+.PHONY: all build cross install uninstall release release-images run test test-short lint fmt deps docker-up bench bench-dns bench-mail bench-catch bench-run compare-sendmail cover image clean
 
 all: lint test build
 
@@ -81,6 +81,9 @@ bench-dns: deps build
 
 bench-mail: deps build
 	scripts/bench-mail.sh
+
+bench-catch: deps build
+	scripts/bench-catch.sh
 
 # compare-sendmail: the same sendmail command lines through Postfix's sendmail and devbox's.
 compare-sendmail: deps build

@@ -50,7 +50,11 @@ func run(t *testing.T, ctx context.Context, what string, actions ...chromedp.Act
 	c, cancel := context.WithTimeout(ctx, browserBound)
 	defer cancel()
 	if err := chromedp.Run(c, actions...); err != nil {
-		t.Fatalf("%s: %v", what, err)
+		var state string
+		d, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		_ = chromedp.Run(d, chromedp.Evaluate(`document.title + ' | ' + document.getElementById('status')?.textContent + ' | ' + [...document.querySelectorAll('#list .row .subject')].slice(0, 3).map(e => e.textContent).join(', ')`, &state))
+		t.Fatalf("%s: %v (page: %s)", what, err, state)
 	}
 }
 
@@ -92,7 +96,8 @@ func TestCatchWebUI(t *testing.T) {
 	run(t, ctx, "open the scripted mail",
 		chromedp.Evaluate(`window.got = []; addEventListener('message', e => got.push(String(e.data)))`, nil),
 		searchFor("subject:scripted"),
-		chromedp.Poll(rows+` === 1`, nil), chromedp.Click("#list .row", chromedp.ByQuery),
+		chromedp.Poll(rows+` === 1 && document.querySelector('#list .row .subject').textContent === 'scripted'`, nil),
+		chromedp.Click("#list .row", chromedp.ByQuery),
 		chromedp.Poll(`document.getElementById('html').dataset.loaded === '1'`, nil),
 		chromedp.AttributeValue("#html", "sandbox", &sandbox, nil, chromedp.ByID))
 	run(t, ctx, "read the frame", chromedp.Text("#p", &inner, chromedp.ByID, chromedp.FromNode(iframeNode(t, ctx))))
@@ -107,7 +112,8 @@ func TestCatchWebUI(t *testing.T) {
 	run(t, ctx, "download",
 		browser.SetDownloadBehavior(browser.SetDownloadBehaviorBehaviorAllow).WithDownloadPath(dl),
 		searchFor("subject:monthly"),
-		chromedp.Poll(rows+` === 1`, nil), chromedp.Click("#list .row", chromedp.ByQuery),
+		chromedp.Poll(rows+` === 1 && document.querySelector('#list .row .subject').textContent.includes('Monthly report')`, nil),
+		chromedp.Click("#list .row", chromedp.ByQuery),
 		chromedp.Poll(`[...document.querySelectorAll('#attachments a')].some(a => a.download === 'report.pdf')`, nil),
 		chromedp.Click(`#attachments li:first-child a`, chromedp.ByQuery))
 	waitFor(t, "report.pdf downloaded", func() bool {

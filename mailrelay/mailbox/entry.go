@@ -32,6 +32,7 @@ type Entry struct {
 	Subject     string
 	Created     time.Time
 	Username    string
+	Sender      string // the envelope sender
 	Tags        []string
 	Size        uint64
 	Attachments int
@@ -81,15 +82,19 @@ func readEntry(dir, id string) (*Entry, error) {
 
 func newEntry(id string, env Envelope, d *decoded) *Entry {
 	e := &Entry{ID: id, MessageID: d.MessageID, From: d.From, To: d.To, Cc: d.Cc, ReplyTo: d.ReplyTo,
-		Subject: d.Subject, Created: env.Received, Username: env.AuthUser,
+		Subject: d.Subject, Created: env.Received, Username: env.AuthUser, Sender: env.From,
 		Attachments: len(d.Attachments), Inline: len(d.Inline)}
 	e.Bcc = bccOf(env.To, d)
-	text := d.Text
-	if text == "" && d.HTML != "" {
-		text = htmlText(d.HTML)
+	text := collapse(d.Text)
+	if d.HTML != "" {
+		// Mailpit's snippet comes from the HTML part when there is one.
+		e.Snippet = truncate(collapse(htmlText(d.HTML)), snippetLen)
+		if text == "" {
+			text = collapse(htmlText(d.HTML))
+		}
+	} else {
+		e.Snippet = truncate(text, snippetLen)
 	}
-	text = collapse(text)
-	e.Snippet = truncate(text, snippetLen)
 	e.Text = truncate(text, searchText)
 	e.Tags = autoTags(env)
 	e.derive()
@@ -182,27 +187,34 @@ func truncate(s string, n int) string {
 	return string(r[:n])
 }
 
+// blockTags end a run of text (a space goes between their contents).
+var blockTags = map[string]bool{"p": true, "div": true, "br": true, "tr": true, "td": true, "th": true, "li": true, "ul": true,
+	"ol": true, "table": true, "h1": true, "h2": true, "h3": true, "h4": true, "h5": true, "h6": true, "hr": true,
+	"blockquote": true, "pre": true, "body": true, "html": true, "section": true, "article": true, "header": true, "footer": true}
+
 // htmlText is the visible text of an HTML document (no script or style).
 func htmlText(s string) string {
 	z := html.NewTokenizer(strings.NewReader(s))
 	var b strings.Builder
 	skip := 0
 	for {
-		switch z.Next() {
+		tt := z.Next()
+		switch tt {
 		case html.ErrorToken:
 			return b.String()
-		case html.StartTagToken:
+		case html.StartTagToken, html.EndTagToken, html.SelfClosingTagToken:
 			name, _ := z.TagName()
-			if n := string(name); n == "script" || n == "style" || n == "head" {
-				skip++
+			n := string(name)
+			if n == "script" || n == "style" || n == "head" || n == "title" {
+				if tt == html.StartTagToken {
+					skip++
+				} else if tt == html.EndTagToken && skip > 0 {
+					skip--
+				}
 			}
-			b.WriteByte(' ')
-		case html.EndTagToken:
-			name, _ := z.TagName()
-			if n := string(name); (n == "script" || n == "style" || n == "head") && skip > 0 {
-				skip--
+			if blockTags[n] {
+				b.WriteByte(' ')
 			}
-			b.WriteByte(' ')
 		case html.TextToken:
 			if skip == 0 {
 				b.Write(z.Text())

@@ -99,10 +99,24 @@ func nonNil[T any](s []T) []T {
 	return s
 }
 
-func summary(e Entry) Summary {
-	return Summary{ID: e.ID, MessageID: e.MessageID, Read: e.Read, From: e.From, To: nonNil(e.To), Cc: nonNil(e.Cc),
-		Bcc: nonNil(e.Bcc), ReplyTo: nonNil(e.ReplyTo), Subject: e.Subject, Created: e.Created, Username: e.Username,
+// orNil: Mailpit's list shows an empty address list as null.
+func orNil(l []*Address) []*Address {
+	if len(l) == 0 {
+		return nil
+	}
+	return l
+}
+
+// summary is a list entry; Mailpit's list (not its search) shows an empty
+// ReplyTo as [].
+func summary(e Entry, search bool) Summary {
+	s := Summary{ID: e.ID, MessageID: e.MessageID, Read: e.Read, From: e.From, To: orNil(e.To), Cc: orNil(e.Cc),
+		Bcc: orNil(e.Bcc), ReplyTo: orNil(e.ReplyTo), Subject: e.Subject, Created: e.Created, Username: e.Username,
 		Tags: nonNil(e.Tags), Size: e.Size, Attachments: e.Attachments, Snippet: e.Snippet}
+	if !search {
+		s.ReplyTo = nonNil(e.ReplyTo)
+	}
+	return s
 }
 
 // Load decodes a whole message.
@@ -122,6 +136,9 @@ func (s *Store) Load(id string) (*Message, error) {
 		Username: e.Username, Text: d.Text, HTML: d.HTML, Size: e.Size, Inline: nonNil(d.Inline), Attachments: nonNil(d.Attachments)}
 	if m.Date.IsZero() {
 		m.Date = e.Created
+	}
+	if m.ReturnPath == "" {
+		m.ReturnPath = e.Sender // as Mailpit: the envelope sender
 	}
 	if m.Text == "" && m.HTML != "" {
 		m.Text = strings.TrimSpace(htmlText(m.HTML))
@@ -163,6 +180,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /livez", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
 	a.registerUI(mux)
+	a.registerMailHog(mux)
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
@@ -217,7 +235,7 @@ func (a *API) page(w http.ResponseWriter, req *http.Request, q Query) {
 			out := List{Total: p.Total, Unread: p.Unread, Count: len(p.Messages), MessagesCount: p.Matched,
 				MessagesUnread: p.MatchedUnread, Start: p.Start, Tags: p.Tags, Messages: make([]Summary, len(p.Messages))}
 			for i, e := range p.Messages {
-				out.Messages[i] = summary(e)
+				out.Messages[i] = summary(e, !q.Empty())
 			}
 			writeJSON(w, http.StatusOK, out)
 			return

@@ -6,7 +6,7 @@
 (function () {
   const PAGE = 50;
   const $ = (id) => document.getElementById(id);
-  const state = { start: 0, query: "", msgs: [], sel: -1, open: null, tab: "html", total: 0, matched: 0 };
+  const state = { seq: 0, start: 0, query: "", msgs: [], sel: -1, open: null, tab: "html", total: 0, matched: 0 };
 
   function el(tag, cls, text) {
     const e = document.createElement(tag);
@@ -37,8 +37,11 @@
     const q = state.query.trim();
     const path = q ? "/api/v1/search?query=" + encodeURIComponent(q) + "&start=" + state.start + "&limit=" + PAGE
       : "/api/v1/messages?start=" + state.start + "&limit=" + PAGE;
+    // A slower, older answer must not overwrite a newer one.
+    const seq = ++state.seq;
     let res;
     try { res = await api("GET", path); } catch (e) { $("status").textContent = e.message; return; }
+    if (seq !== state.seq) return;
     const selID = state.msgs[state.sel] ? state.msgs[state.sel].ID : null;
     state.msgs = res.messages; state.total = res.total; state.matched = res.messages_count;
     state.sel = Math.max(0, state.msgs.findIndex((m) => m.ID === selID));
@@ -75,7 +78,7 @@
       const subj = el("span", "subject", m.Subject || "(no subject)");
       if (m.Attachments) subj.prepend(el("span", "att", m.Attachments === 1 ? "1 attachment" : m.Attachments + " attachments"));
       li.append(subj, el("span", "size", size(m.Size)));
-      li.append(el("span", "to", "To: " + addrs(m.To.concat(m.Cc || []))));
+      li.append(el("span", "to", "To: " + addrs((m.To || []).concat(m.Cc || []))));
       li.append(el("span", "snippet", m.Snippet));
       li.title = new Date(m.Created).toString();
       li.onclick = () => { state.sel = i; openMessage(m.ID); };
