@@ -206,6 +206,7 @@ func allChecks() []Check {
 		sysctlCheck(),
 		restartPolicyCheck(),
 		healthcheckCheck(),
+		devnamesCheck(),
 	}
 }
 
