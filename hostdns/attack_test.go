@@ -76,7 +76,7 @@ func TestApplyCommands(t *testing.T) {
 }
 
 func FuzzReadManifest(f *testing.F) {
-	f.Add([]byte(`{"stack":"systemd-resolved","listen":"127.0.0.1:5300","created":["/etc/systemd/resolved.conf.d/devbox.conf"],"dirs":["/var/lib/devbox"]}`))
+	f.Add([]byte(`{"stack":"systemd-resolved","listen":"127.0.0.1:5300","created":["/etc/systemd/resolved.conf.d/devbox.conf"],"dirs":["/var/lib"]}`))
 	f.Add([]byte(`{"stack":"macos","listen":"127.0.0.1:5300","created":["/etc/resolver/test"]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		root := t.TempDir()
@@ -109,4 +109,65 @@ func FuzzINIValue(f *testing.F) {
 			t.Fatalf("value spans lines: %q", v)
 		}
 	})
+}
+
+// TestInstallCutShort applies every prefix of each stack's install plan,
+// as an install killed after that change would leave the host, then
+// checks both ways out: uninstall restores the tree byte for byte, and
+// install run again finishes the job exactly as an uninterrupted one.
+func TestInstallCutShort(t *testing.T) {
+	for _, tc := range stacks {
+		if tc.kind == Windows {
+			continue
+		}
+		t.Run(tc.name, func(t *testing.T) {
+			tree := fixture{"/var/lib": "/", "/var/db": "/"}
+			for k, v := range tc.tree {
+				tree[k] = v
+			}
+			clean := tree.build(t)
+			st, err := Detect(clean, "linux")
+			if err != nil {
+				t.Fatal(err)
+			}
+			before := dumpTree(t, clean)
+			full, err := PlanInstall(clean, st, withDefaults(tc.opts))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := Apply(context.Background(), clean, full, nil); err != nil {
+				t.Fatal(err)
+			}
+			installed := dumpTree(t, clean)
+			for k := 1; k < len(full.Changes); k++ {
+				for _, way := range []string{"uninstall", "install"} {
+					root := tree.build(t)
+					cut := full
+					cut.Changes = full.Changes[:k]
+					if err := Apply(context.Background(), root, cut, nil); err != nil {
+						t.Fatal(err)
+					}
+					var p Plan
+					if way == "uninstall" {
+						p, err = PlanUninstall(root, st)
+					} else {
+						p, err = PlanInstall(root, st, withDefaults(tc.opts))
+					}
+					if err != nil {
+						t.Fatalf("cut after %d changes, %s: %v", k, way, err)
+					}
+					if err := Apply(context.Background(), root, p, nil); err != nil {
+						t.Fatalf("cut after %d changes, %s: %v", k, way, err)
+					}
+					want := before
+					if way == "install" {
+						want = installed
+					}
+					if got := dumpTree(t, root); got != want {
+						t.Errorf("cut after %d changes (%s %s), then %s:\n%s\nwant\n%s", k, full.Changes[k-1].Action, full.Changes[k-1].Path, way, got, want)
+					}
+				}
+			}
+		})
+	}
 }

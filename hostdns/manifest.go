@@ -26,14 +26,20 @@ type Manifest struct {
 type BackupEntry struct {
 	Path string `json:"path"`
 	Copy string `json:"copy"`
+	// Written is the SHA-256 of what install writes there: when the copy
+	// is missing, a file that does not match was never changed (an
+	// install cut short before its backup).
+	Written string `json:"written"`
 }
 
-// ManifestPath is where the manifest lives on the stack's system.
+// ManifestPath is where the manifest lives on the stack's system: in a
+// directory every such system has, so an install cut short before the
+// record leaves no directory behind.
 func ManifestPath(k Kind) string {
 	if k == MacOS {
-		return "/var/db/devbox/dns-install.json"
+		return "/var/db/devbox-dns-install.json"
 	}
-	return "/var/lib/devbox/dns-install.json"
+	return "/var/lib/devbox-dns-install.json"
 }
 
 // ReadManifest reads the manifest below root; nil when nothing is installed.
@@ -78,7 +84,7 @@ func safePath(p string) bool {
 		return true
 	}
 	for _, dir := range []string{"/etc/systemd/resolved.conf.d", "/etc/systemd", "/etc/NetworkManager/dnsmasq.d", "/etc/NetworkManager",
-		MacResolverDir, "/etc/resolvconf/resolv.conf.d", "/etc/resolvconf", "/var/lib/devbox", "/var/lib", "/var/db/devbox", "/var/db", "/var", "/etc"} {
+		MacResolverDir, "/etc/resolvconf/resolv.conf.d", "/etc/resolvconf", "/var/lib", "/var/db", "/var", "/etc"} {
 		if p == dir {
 			return true
 		}

@@ -1,6 +1,8 @@
 package hostdns
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -192,7 +194,7 @@ func PlanInstall(root string, st Stack, o Options) (Plan, error) {
 	// The record goes first: an install cut short leaves what uninstall
 	// needs to undo the part that was done.
 	mpath := ManifestPath(st.Kind)
-	first := mkdirs(root, path.Dir(mpath), m)
+	first := mkdirs(root, path.Dir(mpath), m, p.Changes)
 	first = append(first, Change{Action: Write, Path: mpath, Content: m.encode()})
 	p.Changes = append(first, p.Changes...)
 	p.Commands = reloadCommands(st)
@@ -231,20 +233,35 @@ func planFile(root string, p *Plan, m, old *Manifest, d desired) error {
 		}
 		m.Created = append(m.Created, d.path)
 		if !present {
-			p.Changes = append(p.Changes, mkdirs(root, path.Dir(d.path), m)...)
+			p.Changes = append(p.Changes, mkdirs(root, path.Dir(d.path), m, p.Changes)...)
 		}
 		if !present || string(cur) != d.content {
 			p.Changes = append(p.Changes, Change{Action: Write, Path: d.path, Content: d.content})
 		}
 		return nil
 	}
-	if old == nil || !old.backedUp(d.path) {
-		bk := d.path + BackupSuffix
-		if exists(rooted(root, bk)) {
-			return hint.Wrap(fmt.Errorf("%s exists and devbox did not write it", bk), "move it away; devbox keeps its backup there")
+	bk := d.path + BackupSuffix
+	var entry *BackupEntry
+	if old != nil {
+		if i := slices.IndexFunc(old.Backups, func(b BackupEntry) bool { return b.Path == d.path }); i >= 0 {
+			entry = &old.Backups[i]
 		}
+	}
+	switch {
+	case entry != nil && exists(rooted(root, entry.Copy)):
+		// backed up by the install recorded
+	case entry != nil && changedBy(root, *entry):
+		return hint.Wrap(fmt.Errorf("the backup %s of %s is missing", entry.Copy, d.path),
+			fmt.Sprintf("edit %s by hand (remove devbox's nameserver line), then remove %s", d.path, ManifestPath(m.Stack)))
+	case exists(rooted(root, bk)):
+		return hint.Wrap(fmt.Errorf("%s exists and devbox did not write it", bk), "move it away; devbox keeps its backup there")
+	default:
+		// no backup yet (or an install cut short before it): take it now
 		p.Changes = append(p.Changes, Change{Action: Backup, Path: d.path, From: bk})
-		m.Backups = append(m.Backups, BackupEntry{Path: d.path, Copy: bk})
+		if entry == nil {
+			sum := sha256.Sum256([]byte(d.content))
+			m.Backups = append(m.Backups, BackupEntry{Path: d.path, Copy: bk, Written: hex.EncodeToString(sum[:])})
+		}
 	}
 	if string(cur) != d.content {
 		p.Changes = append(p.Changes, Change{Action: Write, Path: d.path, Content: d.content})
@@ -252,19 +269,26 @@ func planFile(root string, p *Plan, m, old *Manifest, d desired) error {
 	return nil
 }
 
-// mkdirs plans the directories missing on the way to dir, recording them.
-func mkdirs(root, dir string, m *Manifest) []Change {
+// mkdirs plans the directories missing on the way to dir (once, however
+// many files go there), recording them.
+func mkdirs(root, dir string, m *Manifest, planned []Change) []Change {
 	var missing []string
 	for d := dir; d != "/" && d != "."; d = path.Dir(d) {
-		if exists(rooted(root, d)) || slices.Contains(m.Dirs, d) {
+		if exists(rooted(root, d)) {
 			break
 		}
 		missing = append(missing, d)
 	}
 	var out []Change
 	for i := len(missing) - 1; i >= 0; i-- {
-		m.Dirs = append(m.Dirs, missing[i])
-		out = append(out, Change{Action: Mkdir, Path: missing[i]})
+		d := missing[i]
+		if !slices.Contains(m.Dirs, d) {
+			m.Dirs = append(m.Dirs, d)
+		}
+		c := Change{Action: Mkdir, Path: d}
+		if !slices.Contains(planned, c) {
+			out = append(out, c)
+		}
 	}
 	return out
 }
@@ -283,6 +307,9 @@ func PlanUninstall(root string, st Stack) (Plan, error) {
 	p.Listen, p.Domains, p.Primary = m.Listen, m.Domains, m.Primary
 	for _, b := range m.Backups {
 		if !exists(rooted(root, b.Copy)) {
+			if !changedBy(root, b) {
+				continue // install stopped before this file: nothing to restore
+			}
 			return Plan{}, hint.Wrap(fmt.Errorf("the backup %s of %s is missing", b.Copy, b.Path),
 				fmt.Sprintf("edit %s by hand (remove devbox's nameserver %s), then remove %s", b.Path, m.Listen, ManifestPath(st.Kind)))
 		}
@@ -299,4 +326,14 @@ func PlanUninstall(root string, st Stack) (Plan, error) {
 	}
 	p.Commands = reloadCommands(Stack{Kind: m.Stack})
 	return p, nil
+}
+
+// changedBy tells whether the file holds what install writes there.
+func changedBy(root string, b BackupEntry) bool {
+	data, err := os.ReadFile(rooted(root, b.Path))
+	if err != nil {
+		return false
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:]) == b.Written
 }

@@ -95,8 +95,8 @@ func baseText(root, p string, old *Manifest) (string, error) {
 			return "", nil // devbox made it: there was nothing before
 		}
 		for _, b := range old.Backups {
-			if b.Path == p {
-				p = b.Copy
+			if b.Path == p && exists(rooted(root, b.Copy)) {
+				p = b.Copy // else install stopped before the copy: the file is still the original
 			}
 		}
 	}
