@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"path/filepath"
 	"strconv"
 
@@ -96,6 +97,32 @@ func (a *app) dropletForget(name string) error {
 		fmt.Fprintf(a.streams.Err, "docker context %s removed; the current context is default again\n", dropletContextName(name))
 	}
 	return droplet.UnpinSSH(a.sshDir(), name)
+}
+
+// dropletForgetDeleted removes the docker contexts of droplets reap
+// deleted, when the context still points at the deleted droplet's address
+// (not at a newer droplet of the same name). Failures are logged: the
+// droplets are gone either way.
+func (a *app) dropletForgetDeleted(ds []droplet.Info, dry bool) {
+	if dry {
+		return
+	}
+	dir, err := dockerhost.ConfigDir(a.getenv)
+	if err != nil {
+		return
+	}
+	for _, d := range ds {
+		host, ok, err := dockerhost.ContextHost(dir, dropletContextName(d.Name))
+		if err != nil || !ok || d.PublicIPv4 == "" {
+			continue
+		}
+		if u, err := url.Parse(host); err != nil || u.Hostname() != d.PublicIPv4 {
+			continue
+		}
+		if err := a.dropletForget(d.Name); err != nil {
+			a.logger.Warn("docker context of a deleted droplet left", "context", dropletContextName(d.Name), "err", err)
+		}
+	}
 }
 
 // dropletEnvCommand is `devbox droplet env [NAME]`: the shell lines that

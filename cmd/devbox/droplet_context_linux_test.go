@@ -9,8 +9,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/devbox-tools/devbox/droplet"
+	"github.com/devbox-tools/devbox/internal/dockerhost"
 	"github.com/devbox-tools/devbox/internal/sshtest"
 )
 
@@ -119,5 +121,39 @@ func TestDropletDockerContext(t *testing.T) {
 	}
 	if code, _, stderr := runCLI(t, context.Background(), "droplet", "env", "dev"); code == 0 || !strings.Contains(stderr, "hint: devbox droplet up dev") {
 		t.Errorf("env after down: exit %d %q", code, stderr)
+	}
+}
+
+// reap removes the docker context of a droplet it deleted, but not one
+// that points at another address (a newer droplet of the same name).
+// Only files are involved: no connection is made.
+func TestDropletReapRemovesContext(t *testing.T) {
+	f := dropletEnv(t)
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	dir := os.Getenv("DOCKER_CONFIG")
+	past := droplet.ExpiryTagPrefix + strconv.FormatInt(time.Now().Add(-time.Minute).Unix(), 10)
+	f.AddDroplet("old", []string{"devbox", past}, time.Now().Add(-26*time.Hour))
+	f.AddDroplet("other", []string{"devbox", past}, time.Now().Add(-26*time.Hour))
+	ip := f.Droplets()[0].PublicIP
+	if err := dockerhost.SaveContext(dir, "devbox-old", "", "ssh://root@"+ip); err != nil {
+		t.Fatal(err)
+	}
+	if err := dockerhost.SaveContext(dir, "devbox-other", "", "ssh://root@"+ip+"9"); err != nil {
+		t.Fatal(err)
+	}
+	if err := dockerhost.SetCurrent(dir, "devbox-old"); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := runCLI(t, context.Background(), "droplet", "reap", "--force"); code != 0 {
+		t.Fatalf("reap: exit %d %q", code, stderr)
+	}
+	if _, ok, _ := dockerhost.ContextHost(dir, "devbox-old"); ok {
+		t.Error("devbox-old left after its droplet was reaped")
+	}
+	if _, ok, _ := dockerhost.ContextHost(dir, "devbox-other"); !ok {
+		t.Error("devbox-other removed although it points at another address")
+	}
+	if cur, _ := dockerhost.CurrentContext(dir); cur != "" {
+		t.Errorf("current context %q, want default", cur)
 	}
 }

@@ -47,11 +47,13 @@ func (a *app) dropletReapCommand() *cli.Command {
 				return exitCode(exitFailure, nil)
 			case err != nil && len(ds) > 0:
 				// Some were deleted before the failure: say which.
+				a.dropletForgetDeleted(ds, dry)
 				_ = a.dropletReapReport(c.Bool("json"), ds, dry)
 				return dropletTimedOut(err)
 			case err != nil:
 				return dropletTimedOut(err)
 			}
+			a.dropletForgetDeleted(ds, dry)
 			return a.dropletReapReport(c.Bool("json"), ds, dry)
 		},
 	}

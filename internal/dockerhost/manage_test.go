@@ -76,3 +76,25 @@ func TestResolveDamagedMeta(t *testing.T) {
 		}
 	}
 }
+
+// A droplet re-created at a new address updates its context in place; the
+// docker CLI reads the new endpoint.
+func TestSaveContextUpdates(t *testing.T) {
+	dir := t.TempDir()
+	for _, host := range []string{"ssh://root@127.0.0.2", "ssh://root@127.0.0.3:2222"} {
+		if err := SaveContext(dir, "devbox-x", "d", host); err != nil {
+			t.Fatal(err)
+		}
+		got, ok, err := ContextHost(dir, "devbox-x")
+		if err != nil || !ok || got != host {
+			t.Fatalf("ContextHost = %q %v %v, want %q", got, ok, err, host)
+		}
+		out := dockerCLI(t, map[string]string{"DOCKER_CONFIG": dir}, "context", "inspect", "--format", "{{.Endpoints.docker.Host}}", "devbox-x")
+		if out != host {
+			t.Errorf("docker context inspect: %q, want %q", out, host)
+		}
+	}
+	if err := SaveContext(dir, "bad name/..", "", "ssh://root@127.0.0.2"); err == nil {
+		t.Error("an invalid context name was saved")
+	}
+}
