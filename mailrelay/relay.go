@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-smtp"
@@ -35,6 +36,7 @@ type Relay struct {
 	httpLn net.Listener
 	box    *mailbox.Store // index of caught mail, with the HTTP API
 	now    func() time.Time
+	served atomic.Bool // Serve or Close ran: what Listen took is being or was released
 
 	authFails authFails
 	gateLog   rateLog
@@ -179,6 +181,9 @@ func (w slogWriter) Write(p []byte) (int, error) {
 func (r *Relay) Serve(ctx context.Context) error {
 	if r.srv == nil {
 		return errors.New("mail relay: Serve before Listen")
+	}
+	if r.served.Swap(true) {
+		return errors.New("mail relay: Serve after Close or a second Serve")
 	}
 	defer r.spool.Unlock()
 	if r.box != nil {

@@ -151,17 +151,17 @@ func (a *app) runDNS(c *cli.Context, prefix string) error {
 	if c.Args().Present() {
 		return usageErrorf("unexpected argument %q", c.Args().First())
 	}
-	run, err := a.prepareDNS(c, prefix)
+	svc, err := a.prepareDNS(c, prefix)
 	if err != nil {
 		return err
 	}
-	return run(c.Context)
+	return svc.serve(c.Context)
 }
 
 // prepareDNS builds, loads and binds the DNS server (and its metrics
 // endpoint), so every start-up error surfaces before anything serves; the
-// returned function serves until ctx ends.
-func (a *app) prepareDNS(c *cli.Context, prefix string) (func(context.Context) error, error) {
+// returned service serves until ctx ends.
+func (a *app) prepareDNS(c *cli.Context, prefix string) (*prepared, error) {
 	cfg, err := a.dnsConfig(c, prefix)
 	if err != nil {
 		return nil, err
@@ -206,13 +206,22 @@ func (a *app) prepareDNS(c *cli.Context, prefix string) (func(context.Context) e
 			srv.Close()
 			return nil, hint.Wrap(err, "pick another --"+prefix+"metrics-addr")
 		}
-		a.logger.Info("metrics listening", "component", "dns", "addr", ms.Addr().String())
 	}
 	// SIGHUP reloads; registered now so no hangup after start-up is lost.
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
-	return func(ctx context.Context) error {
+	closeAll := func() {
+		signal.Stop(hup)
+		srv.Close()
+		if ms != nil {
+			_ = ms.Close()
+		}
+	}
+	return &prepared{close: closeAll, serve: func(ctx context.Context) error {
 		defer signal.Stop(hup)
+		if ms != nil {
+			a.logger.Info("metrics listening", "component", "dns", "addr", ms.Addr().String())
+		}
 		g, ctx := errgroup.WithContext(ctx)
 		g.Go(func() error { return srv.Serve(ctx) })
 		if ms != nil {
@@ -230,7 +239,7 @@ func (a *app) prepareDNS(c *cli.Context, prefix string) (func(context.Context) e
 			}
 		})
 		return g.Wait()
-	}, nil
+	}}, nil
 }
 
 // configFlag names devbox's configuration file.

@@ -200,7 +200,8 @@ func (a *app) mailServe(c *cli.Context) error {
 	if addr := c.String("metrics-addr"); addr != "" {
 		ms, err := metricsserver.Listen(addr, relay.Registry(), relay.Healthy)
 		if err != nil {
-			return err
+			_ = relay.Close()
+			return hint.Wrap(err, "pick another --metrics-addr")
 		}
 		g.Go(func() error { return ms.Serve(ctx) })
 	}

@@ -24,18 +24,26 @@ func serveDNSDefaults() dnsDefaults {
 }
 
 // service is one part of `devbox serve`. prepare binds and loads (so all
-// start-up errors come first); the returned function serves until ctx ends.
+// start-up errors come first); the returned service serves until ctx ends.
 type service struct {
 	name string
 	// flags prefixes the service's own flag names in serve (--mail-listen
 	// for the relay's --listen); hints are renamed with it.
 	flags   string
-	prepare func(c *cli.Context) (func(ctx context.Context) error, error)
+	prepare func(c *cli.Context) (*prepared, error)
+}
+
+// prepared is a service that has listened and loaded: serve runs it until
+// ctx ends and then releases everything; close releases what it took when
+// it will not serve (another service failed to start).
+type prepared struct {
+	serve func(ctx context.Context) error
+	close func()
 }
 
 func (a *app) serveCommand() *cli.Command {
 	services := []service{
-		{name: "dns", flags: "dns-", prepare: func(c *cli.Context) (func(context.Context) error, error) { return a.prepareDNS(c, "dns-") }},
+		{name: "dns", flags: "dns-", prepare: func(c *cli.Context) (*prepared, error) { return a.prepareDNS(c, "dns-") }},
 		{name: "mail", flags: "mail-", prepare: a.prepareServeMail},
 	}
 	return &cli.Command{
@@ -51,31 +59,27 @@ func (a *app) serveCommand() *cli.Command {
 			if c.Args().Present() {
 				return usageErrorf("unexpected argument %q", c.Args().First())
 			}
-			var runs []func(context.Context) error
+			// Every service listens before any serves; if one cannot, the
+			// ones that did are closed, and none ever logged that it serves.
+			var ready []*prepared
 			for _, s := range services {
-				run, err := s.prepare(c)
+				svc, err := s.prepare(c)
 				if err != nil {
-					release(runs)
+					for _, r := range ready {
+						r.close()
+					}
 					return hint.PrefixFlags(err, s.flags)
 				}
-				runs = append(runs, func(ctx context.Context) error { return hint.PrefixFlags(run(ctx), s.flags) })
+				ready = append(ready, &prepared{close: svc.close, serve: func(ctx context.Context) error {
+					return hint.PrefixFlags(svc.serve(ctx), s.flags)
+				}})
 			}
 			g, ctx := errgroup.WithContext(c.Context)
-			for _, run := range runs {
-				g.Go(func() error { return run(ctx) })
+			for _, r := range ready {
+				g.Go(func() error { return r.serve(ctx) })
 			}
 			return g.Wait()
 		},
-	}
-}
-
-// release runs prepared services with a context that has already ended:
-// each closes what it bound and returns.
-func release(runs []func(context.Context) error) {
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	for _, run := range runs {
-		_ = run(ctx)
 	}
 }
 
@@ -94,7 +98,7 @@ func serveMailFlags() []cli.Flag {
 // prepareServeMail binds the mail relay of `devbox serve`: catch mode on
 // loopback by default, the upstream from the environment (for releasing
 // caught mail).
-func (a *app) prepareServeMail(c *cli.Context) (func(context.Context) error, error) {
+func (a *app) prepareServeMail(c *cli.Context) (*prepared, error) {
 	cfg, err := devServeMailConfig(a.streams.Getenv)
 	if err != nil {
 		return nil, err
@@ -119,19 +123,25 @@ func (a *app) prepareServeMail(c *cli.Context) (func(context.Context) error, err
 	var ms *metricsserver.Server
 	if addr := c.String("mail-metrics-addr"); addr != "" {
 		if ms, err = metricsserver.Listen(addr, r.Registry(), r.Healthy); err != nil {
-			release([]func(context.Context) error{r.Serve})
+			_ = r.Close()
 			return nil, hint.Wrap(err, "pick another --mail-metrics-addr")
 		}
 	}
-	if h := r.HTTPAddr(); h != nil {
-		a.logger.Info("caught mail web listening", "component", "mail", "addr", h.String(), "url", "http://"+h.String()+"/")
+	closeAll := func() {
+		_ = r.Close()
+		if ms != nil {
+			_ = ms.Close()
+		}
 	}
-	return func(ctx context.Context) error {
+	return &prepared{close: closeAll, serve: func(ctx context.Context) error {
+		if h := r.HTTPAddr(); h != nil {
+			a.logger.Info("caught mail web listening", "component", "mail", "addr", h.String(), "url", "http://"+h.String()+"/")
+		}
 		g, ctx := errgroup.WithContext(ctx)
 		g.Go(func() error { return r.Serve(ctx) })
 		if ms != nil {
 			g.Go(func() error { return ms.Serve(ctx) })
 		}
 		return g.Wait()
-	}, nil
+	}}, nil
 }

@@ -161,3 +161,44 @@ func TestHintsNameTheFlagTyped(t *testing.T) {
 		})
 	}
 }
+
+// When one service cannot start, every one that listened is closed, not
+// served: the ports and the spool are free again at once, and no
+// "listening" line was logged for a service that never served.
+func TestServeFailedStartReleasesEverything(t *testing.T) {
+	free := func(network string) string {
+		if network == "udp" {
+			pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer pc.Close()
+			return pc.LocalAddr().String()
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		return ln.Addr().String()
+	}
+	dnsAddr, smtpAddr, httpAddr, spool := free("udp"), free("tcp"), free("tcp"), t.TempDir()
+	args := []string{"serve", "--dns-listen", dnsAddr, "--dns-no-forward", "--mail-listen", smtpAddr,
+		"--mail-http-listen", httpAddr, "--mail-spool", spool, "--mail-metrics-addr", "256.0.0.1:1"}
+	for range 2 {
+		code, _, stderr := runCLI(t, context.Background(), args...)
+		if code != exitFailure || !strings.Contains(stderr, "metrics") || !strings.Contains(stderr, "--mail-metrics-addr") {
+			t.Fatalf("exit %d, stderr %q: want the mail metrics error naming --mail-metrics-addr", code, stderr)
+		}
+		if strings.Contains(stderr, "already uses") || strings.Contains(stderr, "uses this spool") || strings.Contains(stderr, "listening") {
+			t.Fatalf("stderr %q: a port or the spool was still held, or a service that never served logged", stderr)
+		}
+	}
+	code, _, stderr := runCLI(t, context.Background(), "mail", "serve", "--mode", "catch", "--listen", smtpAddr, "--spool", spool, "--metrics-addr", "256.0.0.1:1")
+	if code != exitFailure || strings.Contains(stderr, "uses this spool") || !strings.Contains(stderr, "hint: pick another --metrics-addr") {
+		t.Fatalf("mail serve: exit %d, stderr %q", code, stderr)
+	}
+	if code, _, stderr := runCLI(t, context.Background(), "mail", "serve", "--mode", "catch", "--listen", smtpAddr, "--spool", spool, "--metrics-addr", "256.0.0.1:1"); strings.Contains(stderr, "uses this spool") {
+		t.Fatalf("mail serve after a failed start: exit %d, stderr %q: the spool stayed locked", code, stderr)
+	}
+}

@@ -50,6 +50,9 @@ func Listen(addr string, reg *prometheus.Registry, health Health) (*Server, erro
 // Addr is the bound address.
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
+// Close releases the listener of a server that will not Serve.
+func (s *Server) Close() error { return s.ln.Close() }
+
 // Serve serves until ctx ends, then shuts down gracefully.
 func (s *Server) Serve(ctx context.Context) error {
 	errc := make(chan error, 1)
