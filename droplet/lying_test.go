@@ -52,8 +52,7 @@ func TestEmptyRepliesNeverPanic(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			e := &emptying{left: map[string]int{tt.empty: tt.n}}
-			var c testClient
-			c = newTestClient(t, func(o *Options) {
+			c := newTestClient(t, func(o *Options) {
 				target, _ := url.Parse(o.APIURL)
 				rp := httputil.NewSingleHostReverseProxy(target)
 				srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

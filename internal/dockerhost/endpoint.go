@@ -5,11 +5,11 @@ import (
 	"path/filepath"
 	"strings"
 
+	cerrdefs "github.com/containerd/errdefs"
 	dcontext "github.com/docker/cli/cli/context"
 	"github.com/docker/cli/cli/context/docker"
 	"github.com/docker/cli/cli/context/store"
 	"github.com/docker/cli/opts"
-	"github.com/docker/docker/errdefs"
 
 	"github.com/devbox-tools/devbox/internal/hint"
 )
@@ -58,7 +58,7 @@ func Resolve(c Choice, configDir string, getenv func(string) string) (Endpoint, 
 	s := newStore(configDir)
 	meta, err := s.GetMetadata(c.Context)
 	if err != nil {
-		if errdefs.IsNotFound(err) {
+		if cerrdefs.IsNotFound(err) {
 			return Endpoint{}, hint.Wrap(fmt.Errorf("docker context %q (from %s) does not exist", c.Context, c.Source),
 				"list them with docker context ls; create one with docker context create NAME --docker host=ssh://user@host")
 		}

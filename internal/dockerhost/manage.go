@@ -8,9 +8,9 @@ import (
 	"os"
 	"path/filepath"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/cli/cli/context/docker"
 	"github.com/docker/cli/cli/context/store"
-	"github.com/docker/docker/errdefs"
 )
 
 // SaveContext creates or updates the docker context name with the docker
@@ -34,7 +34,7 @@ func SaveContext(configDir, name, description, host string) error {
 // the context does not exist.
 func ContextHost(configDir, name string) (host string, ok bool, err error) {
 	meta, err := newStore(configDir).GetMetadata(name)
-	if errdefs.IsNotFound(err) {
+	if cerrdefs.IsNotFound(err) {
 		return "", false, nil
 	}
 	if err != nil {
@@ -55,7 +55,7 @@ func RemoveContext(configDir, name string) (wasCurrent bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	if err := newStore(configDir).Remove(name); err != nil && !errdefs.IsNotFound(err) {
+	if err := newStore(configDir).Remove(name); err != nil && !cerrdefs.IsNotFound(err) {
 		return false, fmt.Errorf("remove docker context %q: %w", name, err)
 	}
 	if cur != name {
