@@ -75,7 +75,17 @@ func (a *authFails) pruneLocked(now time.Time) {
 	}
 }
 
-func (r *Relay) authBlocked(ip netip.Addr) bool { return r.authFails.blocked(ip, r.now()) }
+func (r *Relay) authBlocked(ip netip.Addr) bool { return r.authFails.blocked(authClient(ip), r.now()) }
+
+// authClient is the key failures are counted under: the address, except
+// that all of loopback (127.0.0.0/8, ::1) is one client, the host, since
+// any local process can send from any 127.0.0.0/8 address.
+func authClient(ip netip.Addr) netip.Addr {
+	if ip.Unmap().IsLoopback() {
+		return netip.AddrFrom4([4]byte{127, 0, 0, 1})
+	}
+	return ip
+}
 
 // authFailed counts a failed AUTH, delays the reply, and ends the
 // connection once this connection or its address has failed too often.
@@ -83,7 +93,7 @@ func (s *session) authFailed(user string) error {
 	s.authFailures++
 	s.r.m.rejected.Inc()
 	s.r.m.authFailures.Inc()
-	blocked := s.r.authFails.note(s.client, s.r.now())
+	blocked := s.r.authFails.note(authClient(s.client), s.r.now())
 	s.r.log.Warn("inbound auth failed", "client", s.client, "user", user, "failures_on_connection", s.authFailures)
 	if blocked || s.authFailures >= authFailuresPerConn {
 		return s.closeWith(errAuthThrottled)
