@@ -180,6 +180,7 @@ func TestMailpitAPIGuard(t *testing.T) {
 		{"DELETE", "/api/v1/messages", ""},
 		{"DELETE", "/api/v1/search?query=a", ""},
 		{"PUT", "/api/v1/tags", `{"IDs":[],"Tags":[]}`},
+		{"POST", "/api/v1/send", `{"From":{"Email":"a@b.test"},"To":[{"Email":"c@d.test"}]}`},
 		{"POST", "/api/v1/message/" + ids["01-plain.eml"] + "/release", ""},
 	} {
 		if r := apiCall(t, base, c.method, c.path, c.body, "Origin", "http://evil.test", "Sec-Fetch-Site", "cross-site"); r.code != http.StatusForbidden {
@@ -234,5 +235,35 @@ func TestCatchEvents(t *testing.T) {
 	}
 	if e := next(); e != `data: {"total":11,"unread":11}` {
 		t.Errorf("after a message %q", e)
+	}
+}
+
+// TestMailpitSend: POST /api/v1/send catches a message built from JSON,
+// with its parts, attachment and tags; a bad request changes nothing.
+func TestMailpitSend(t *testing.T) {
+	_, base, _, _ := startCatcher(t, Config{})
+	body := `{"From":{"Email":"app@send.test","Name":"App"},"To":[{"Email":"a@user.test","Name":"Ä User"}],"Bcc":["audit@user.test"],
+		"Subject":"Sent by API ✓","Text":"plain body","HTML":"<p>html body</p>","Tags":["api"],"Headers":{"X-Run":"42"},
+		"Attachments":[{"Content":"aGVsbG8=","Filename":"hello.txt","ContentType":"text/plain"}]}`
+	var res struct{ ID string }
+	decodeJSON(t, apiCall(t, base, "POST", "/api/v1/send", body), &res)
+	m := getMessage(t, base, res.ID)
+	if m.Subject != "Sent by API ✓" || m.To[0].Name != "Ä User" || m.Bcc[0].Address != "audit@user.test" || !strings.Contains(m.Text, "plain body") ||
+		!strings.Contains(m.HTML, "html body") || len(m.Attachments) != 1 || m.Attachments[0].FileName != "hello.txt" || strings.Join(m.Tags, ",") != "api" {
+		t.Errorf("sent message: %+v", m)
+	}
+	var h map[string][]string
+	decodeJSON(t, apiCall(t, base, "GET", "/api/v1/message/"+res.ID+"/headers", ""), &h)
+	if h["X-Run"][0] != "42" || len(h["Received"]) != 1 {
+		t.Errorf("headers %v", h)
+	}
+	for _, bad := range []string{`{"From":{"Email":""},"To":[{"Email":"a@b.test"}]}`, `{"From":{"Email":"a@b.test"}}`,
+		`{"From":{"Email":"a@b.test"},"To":[{"Email":"x@y.test\r\nBcc: z@z.test"}]}`, `{"From":{"Email":"a@b.test"},"To":[{"Email":"x@y.test"}],"Headers":{"X-A":"1\r\nBcc: z"}}`} {
+		if r := apiCall(t, base, "POST", "/api/v1/send", bad); r.code != http.StatusBadRequest {
+			t.Errorf("%s: %d %s", bad, r.code, r.body)
+		}
+	}
+	if l := listOf(t, base, "/api/v1/messages"); l.Total != 11 {
+		t.Errorf("after bad requests: %d messages", l.Total)
 	}
 }

@@ -60,7 +60,7 @@ func (r *Relay) Handler() http.Handler {
 	mux.HandleFunc("DELETE /api/messages/{id}", r.httpDelete)
 	mux.HandleFunc("POST /api/messages/{id}/release", r.httpRelease)
 	if r.box != nil {
-		api := &mailbox.API{Store: r.box, Version: r.cfg.Version}
+		api := &mailbox.API{Store: r.box, Version: r.cfg.Version, Ingest: r.ingest}
 		if r.del != nil {
 			api.Release = r.releaseTo
 		}

@@ -1,11 +1,13 @@
 package mailrelay
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 
 	"github.com/devbox-tools/devbox/mailrelay/mailbox"
 )
@@ -78,5 +80,29 @@ func (r *Relay) releaseTo(id string, to []string) (string, error) {
 		return "", err
 	}
 	r.queue(rec)
+	return rec.ID, nil
+}
+
+// ingest catches a message given to the HTTP API (POST /api/v1/send):
+// stored like one received by SMTP, durably, whatever the mode.
+func (r *Relay) ingest(from string, to []string, msg []byte) (string, error) {
+	now := r.now()
+	var err error
+	if from, err = canonicalAddress(from, true); err != nil {
+		return "", fmt.Errorf("%w: From %q: %w", mailbox.ErrInvalid, from, err)
+	}
+	for i, a := range to {
+		if to[i], err = canonicalAddress(a, true); err != nil {
+			return "", fmt.Errorf("%w: recipient %q: %w", mailbox.ErrInvalid, a, err)
+		}
+	}
+	rec := &Record{ID: NewID(now), Envelope: Envelope{From: from, To: to, UTF8: true, Client: "http api"}, Received: now}
+	if err := rec.Validate(); err != nil {
+		return "", fmt.Errorf("%w: %w", mailbox.ErrInvalid, err)
+	}
+	if err := r.catch(rec, io.MultiReader(strings.NewReader(r.receivedHeader(rec)), bytes.NewReader(msg))); err != nil {
+		return "", err
+	}
+	r.m.caught.Inc()
 	return rec.ID, nil
 }

@@ -25,6 +25,9 @@ type API struct {
 	// upstream, to the given recipients (none: the original ones), and
 	// returns the new queue ID. Nil: no upstream; release answers 409.
 	Release func(id string, to []string) (string, error)
+	// Ingest stores a message as caught (durably, and indexed) and returns
+	// its ID: POST /api/v1/send. Nil: send answers 409.
+	Ingest func(from string, to []string, msg []byte) (string, error)
 	// Version is what /api/v1/info reports.
 	Version string
 	// MaxWait bounds the wait= of a search (default 5 minutes).
@@ -176,6 +179,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/tags", a.tags)
 	mux.HandleFunc("PUT /api/v1/tags", a.setTags)
 	mux.HandleFunc("GET /api/v1/info", a.info)
+	mux.HandleFunc("POST /api/v1/send", a.send)
 	mux.HandleFunc("GET /view/{file}", a.view)
 	mux.HandleFunc("GET /livez", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })

@@ -157,3 +157,30 @@ func FuzzDecode(f *testing.F) {
 		_ = newEntry("0123456789abcdef", Envelope{To: []string{"a+b@c"}}, d)
 	})
 }
+
+func FuzzHogContent(f *testing.F) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "corpus", "*.eml"))
+	for _, name := range files {
+		b, _ := os.ReadFile(name)
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c := hogContent(b, 0)
+		if c.Size != len(b) {
+			t.Fatalf("size %d of %d bytes", c.Size, len(b))
+		}
+		var depth func(*HogContent) int
+		depth = func(c *HogContent) int {
+			d := 0
+			if c.MIME != nil {
+				for _, p := range c.MIME.Parts {
+					d = max(d, 1+depth(p))
+				}
+			}
+			return d
+		}
+		if depth(c) > maxHogDepth {
+			t.Fatalf("nested deeper than %d", maxHogDepth)
+		}
+	})
+}
