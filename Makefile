@@ -8,7 +8,7 @@ BIN      := bin/devbox
 IMAGE    ?= devbox:latest
 PKGS     := ./...
 
-.PHONY: all build cross install uninstall release release-images run test test-short lint fmt deps docker-up bench bench-dns bench-mail bench-catch bench-run compare-sendmail cover image clean
+.PHONY: all build cross docs install uninstall release release-images run test test-short lint fmt deps docker-up bench bench-dns bench-mail bench-catch bench-run compare-sendmail cover image clean
 
 all: lint test build
 
@@ -21,7 +21,8 @@ PREFIX  ?= /usr/local
 INSTALLED := $(DESTDIR)$(PREFIX)/bin/devbox \
 	$(DESTDIR)$(PREFIX)/share/bash-completion/completions/devbox \
 	$(DESTDIR)$(PREFIX)/share/zsh/site-functions/_devbox \
-	$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/devbox.fish
+	$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/devbox.fish \
+	$(patsubst docs/man/%,$(DESTDIR)$(PREFIX)/share/man/man1/%,$(wildcard docs/man/*.1))
 
 install: build
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/devbox
@@ -29,6 +30,8 @@ install: build
 	./$(BIN) completion bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/devbox
 	./$(BIN) completion zsh > $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_devbox
 	./$(BIN) completion fish > $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/devbox.fish
+	mkdir -p $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 0644 docs/man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 
 uninstall:
 	rm -f $(INSTALLED)
@@ -106,6 +109,11 @@ release:
 
 release-images:
 	VERSION=$(VERSION) COMMIT=$(COMMIT) IMAGES=1 scripts/release.sh
+
+# docs regenerates the reference pages and man pages from the command tree
+# (docs/reference, docs/man); a test fails when the committed ones differ.
+docs:
+	$(GO) test -count=1 -run TestReferenceDocsUpToDate ./cmd/devbox -update-docs
 
 clean:
 	rm -rf bin build dist cover.out

@@ -33,7 +33,10 @@ require (
 	golang.org/x/term v0.47.0
 )
 
-require github.com/moby/patternmatcher v0.6.0
+require (
+	github.com/cpuguy83/go-md2man/v2 v2.0.7
+	github.com/moby/patternmatcher v0.6.0
+)
 
 require (
 	github.com/BurntSushi/toml v1.5.0 // indirect
@@ -43,7 +46,6 @@ require (
 	github.com/chromedp/sysutil v1.1.0 // indirect
 	github.com/containerd/errdefs/pkg v0.3.0 // indirect
 	github.com/containerd/log v0.2.0 // indirect
-	github.com/cpuguy83/go-md2man/v2 v2.0.7 // indirect
 	github.com/distribution/reference v0.6.0 // indirect
 	github.com/docker/go-connections v0.8.2 // indirect
 	github.com/felixge/httpsnoop v1.1.0 // indirect
