@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -42,6 +43,7 @@ func (a *app) dnsHostCommands() []*cli.Command {
 			&cli.BoolFlag{Name: "primary", Usage: "on resolvconf and a plain resolv.conf, make devbox the host's first nameserver"},
 			&cli.StringFlag{Name: "listen", Value: serveDNSDefaults().listen[0], Usage: "devbox's `ADDR` (host:port) on stacks that take a port"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "print every change and command; change nothing"},
+			&cli.BoolFlag{Name: "service", Usage: "also run devbox serve as a user service from login (systemd user unit, launchd agent)"},
 		}, hostFlags()...),
 		Action: func(c *cli.Context) error { return a.dnsInstall(c, true) },
 	}, {
@@ -66,6 +68,11 @@ type installReport struct {
 	RanCmds bool         `json:"ran_commands"`
 	Config  string       `json:"config"`
 	Sudo    string       `json:"sudo,omitempty"` // the line to run as root
+	// Service is the user service install --service writes (uninstall:
+	// removes), nil without one.
+	Service *hostdns.Service `json:"service"`
+	// ServiceChanged says whether its file was (or would be) written.
+	ServiceChanged bool `json:"service_changed"`
 }
 
 func (a *app) configPath(c *cli.Context) string {
@@ -102,6 +109,22 @@ func (a *app) dnsInstall(c *cli.Context, install bool) error {
 	}
 	rep := installReport{Plan: p, DryRun: c.Bool("dry-run"), Config: a.configPath(c)}
 	realHost := root == "/"
+	cf, err := devconfig.Load(rep.Config)
+	if err != nil && install {
+		return err
+	}
+	if install && c.Bool("service") {
+		svc, err := a.planService(rep.Config)
+		if err != nil {
+			return err
+		}
+		rep.Service = &svc
+		cur, _ := os.ReadFile(filepath.Join(root, filepath.FromSlash(svc.Path)))
+		rep.ServiceChanged = string(cur) != svc.Content
+	} else if !install && cf.DNS != nil && cf.DNS.Service != "" {
+		rep.Service = &hostdns.Service{Path: cf.DNS.Service}
+		rep.ServiceChanged = true
+	}
 	needRoot := realHost && runtime.GOOS != "windows" && os.Geteuid() != 0 && (len(p.Changes) > 0 || len(p.Commands) > 0)
 	if needRoot {
 		rep.Sudo = sudoLine(c, rep.Config)
@@ -122,7 +145,23 @@ func (a *app) dnsInstall(c *cli.Context, install bool) error {
 			return err
 		}
 		rep.Applied, rep.RanCmds = true, run != nil
-		if err := a.recordConfig(rep.Config, p, install); err != nil {
+		var svc *devconfig.DNS
+		if rep.Service != nil && install {
+			dirs, err := a.applyService(c.Context, root, *rep.Service, run)
+			if err != nil {
+				return err
+			}
+			svc = &devconfig.DNS{Service: rep.Service.Path, ServiceDirs: dirs}
+			if cf.DNS != nil && cf.DNS.Service == rep.Service.Path {
+				svc.ServiceDirs = append(cf.DNS.ServiceDirs, dirs...) // kept from the first install
+			}
+		}
+		if !install {
+			if err := a.removeService(c.Context, root, cf, run); err != nil {
+				return err
+			}
+		}
+		if err := a.recordConfig(rep.Config, p, install, svc); err != nil {
 			return err
 		}
 	}
@@ -131,7 +170,7 @@ func (a *app) dnsInstall(c *cli.Context, install bool) error {
 
 // recordConfig writes the install's choice into devbox's configuration
 // (or drops it on uninstall), owned by the user who ran sudo.
-func (a *app) recordConfig(path string, p hostdns.Plan, install bool) error {
+func (a *app) recordConfig(path string, p hostdns.Plan, install bool, svc *devconfig.DNS) error {
 	f, err := devconfig.Load(path)
 	if err != nil && install {
 		return err
@@ -139,6 +178,9 @@ func (a *app) recordConfig(path string, p hostdns.Plan, install bool) error {
 	f.DNS = nil
 	if install {
 		f.DNS = &devconfig.DNS{Listen: p.Listen, Domains: p.Domains, Stack: string(p.Stack.Kind), Primary: p.Primary}
+		if svc != nil {
+			f.DNS.Service, f.DNS.ServiceDirs = svc.Service, svc.ServiceDirs
+		}
 	}
 	return devconfig.Save(path, f, sudoOwner(a.streams.Getenv))
 }
@@ -169,6 +211,9 @@ func sudoLine(c *cli.Context, config string) string {
 	}
 	if c.Bool("primary") {
 		args = append(args, "--primary")
+	}
+	if c.Bool("service") {
+		args = append(args, "--service")
 	}
 	if c.IsSet("listen") {
 		args = append(args, "--listen", c.String("listen"))
@@ -225,6 +270,19 @@ func (a *app) printInstall(c *cli.Context, rep installReport, install bool) erro
 			fmt.Fprintf(w, "not run (--root): %s\n", strings.Join(quoteAll(cmd), " "))
 		} else {
 			fmt.Fprintf(w, "%srun: %s\n", verb, strings.Join(quoteAll(cmd), " "))
+		}
+	}
+	if s := rep.Service; s != nil && rep.ServiceChanged {
+		if install {
+			printChange(w, verb, hostdns.Change{Action: hostdns.Write, Path: s.Path, Content: s.Content})
+			for _, cmd := range s.Install {
+				fmt.Fprintf(w, "%srun: %s\n", verb, strings.Join(quoteAll(cmd), " "))
+			}
+			if privilegedPort(p.Listen) {
+				fmt.Fprintf(w, "note: a user service cannot bind %s by itself: sudo setcap cap_net_bind_service=+ep %s\n", p.Listen, shellQuote(s.Exe))
+			}
+		} else {
+			fmt.Fprintf(w, "%sstop and remove the user service %s\n", verb, s.Path)
 		}
 	}
 	if install {

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"testing"
@@ -168,5 +169,50 @@ func TestDNSServeReadsConfig(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestDNSInstallService: --service writes the user unit (devbox serve with
+// the configuration file) below the root, records it, changes nothing the
+// second time, and uninstall removes it and the directories it made.
+func TestDNSInstallService(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the systemd unit is Linux's; launchd's agent is golden-tested in hostdns")
+	}
+	t.Setenv("HOME", t.TempDir())
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "etc"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "etc", "resolv.conf"), []byte("nameserver 127.0.0.53\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before := treeText(t, root)
+	conf := filepath.Join(t.TempDir(), "config.json")
+	args := []string{"dns", "install", "--root", root, "--config", conf, "--service"}
+
+	code, out, errOut := runCLI(t, context.Background(), append(args, "--json")...)
+	var rep installReport
+	if err := json.Unmarshal([]byte(out), &rep); code != 0 || err != nil || rep.Service == nil {
+		t.Fatalf("install --service: exit %d %v\n%s%s", code, err, out, errOut)
+	}
+	unit, err := os.ReadFile(filepath.Join(root, rep.Service.Path))
+	if err != nil || !strings.Contains(string(unit), " serve --config \""+conf+"\"") || !strings.HasSuffix(rep.Service.Path, "/.config/systemd/user/devbox.service") {
+		t.Errorf("unit %s: %v\n%s", rep.Service.Path, err, unit)
+	}
+	cf, err := devconfig.Load(conf)
+	if err != nil || cf.DNS == nil || cf.DNS.Service != rep.Service.Path || len(cf.DNS.ServiceDirs) == 0 {
+		t.Errorf("config: %+v %v", cf.DNS, err)
+	}
+	code, out, _ = runCLI(t, context.Background(), args...)
+	if code != 0 || !strings.Contains(out, "already installed") || strings.Contains(out, "write") {
+		t.Errorf("second install --service: exit %d\n%s", code, out)
+	}
+	code, out, _ = runCLI(t, context.Background(), "dns", "uninstall", "--root", root, "--config", conf)
+	if code != 0 || !strings.Contains(out, "stop and remove the user service") {
+		t.Errorf("uninstall: exit %d\n%s", code, out)
+	}
+	if after := treeText(t, root); after != before {
+		t.Errorf("uninstall left\n%s\nwant\n%s", after, before)
 	}
 }

@@ -24,10 +24,13 @@ type File struct {
 
 // DNS is what `devbox dns install` chose.
 type DNS struct {
-	Listen  string   `json:"listen"`  // host:port devbox listens on
-	Domains []string `json:"domains"` // development domains the host routes to devbox
-	Stack   string   `json:"stack"`   // resolver stack installed on
-	Primary bool     `json:"primary"` // devbox is the host's first nameserver
+	Listen  string   `json:"listen"`            // host:port devbox listens on
+	Domains []string `json:"domains"`           // development domains the host routes to devbox
+	Stack   string   `json:"stack"`             // resolver stack installed on
+	Primary bool     `json:"primary"`           // devbox is the host's first nameserver
+	Service string   `json:"service,omitempty"` // the user service file install --service wrote
+	// ServiceDirs are the directories it had to create for it, parents first.
+	ServiceDirs []string `json:"service_dirs,omitempty"`
 }
 
 // DefaultPath is $XDG_CONFIG_HOME/devbox/config.json, else
