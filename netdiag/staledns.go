@@ -44,7 +44,7 @@ func checkStaleDNS(ctx context.Context, s *state) Result {
 	ins := s.inspectAll(ctx, running)
 	store, storeErr := s.host.ReadFile(networkStorePath(s.info.DataRoot))
 	var findings []staleFinding
-	unknown := 0
+	var unknown []string
 	for i, c := range running {
 		if errs[i] != nil {
 			s.log.Debug("read container resolv.conf", "container", containerName(c), "err", errs[i])
@@ -58,7 +58,7 @@ func checkStaleDNS(ctx context.Context, s *state) Result {
 				ext, ok = sandboxExtDNS(store, ins[i].NetworkSettings.SandboxID)
 			}
 			if !ok {
-				unknown++
+				unknown = append(unknown, containerName(c))
 			}
 		}
 		f := compareDNS(containerName(c), conf, ext, exp, hr, ownDNS(ins[i]))
@@ -67,12 +67,16 @@ func checkStaleDNS(ctx context.Context, s *state) Result {
 		}
 	}
 	var notes []string
-	if unknown > 0 {
+	if len(unknown) > 0 {
 		why := "the engine's network store " + networkStorePath(s.info.DataRoot) + " has no record of them"
 		if storeErr != nil {
 			why = "the engine's network store is unreadable: " + storeErr.Error()
 		}
-		notes = append(notes, fmt.Sprintf("the embedded DNS upstreams of %d containers on user-defined networks are unknown (%s)", unknown, why))
+		names := unknown
+		if len(names) > 5 {
+			names = append(names[:5:5], "...")
+		}
+		notes = append(notes, fmt.Sprintf("the embedded DNS upstreams of %d containers on user-defined networks are unknown (%s): %s", len(unknown), why, strings.Join(names, ", ")))
 	}
 	if len(findings) == 0 {
 		return pass(append([]string{fmt.Sprintf("%d running containers match what a new container gets (nameservers %s, search %s)", len(running), list(exp.Nameservers), list(exp.Search))}, notes...)...)
