@@ -176,11 +176,18 @@ func (s *sources) present(path string) {
 }
 
 func parseFile(path string) ([]Entry, error) {
-	f, err := os.Open(path)
+	f, err := os.OpenFile(path, openFlags, 0)
 	if err != nil {
 		return nil, fmt.Errorf("read hosts file %s: %w", path, err)
 	}
 	defer f.Close()
+	// A FIFO, device or directory would block, never end or not parse.
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		if err == nil {
+			err = hint.WrapFlags(fmt.Errorf("not a regular file (mode %s)", fi.Mode().Type()), "name a hosts file, not a FIFO, device or directory", "hosts", "hosts-dir")
+		}
+		return nil, fmt.Errorf("read hosts file %s: %w", path, err)
+	}
 	es, err := ParseHosts(f)
 	if err != nil {
 		return nil, fmt.Errorf("read hosts file %s: %w", path, err)
