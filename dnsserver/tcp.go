@@ -103,7 +103,12 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	pipeline := make(chan struct{}, tcpPipeline)
 	idle, limit := s.cfg.TCPIdleTimeout, s.cfg.TCPMaxQueries
 	for n := 0; n < limit; n++ {
+		// The deadline set here would undo the one that stops reading at
+		// shutdown: look at ctx after setting it.
 		_ = c.SetReadDeadline(time.Now().Add(idle))
+		if ctx.Err() != nil {
+			break
+		}
 		pkt, err := readFrame(br)
 		if err != nil {
 			break

@@ -1,0 +1,96 @@
+package dnsserver
+
+import (
+	"context"
+	"encoding/binary"
+	"io"
+	"net"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// TestTCPShutdownWithBusyClient: a client that never stops sending
+// queries on its connection does not keep the server from shutting down:
+// once Serve's context ends the connection reads no more queries, even
+// ones already sent, and Serve returns while the client is still at it.
+func TestTCPShutdownWithBusyClient(t *testing.T) {
+	hosts := filepath.Join(t.TempDir(), "hosts")
+	writeFile(t, hosts, "10.0.0.1 busy.test\n")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s, err := New(ctx, Config{Listen: []string{"127.0.0.1:0"}, NoForward: true, HostsFiles: []string{hosts},
+		TCPMaxQueries: 1 << 30, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Listen(ctx); err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ctx) }()
+
+	c, err := net.Dial("tcp", s.Addrs()[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	m := new(dns.Msg)
+	m.SetQuestion("busy.test.", dns.TypeA)
+	p := pack(t, m)
+	frame := append([]byte{byte(len(p) >> 8), byte(len(p))}, p...)
+	batch := make([]byte, 0, 64*len(frame))
+	for range 64 {
+		batch = append(batch, frame...)
+	}
+	// The client: send batches until the server stops it, or a bound.
+	const maxBatches = 5000
+	var sent atomic.Int64
+	exhausted := make(chan struct{}) // closed when the client sent everything
+	go func() {
+		for sent.Load() < maxBatches {
+			if _, err := c.Write(batch); err != nil {
+				return
+			}
+			sent.Add(1)
+		}
+		close(exhausted)
+	}()
+	// Read answers until the server closes; count them.
+	answers := make(chan int, 1)
+	go func() {
+		n := 0
+		var l [2]byte
+		buf := make([]byte, 512)
+		for {
+			if _, err := io.ReadFull(c, l[:]); err != nil {
+				break
+			}
+			if _, err := io.ReadFull(c, buf[:binary.BigEndian.Uint16(l[:])]); err != nil {
+				break
+			}
+			if n++; n == 1000 {
+				cancel() // shut down in the middle of the stream
+			}
+		}
+		answers <- n
+	}()
+	select {
+	case err := <-served:
+		if err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	case <-exhausted:
+		t.Fatalf("the client sent all its %d batches: the server kept reading queries after shutdown began", maxBatches)
+	}
+	if n := sent.Load(); n >= maxBatches {
+		t.Fatalf("the client sent all its %d batches before Serve returned", maxBatches)
+	}
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	if n := <-answers; n < 1000 {
+		t.Errorf("%d answers before the close, want at least 1000", n)
+	}
+}
