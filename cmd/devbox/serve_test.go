@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net"
 	"net/http"
 	"net/smtp"
@@ -118,6 +119,31 @@ func TestServeCatchesMail(t *testing.T) {
 	}
 	if len(list) != 1 || list[0].Subject != "welcome" {
 		t.Fatalf("caught messages = %+v, want the one sent", list)
+	}
+	// the default catcher serves the web UI and the Mailpit API too
+	var mp struct {
+		Total    int `json:"total"`
+		Messages []struct {
+			Subject string `json:"Subject"`
+		} `json:"messages"`
+	}
+	resp, err := http.Get("http://" + webAddr + "/api/v1/search?query=subject:welcome")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = json.NewDecoder(resp.Body).Decode(&mp)
+	resp.Body.Close()
+	if err != nil || mp.Total != 1 || len(mp.Messages) != 1 || mp.Messages[0].Subject != "welcome" {
+		t.Errorf("Mailpit API search: %+v (%v)", mp, err)
+	}
+	resp, err = http.Get("http://" + webAddr + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(page), "/ui/app.js") {
+		t.Errorf("web UI: %.80q", page)
 	}
 	if code := r.stop(t); code != exitInterrupted {
 		t.Errorf("exit code = %d, want %d", code, exitInterrupted)
