@@ -178,3 +178,55 @@ func readLog(w string) string {
 	}
 	return b.String()
 }
+
+// TestDNSInstallDiskFaults installs on a fixture root that is a read-only
+// or a full tmpfs, in a private mount namespace: install fails (exit 1,
+// the path named), uninstall then leaves the tree exactly as it was.
+func TestDNSInstallDiskFaults(t *testing.T) {
+	for _, tool := range []string{"unshare", "mount"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s not found: install util-linux and mount (scripts/deps.sh)", tool)
+		}
+	}
+	bin := testbin.Devbox(t)
+	prefix := []string{"-m", "--propagation", "private"}
+	if os.Geteuid() != 0 {
+		prefix = append([]string{"-r"}, prefix...)
+	}
+	const script = `set -u
+BIN=$1 R=$2 W=$3 MODE=$4
+mount -t tmpfs -o size=64k devbox-test "$R" || exit 99
+mkdir -p "$R/etc" "$R/var/lib"
+printf 'search lan\nnameserver 127.0.0.2\n' >"$R/etc/resolv.conf"
+case $MODE in
+ro) mount -o remount,ro "$R" ;;
+full) dd if=/dev/zero of="$R/fill" bs=4k 2>/dev/null; sync ;;
+esac
+snap() { (cd "$R" && find . -printf '%p %y %m %s\n' | sort && cat etc/resolv.conf); }
+snap >"$W/before"
+"$BIN" dns install --primary --root "$R" --config "$W/config.json" >"$W/install.out" 2>&1; echo "install=$?"
+"$BIN" dns uninstall --root "$R" --config "$W/config.json" >"$W/uninstall.out" 2>&1; echo "uninstall=$?"
+snap >"$W/after"
+`
+	for _, mode := range []string{"ro", "full"} {
+		t.Run(mode, func(t *testing.T) {
+			w, r := t.TempDir(), t.TempDir()
+			args := append(append([]string(nil), prefix...), "sh", "-c", script, "sh", bin, r, w, mode)
+			out, err := exec.Command("unshare", args...).CombinedOutput()
+			if err != nil {
+				t.Fatalf("namespace run: %v\n%s", err, out)
+			}
+			installOut := readFile(t, filepath.Join(w, "install.out"))
+			want := map[string]string{"ro": "read-only file system", "full": "no space left on device"}[mode]
+			if !strings.Contains(string(out), "install=1") || !strings.Contains(installOut, want) {
+				t.Errorf("install: %s\n%s", out, installOut)
+			}
+			if !strings.Contains(string(out), "uninstall=0") {
+				t.Errorf("uninstall: %s\n%s", out, readFile(t, filepath.Join(w, "uninstall.out")))
+			}
+			if b, a := readFile(t, filepath.Join(w, "before")), readFile(t, filepath.Join(w, "after")); a != b || b == "" {
+				t.Errorf("tree after a failed install and uninstall:\n%s\nwant\n%s", a, b)
+			}
+		})
+	}
+}
