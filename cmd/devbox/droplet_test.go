@@ -341,7 +341,9 @@ func TestDropletCtrlCDuringWait(t *testing.T) {
 func TestDropletWaitTimeoutCLI(t *testing.T) {
 	f := dropletEnv(t)
 	f.SetActionPolls(1 << 30)
-	code, _, stderr := runCLI(t, context.Background(), "droplet", "up", "dev", "--timeout", "200ms")
+	// Long enough for the look-ups before the create on a loaded machine:
+	// the wait for "active" never ends, so the timeout ends it.
+	code, _, stderr := runCLI(t, context.Background(), "droplet", "up", "dev", "--timeout", "3s")
 	if code != 1 || !strings.Contains(stderr, "timed out") || !strings.Contains(stderr, "deleted") {
 		t.Fatalf("code %d stderr %q", code, stderr)
 	}
