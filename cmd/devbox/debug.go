@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"os"
+	"runtime"
+	"slices"
 
 	"github.com/urfave/cli/v2"
 
@@ -52,6 +54,18 @@ func idleBinary() string {
 	return exe
 }
 
+// engineRunsThisBinary reports whether an engine (its info's OSType and
+// Architecture, as uname -m names it) can run this executable: a remote
+// engine may be another architecture, where devbox's binary cannot idle a
+// copy.
+func engineRunsThisBinary(osType, arch string) bool {
+	uname := map[string][]string{
+		"amd64": {"x86_64", "amd64"}, "arm64": {"aarch64", "arm64"}, "arm": {"armv7l", "armv6l", "arm"},
+		"386": {"i386", "i686"}, "ppc64le": {"ppc64le"}, "s390x": {"s390x"}, "riscv64": {"riscv64"},
+	}[runtime.GOARCH]
+	return osType == runtime.GOOS && slices.Contains(uname, arch)
+}
+
 func (a *app) debugAction(c *cli.Context) error {
 	args := c.Args().Slice()
 	if len(args) == 0 {
@@ -72,7 +86,9 @@ func (a *app) debugAction(c *cli.Context) error {
 	defer eng.Close()
 	spec := oneoff.DebugSpec{Target: args[0], Image: c.String("image"), Cmd: cmd, Copy: c.Bool("copy"), Idle: c.StringSlice("idle"), Pull: pull}
 	if spec.Copy && len(spec.Idle) == 0 {
-		spec.IdleBinary = idleBinary()
+		if info, err := eng.Info(c.Context); err == nil && engineRunsThisBinary(info.OSType, info.Architecture) {
+			spec.IdleBinary = idleBinary()
+		}
 	}
 	opts, err := a.attachOptions(c, true)
 	if err != nil {

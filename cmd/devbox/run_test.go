@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -506,5 +507,27 @@ func TestRunCLIListVariables(t *testing.T) {
 	code, stdout, stderr = runCLI(t, context.Background(), e.args("-e", "B=x,y", "-e", "C=3", "sh", "-c", `echo "$A|$B|$C"`)...)
 	if code != 0 || stdout != "|x,y|3\n" {
 		t.Errorf("flags over DEVBOX_RUN_ENV: exit %d, %q, stderr %q", code, stdout, stderr)
+	}
+}
+
+// debug --copy idles on devbox's binary only on an engine that can run it.
+func TestEngineRunsThisBinary(t *testing.T) {
+	if runtime.GOOS != "linux" || runtime.GOARCH != "amd64" && runtime.GOARCH != "arm64" {
+		t.Skip("the table is for linux/amd64 and linux/arm64 hosts")
+	}
+	own := map[string]string{"amd64": "x86_64", "arm64": "aarch64"}[runtime.GOARCH]
+	other := map[string]string{"amd64": "aarch64", "arm64": "x86_64"}[runtime.GOARCH]
+	c := dockertest.Client(t)
+	info, err := c.Info(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		os, arch string
+		want     bool
+	}{{"linux", own, true}, {"linux", other, false}, {"windows", own, false}, {info.OSType, info.Architecture, true}} {
+		if got := engineRunsThisBinary(tt.os, tt.arch); got != tt.want {
+			t.Errorf("engineRunsThisBinary(%q, %q) = %t, want %t", tt.os, tt.arch, got, tt.want)
+		}
 	}
 }
