@@ -94,3 +94,22 @@ func TestTCPShutdownWithBusyClient(t *testing.T) {
 		t.Errorf("%d answers before the close, want at least 1000", n)
 	}
 }
+
+// TestReloadDuringContinuousEdits: a file rewritten faster than the
+// debounce (a tool saving in a loop) is still reloaded while the edits go
+// on, not only once they stop.
+func TestReloadDuringContinuousEdits(t *testing.T) {
+	hosts := filepath.Join(t.TempDir(), "hosts")
+	writeFile(t, hosts, "10.0.0.0 busy.test\n")
+	s := startServer(t, Config{NoForward: true, HostsFiles: []string{hosts}})
+	addr := s.Addrs()[0]
+	seen := false
+	for i := 1; i <= 150 && !seen; i++ {
+		replaceFile(t, hosts, "10.0.0."+itoa(i%250+1)+" busy.test\n")
+		time.Sleep(debounce / 3)
+		seen = firstA(t, addr, "busy.test.") != "10.0.0.0"
+	}
+	if !seen {
+		t.Fatal("150 edits, each sooner than the debounce after the last: none was served while they went on")
+	}
+}

@@ -16,14 +16,18 @@ import (
 )
 
 // Reloading: the hosts files and the hosts dir are watched (watch.go), and
-// a change is applied after a short quiet period (debounce). A file that
+// a change is applied after a short quiet period (debounce), at most
+// debounceMax after it however often the files keep changing. A file that
 // fails to parse keeps its last good data and the error (with the line
 // number) is logged; a file or hosts dir that disappears keeps its last
 // data, with one warning until it is back. At start both are errors. The
 // new zone is swapped in with one atomic store: queries never see a
 // half-built zone.
 
-const debounce = 100 * time.Millisecond
+const (
+	debounce    = 100 * time.Millisecond
+	debounceMax = 500 * time.Millisecond // however often the files change
+)
 
 // sources reads the local data and remembers the last good copy of each file.
 type sources struct {

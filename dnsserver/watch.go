@@ -123,6 +123,19 @@ func (s *Server) watch(ctx context.Context) error {
 	}
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
+	// A change is applied debounce after the last one, but no later than
+	// debounceMax after the first: a file rewritten in a loop is still
+	// served while the writes go on.
+	var pendingSince time.Time // zero: no reload pending
+	arm := func() {
+		now := time.Now()
+		if pendingSince.IsZero() {
+			pendingSince = now
+		}
+		if now.Sub(pendingSince) < debounceMax {
+			timer.Reset(debounce)
+		}
+	}
 	poll := time.NewTicker(watchPoll)
 	defer poll.Stop()
 	for {
@@ -135,7 +148,7 @@ func (s *Server) watch(ctx context.Context) error {
 				continue
 			}
 			if s.relevant(ev.Name) {
-				timer.Reset(debounce)
+				arm()
 			}
 		case err, ok := <-errs:
 			if !ok {
@@ -145,11 +158,12 @@ func (s *Server) watch(ctx context.Context) error {
 			s.log.Warn("file watch error", "err", err)
 		case <-poll.C:
 			if s.pollPaths(false) {
-				timer.Reset(debounce)
+				arm()
 			}
 		case <-s.reload:
 			s.reloadNow()
 		case <-timer.C:
+			pendingSince = time.Time{}
 			s.reloadNow()
 		}
 	}
