@@ -11,6 +11,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -84,8 +85,8 @@ func TestResolveContextsFromDockerCLI(t *testing.T) {
 			}
 		})
 	}
-	if _, err := Resolve(Choice{Context: "nope", Source: SourceContext}, cfgDir, getenv); err == nil {
-		t.Error("a context that does not exist resolved")
+	if _, err := Resolve(Choice{Context: "nope", Source: SourceContext}, cfgDir, getenv); err == nil || !strings.Contains(err.Error(), `"nope" (from DOCKER_CONTEXT) does not exist`) {
+		t.Errorf("a context that does not exist: %v", err)
 	}
 }
 
