@@ -1,9 +1,12 @@
 package main
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/devbox-tools/devbox/internal/hint"
 )
 
 // interspersed lets flags follow positional arguments in every command
@@ -17,14 +20,14 @@ import (
 // flags, and the arguments of a command whose arguments after the first
 // positional one belong to another program (see passthrough).
 func interspersed(app *cli.App, args []string) ([]string, error) {
-	cmd, _, i := commandOf(app, args)
-	if cmd == nil || i >= len(args) || passthrough(cmd) {
+	cmd, path, named, _ := walkCommands(app, args)
+	if cmd == nil || named >= len(args) || passthrough(cmd) {
 		return args, nil
 	}
 	flags := cmd.Flags
-	out := append([]string{}, args[:i]...)
+	out := append([]string{}, args[:named]...)
 	var pos []string
-	for rest := args[i:]; len(rest) > 0; {
+	for rest := args[named:]; len(rest) > 0; {
 		if rest[0] == "--" {
 			pos = append(pos, rest...)
 			break
@@ -35,6 +38,22 @@ func interspersed(app *cli.App, args []string) ([]string, error) {
 			continue
 		}
 		n := flagWidth(flags, rest)
+		if !defines(flags, rest[0]) {
+			if isHelpFlag(rest[0]) && len(cmd.Subcommands) == 0 {
+				// Help asked anywhere: the command's help. Ahead of an
+				// argument, urfave/cli would look for a help topic named
+				// after it.
+				return append(args[:named:named], "--help"), nil
+			}
+			if defines(app.Flags, rest[0]) {
+				n = flagWidth(app.Flags, rest)
+				if n > len(rest) {
+					n = len(rest)
+				}
+				return nil, hint.Wrap(usageErrorf("%s is a global flag: it goes before the command", rest[0]),
+					"put it before the command: devbox "+strings.Join(append(append([]string{}, rest[:n]...), path...), " "))
+			}
+		}
 		if n > len(rest) || n == 2 && rest[1] == "--" {
 			// Moved ahead, it would take the next positional argument as
 			// its value; and "--" always ends flags, it is never a value.
@@ -46,16 +65,43 @@ func interspersed(app *cli.App, args []string) ([]string, error) {
 	return append(out, pos...), nil
 }
 
+// isHelpFlag reports whether arg asks for help (-h, --help) as urfave/cli's
+// help flag does.
+func isHelpFlag(arg string) bool {
+	name := strings.TrimLeft(arg, "-")
+	return name == "h" || name == "help"
+}
+
+// defines reports whether one of flags is named by arg (a flag argument,
+// maybe with "=value").
+func defines(flags []cli.Flag, arg string) bool {
+	name, _, _ := strings.Cut(strings.TrimLeft(arg, "-"), "=")
+	for _, f := range flags {
+		if slices.Contains(f.Names(), name) {
+			return true
+		}
+	}
+	return false
+}
+
 // commandOf finds the command that args (a whole command line, program
 // name first) call: the command, the names leading to it, and the index of
 // the first argument after them. A "--" or the first word that names no
 // subcommand ends the search; cmd is nil when no command was named.
 func commandOf(app *cli.App, args []string) (cmd *cli.Command, path []string, i int) {
+	cmd, path, _, i = walkCommands(app, args)
+	return cmd, path, i
+}
+
+// walkCommands is commandOf that also returns named, the index just after
+// the last command name (where that command's own flags begin).
+func walkCommands(app *cli.App, args []string) (cmd *cli.Command, path []string, named, i int) {
 	flags, cmds := app.Flags, app.Commands
+	named = 1
 	for i = 1; i < len(args); {
 		arg := args[i]
 		if arg == "--" {
-			return cmd, path, i
+			return cmd, path, named, i
 		}
 		if isFlagArg(arg) {
 			i += flagWidth(flags, args[i:])
@@ -68,8 +114,9 @@ func commandOf(app *cli.App, args []string) (cmd *cli.Command, path []string, i 
 		cmd, flags, cmds = sub, sub.Flags, sub.Subcommands
 		path = append(path, sub.Name)
 		i++
+		named = i
 	}
-	return cmd, path, i
+	return cmd, path, named, i
 }
 
 // passthrough reports whether the arguments after a command's first

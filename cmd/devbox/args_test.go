@@ -65,6 +65,8 @@ func TestInterspersedEveryCommand(t *testing.T) {
 		switch {
 		case passthrough(c):
 			want = given
+		case name == "--help":
+			want = append(slices.Clone(words), name) // help wins; see TestHelpAfterArgumentEveryCommand
 		case takes == 2:
 			want = append(slices.Clone(words), name, "VALUE", "ARG")
 		default:
@@ -164,6 +166,7 @@ func FuzzInterspersed(f *testing.F) {
 	f.Add("droplet up dev --region -- --x")
 	f.Add("--log-level debug dns serve --listen")
 	f.Add("run --rm task --flag")
+	f.Add("health smtp ADDR -h --timeout")
 	f.Fuzz(func(t *testing.T, line string) {
 		args := append([]string{"devbox"}, strings.Fields(line)...)
 		got, err := interspersed(cliApp, args)
@@ -172,6 +175,9 @@ func FuzzInterspersed(f *testing.F) {
 				t.Fatalf("%q: %v is not a usage error", args, err)
 			}
 			return
+		}
+		if cmd, _, named, _ := walkCommands(cliApp, args); cmd != nil && slices.Equal(got, append(args[:named:named], "--help")) {
+			return // help asked: the command's help, whatever else was given
 		}
 		a, b := slices.Clone(args), slices.Clone(got)
 		slices.Sort(a)
@@ -186,4 +192,39 @@ func FuzzInterspersed(f *testing.F) {
 			}
 		}
 	})
+}
+
+// Every command of the tree: --help or -h after a positional argument shows
+// that command's help (exit 0), as it does before one; moved ahead of the
+// argument it used to make urfave/cli look for a help topic named after
+// the argument ("No help topic for 'ID'", exit 1).
+func TestHelpAfterArgumentEveryCommand(t *testing.T) {
+	_, leaves := leafCommands(t)
+	for path, c := range leaves {
+		if passthrough(c) || c.Hidden {
+			continue
+		}
+		for _, help := range []string{"--help", "-h"} {
+			args := append(strings.Fields(path), "ARG", help)
+			code, stdout, stderr := runCLI(t, context.Background(), args...)
+			if code != exitOK || !strings.Contains(stdout, "devbox "+path+" - ") {
+				t.Errorf("devbox %s: exit %d, stdout %.80q, stderr %q; want the command's help", strings.Join(args, " "), code, stdout, stderr)
+			}
+		}
+	}
+}
+
+// A global flag given after the command is a usage error that says where
+// it goes, not only "flag provided but not defined".
+func TestGlobalFlagAfterCommand(t *testing.T) {
+	for _, args := range [][]string{
+		{"dns", "serve", "--log-level", "debug"},
+		{"health", "smtp", "127.0.0.1:1", "--log-level=debug"},
+		{"mail", "queue", "show", "ID", "--context", "x"},
+	} {
+		code, _, stderr := runCLI(t, context.Background(), args...)
+		if code != exitUsage || !strings.Contains(stderr, "global flag") || !strings.Contains(stderr, "hint: put it before the command: devbox --") {
+			t.Errorf("devbox %s: exit %d, stderr %q; want exit 2 saying it is a global flag and where it goes", strings.Join(args, " "), code, stderr)
+		}
+	}
 }
