@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -228,5 +229,64 @@ snap >"$W/after"
 				t.Errorf("tree after a failed install and uninstall:\n%s\nwant\n%s", a, b)
 			}
 		})
+	}
+}
+
+// TestDNSInstallWithoutRoot runs install on this machine's real files as
+// a user who cannot change them: --dry-run prints the plan and the sudo
+// line; without it, install changes nothing and exits 1 with the sudo line
+// as its hint. Nothing is written (the user could not, and the files are
+// compared).
+func TestDNSInstallWithoutRoot(t *testing.T) {
+	bin := testbin.Devbox(t)
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	exe := filepath.Join(dir, "devbox")
+	data, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(exe, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Dir(dir), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	conf := filepath.Join(dir, "config.json")
+	var prefix []string
+	if os.Geteuid() == 0 {
+		if _, err := exec.LookPath("setpriv"); err != nil {
+			t.Fatal("setpriv not found: install util-linux (scripts/deps.sh)")
+		}
+		prefix = []string{"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"}
+	}
+	before, _ := os.ReadFile("/etc/resolv.conf")
+	runAs := func(args ...string) (string, int) {
+		argv := append(append(append([]string(nil), prefix...), exe, "dns", "install", "--primary", "--config", conf), args...)
+		cmd := exec.Command(argv[0], argv[1:]...)
+		cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + dir}
+		out, err := cmd.CombinedOutput()
+		var ee *exec.ExitError
+		if err != nil && !errors.As(err, &ee) {
+			t.Fatalf("%v: %v", argv, err)
+		}
+		return string(out), cmd.ProcessState.ExitCode()
+	}
+	out, code := runAs("--dry-run")
+	sudo := "sudo " + exe + " dns install --primary --config " + conf
+	if code != 0 || !strings.Contains(out, "as root: "+sudo) || !strings.Contains(out, "would") {
+		t.Errorf("dry run (exit %d):\n%s", code, out)
+	}
+	out, code = runAs()
+	if code != exitFailure || !strings.Contains(out, "needs root") || !strings.Contains(out, "hint: run: "+sudo) {
+		t.Errorf("install without root (exit %d):\n%s", code, out)
+	}
+	if after, _ := os.ReadFile("/etc/resolv.conf"); string(after) != string(before) {
+		t.Fatal("/etc/resolv.conf changed")
+	}
+	if _, err := os.Stat(conf); err == nil {
+		t.Error("the configuration was written")
 	}
 }
