@@ -38,10 +38,10 @@ type Entry struct {
 	Attachments int
 	Inline      int
 	Snippet     string
-	// Text is the start of the text body, for free-text search.
-	Text string
+	// Search is what free text matches, in lower case: subject,
+	// addresses, Message-ID and the start of the text body.
+	Search string
 
-	search string // lower case: what free text matches
 	to     string // lower case, for to:, from:, cc:, bcc:, reply-to:
 	from   string
 	cc     string
@@ -95,9 +95,9 @@ func newEntry(id string, env Envelope, d *decoded) *Entry {
 	} else {
 		e.Snippet = truncate(text, snippetLen)
 	}
-	e.Text = truncate(text, searchText)
 	e.Tags = autoTags(env)
 	e.derive()
+	e.Search = strings.ToLower(strings.Join([]string{e.Subject, e.from, e.to, e.cc, e.bcc, e.reply, e.MessageID, truncate(text, searchText)}, "\x00"))
 	return e
 }
 
@@ -151,13 +151,12 @@ func cleanTag(s string) string {
 	return strings.TrimSpace(s)
 }
 
-// derive fills the lower-case search fields.
+// derive fills the lower-case address fields.
 func (e *Entry) derive() {
 	e.to, e.cc, e.bcc, e.reply = addrText(e.To), addrText(e.Cc), addrText(e.Bcc), addrText(e.ReplyTo)
 	if e.From != nil {
 		e.from = addrText([]*Address{e.From})
 	}
-	e.search = strings.ToLower(strings.Join([]string{e.Subject, e.from, e.to, e.cc, e.bcc, e.reply, e.MessageID, e.Text}, "\x00"))
 }
 
 func addrText(l []*Address) string {

@@ -112,7 +112,7 @@ func (q Query) Match(e *Entry) bool {
 func (t term) match(e *Entry) bool {
 	switch t.kind {
 	case "":
-		return strings.Contains(e.search, t.value)
+		return strings.Contains(e.Search, t.value)
 	case "from":
 		return strings.Contains(e.from, t.value)
 	case "to":

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/gob"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -11,7 +12,7 @@ import (
 
 // snapshotVersion changes whenever Entry's stored fields change; a
 // snapshot of another version is ignored (a full scan).
-const snapshotVersion = 1
+const snapshotVersion = 2
 
 // saveEvery is how often a changed index is written back at most; a large
 // index is written less often, so that writing it takes at most one
@@ -21,10 +22,8 @@ const (
 	saveCostFactor = 20
 )
 
-type snapshot struct {
-	Version int
-	Entries []*Entry
-}
+// The snapshot is a gob stream: the version, then one Entry after
+// another (so neither writing nor reading holds it all in memory twice).
 
 // loadSnapshot returns the entries of the snapshot whose messages are
 // still in the folder; nil when there is none or it does not decode.
@@ -37,14 +36,23 @@ func (s *Store) loadSnapshot() map[string]*Entry {
 		return nil
 	}
 	defer f.Close()
-	var snap snapshot
-	if err := gob.NewDecoder(bufio.NewReader(f)).Decode(&snap); err != nil || snap.Version != snapshotVersion {
+	dec := gob.NewDecoder(bufio.NewReaderSize(f, 1<<20))
+	var version int
+	if err := dec.Decode(&version); err != nil || version != snapshotVersion {
 		s.cfg.Log.Warn("mail index snapshot unreadable; indexing every message", "path", s.cfg.Index, "err", err)
 		return nil
 	}
-	out := make(map[string]*Entry, len(snap.Entries))
-	for _, e := range snap.Entries {
-		if e == nil || !ValidID(e.ID) {
+	out := map[string]*Entry{}
+	for {
+		e := &Entry{}
+		if err := dec.Decode(e); err != nil {
+			if err != io.EOF {
+				s.cfg.Log.Warn("mail index snapshot damaged; indexing every message", "path", s.cfg.Index, "err", err)
+				return nil
+			}
+			break
+		}
+		if !ValidID(e.ID) {
 			continue
 		}
 		if e.To == nil {
@@ -70,17 +78,20 @@ func (s *Store) save() error {
 		s.mu.Unlock()
 		return nil
 	}
-	snap := snapshot{Version: snapshotVersion, Entries: make([]*Entry, len(s.list))}
+	entries := make([]Entry, len(s.list))
 	for i, e := range s.list {
-		c := *e
-		snap.Entries[i] = &c
+		entries[i] = *e
 	}
 	s.dirty = false
 	s.mu.Unlock()
 	tmp, err := os.CreateTemp(filepath.Dir(s.cfg.Index), ".mail-index-*")
 	if err == nil {
 		bw := bufio.NewWriterSize(tmp, 1<<20)
-		err = gob.NewEncoder(bw).Encode(snap)
+		enc := gob.NewEncoder(bw)
+		err = enc.Encode(snapshotVersion)
+		for i := 0; err == nil && i < len(entries); i++ {
+			err = enc.Encode(&entries[i])
+		}
 		if err == nil {
 			err = bw.Flush()
 		}

@@ -130,6 +130,7 @@ func FuzzParseQuery(f *testing.F) {
 	}
 	e := &Entry{ID: "0123456789abcdef", Subject: "Hello", To: []*Address{{Address: "a@b.test"}}, Tags: []string{"t"}}
 	e.derive()
+	e.Search = "hello"
 	f.Fuzz(func(t *testing.T, s string) {
 		q := ParseQuery(s, time.UTC)
 		_ = q.Match(e)
