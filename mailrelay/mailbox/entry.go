@@ -42,11 +42,11 @@ type Entry struct {
 	// addresses, Message-ID and the start of the text body.
 	Search string
 
-	to     string // lower case, for to:, from:, cc:, bcc:, reply-to:
-	from   string
-	cc     string
-	bcc    string
-	reply  string
+	to    string // lower case, for to:, from:, cc:, bcc:, reply-to:
+	from  string
+	cc    string
+	bcc   string
+	reply string
 }
 
 const (
