@@ -113,3 +113,42 @@ func TestReloadDuringContinuousEdits(t *testing.T) {
 		t.Fatal("150 edits, each sooner than the debounce after the last: none was served while they went on")
 	}
 }
+
+// TestTCPConnectionsPerClient: beyond loopback, one client address that
+// opens connections until the server's limit cannot keep another client
+// from TCP (its only way round the UDP rate limit's slips).
+func TestTCPConnectionsPerClient(t *testing.T) {
+	const limit = 20
+	s := hostsServer(t, Config{Listen: []string{"0.0.0.0:0"}, NoForward: true, TCPMaxConns: limit})
+	_, port, _ := net.SplitHostPort(s.Addrs()[0])
+	addr := net.JoinHostPort("127.0.0.1", port) // reaches the 0.0.0.0 socket
+	for range 2 * limit {                       // each one stalls after a length: a slot held until the idle timeout
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_, _ = c.Write([]byte{0xff, 0xff})
+	}
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}}
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(deadline(t))
+	m := new(dns.Msg)
+	m.SetQuestion("web.myapp.test.", dns.TypeA)
+	dc := &dns.Conn{Conn: c} // a client of its own, like another host
+	err = dc.WriteMsg(m)
+	var r *dns.Msg
+	if err == nil {
+		r, err = dc.ReadMsg()
+	}
+	if err != nil {
+		t.Fatalf("another client over TCP while one holds every connection it can: %v", err)
+	}
+	if len(r.Answer) != 1 {
+		t.Errorf("answer %v", r)
+	}
+}

@@ -42,7 +42,7 @@ type Config struct {
 	Sockets        int           // UDP sockets per listen address (SO_REUSEPORT); default GOMAXPROCS
 	TCPIdleTimeout time.Duration // default DefaultTCPIdleTimeout
 	TCPMaxQueries  int           // per connection; default DefaultTCPMaxQueries
-	TCPMaxConns    int           // per listen address; default DefaultTCPMaxConns
+	TCPMaxConns    int           // per listen address (beyond loopback a quarter per client); default DefaultTCPMaxConns
 	// MaxInflight and MaxInflightPerClient bound the forwarded queries
 	// waiting upstream (see ForwarderConfig).
 	MaxInflight, MaxInflightPerClient int

@@ -33,6 +33,10 @@ const (
 	// DefaultTCPMaxConns bounds the open connections per listening
 	// address; more are closed at once.
 	DefaultTCPMaxConns = 512
+	// tcpConnsShare: on an address that is not loopback, one client
+	// address holds at most this fraction of the connections, so one
+	// client cannot keep every other from TCP.
+	tcpConnsShare = 4
 	// tcpWriteTimeout bounds the write of one answer to a client that does
 	// not read; tcpDrain bounds the reading of what it still sends after
 	// our half-close.
@@ -43,8 +47,13 @@ const (
 // serveTCP accepts connections until ln is closed.
 func (s *Server) serveTCP(ctx context.Context, ln net.Listener, inflight *sync.WaitGroup) {
 	slots := make(chan struct{}, s.cfg.TCPMaxConns)
+	perClient := s.cfg.TCPMaxConns // loopback: every local process is one client
+	if a, ok := ln.Addr().(*net.TCPAddr); ok && !a.IP.IsLoopback() {
+		perClient = max(s.cfg.TCPMaxConns/tcpConnsShare, 1)
+	}
 	var mu sync.Mutex
 	conns := map[net.Conn]struct{}{}
+	clients := map[netip.Addr]int{}
 	stop := context.AfterFunc(ctx, func() {
 		_ = ln.Close()
 		mu.Lock()
@@ -64,6 +73,15 @@ func (s *Server) serveTCP(ctx context.Context, ln net.Listener, inflight *sync.W
 			time.Sleep(10 * time.Millisecond) // out of file descriptors: do not spin
 			continue
 		}
+		client := addrOf(c.RemoteAddr())
+		mu.Lock()
+		full := clients[client] >= perClient
+		mu.Unlock()
+		if full {
+			s.log.Debug("too many tcp connections from one client; closing a new one", "client", c.RemoteAddr().String())
+			_ = c.Close()
+			continue
+		}
 		select {
 		case slots <- struct{}{}:
 		default:
@@ -73,6 +91,7 @@ func (s *Server) serveTCP(ctx context.Context, ln net.Listener, inflight *sync.W
 		}
 		mu.Lock()
 		conns[c] = struct{}{}
+		clients[client]++
 		if ctx.Err() != nil {
 			_ = c.SetReadDeadline(time.Unix(1, 0))
 		}
@@ -82,6 +101,9 @@ func (s *Server) serveTCP(ctx context.Context, ln net.Listener, inflight *sync.W
 			defer func() {
 				mu.Lock()
 				delete(conns, c)
+				if clients[client]--; clients[client] <= 0 {
+					delete(clients, client)
+				}
 				mu.Unlock()
 				<-slots
 				inflight.Done()
