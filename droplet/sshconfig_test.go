@@ -60,3 +60,51 @@ func TestPinSSH(t *testing.T) {
 		t.Errorf("after unpin a:\n%s", pins)
 	}
 }
+
+// FuzzPinSSH: whatever the two files hold (edited by hand, truncated),
+// PinSSH leaves exactly one block for the droplet and keeps the include
+// once; UnpinSSH then leaves none.
+func FuzzPinSSH(f *testing.F) {
+	f.Add("# devbox droplet a id 1\nHost 127.0.0.2\n  User root\n", "Host *\n  User me\n")
+	f.Add("# devbox droplet \n# devbox droplet x", "Include devbox_droplets.conf\n")
+	f.Add("\x00\xff", "")
+	f.Fuzz(func(t *testing.T, pins, config string) {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, SSHConfigName), []byte(pins), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "config"), []byte(config), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		d := Info{Name: "dev", ID: 7, PublicIPv4: "127.0.0.9"}
+		if err := PinSSH(dir, d, 22); err != nil {
+			return // a line too long for the scanner: an error, nothing written
+		}
+		blocks, err := readBlocks(filepath.Join(dir, SSHConfigName))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, b := range blocks {
+			if b.name == "dev" {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Fatalf("%d blocks for dev after PinSSH", n)
+		}
+		cfg, _ := os.ReadFile(filepath.Join(dir, "config"))
+		if !strings.HasSuffix(string(cfg), config) || !strings.Contains(string(cfg), IncludeLine) {
+			t.Fatalf("config lost its content or the include: %q", cfg)
+		}
+		if err := UnpinSSH(dir, "dev"); err != nil {
+			t.Fatal(err)
+		}
+		blocks, _ = readBlocks(filepath.Join(dir, SSHConfigName))
+		for _, b := range blocks {
+			if b.name == "dev" {
+				t.Fatal("block for dev left after UnpinSSH")
+			}
+		}
+	})
+}
