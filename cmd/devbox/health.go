@@ -102,7 +102,7 @@ type autoProbe struct {
 // devbox's own command tree, with the served command's action replaced by
 // one that records its configuration: flags, DEVBOX_* variables and
 // defaults are read by the same flag definitions as in that process, never
-// by a second parser. An unspecified address (0.0.0.0, ::) is probed on
+// by a second parser; its --env-file is read as it read it. An unspecified address (0.0.0.0, ::) is probed on
 // loopback.
 func (a *app) autoProbes(ctx context.Context, argv []string) ([]autoProbe, error) {
 	start := slices.IndexFunc(argv, func(s string) bool { return filepath.Base(s) == "devbox" })
@@ -134,6 +134,11 @@ func (a *app) autoProbes(ctx context.Context, argv []string) ([]autoProbe, error
 		},
 	}
 	args := append([]string{"devbox"}, argv[start+1:]...)
+	// The probed process read its --env-file into its environment (a
+	// relative path from the same working directory: the image's WORKDIR).
+	if err := loadEnvFile(args, quiet.getenv); err != nil {
+		return nil, fmt.Errorf("health auto: %w", err)
+	}
 	cmd, path, _ := commandOf(tree, args)
 	action, ok := served[strings.Join(path, " ")]
 	if !ok {

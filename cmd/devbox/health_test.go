@@ -90,3 +90,34 @@ func TestHealthAuto(t *testing.T) {
 		t.Fatalf("nothing listening: exit %d, stderr %q, want 1", code, stderr)
 	}
 }
+
+// The probed process read its --env-file into its environment; health auto
+// reads the same file, so a listen address set there is the one probed.
+func TestAutoProbesEnvFile(t *testing.T) {
+	for _, k := range []string{"DEVBOX_DNS_LISTEN", "DEVBOX_MAIL_LISTEN"} {
+		t.Setenv(k, "") // restored afterwards
+		os.Unsetenv(k)
+	}
+	envFile := filepath.Join(t.TempDir(), "devbox.env")
+	if err := os.WriteFile(envFile, []byte("DEVBOX_DNS_LISTEN=127.0.0.7:5399\nDEVBOX_MAIL_LISTEN=127.0.0.7:2626\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a := &app{streams: output.Streams{Getenv: os.Getenv, LookupEnv: os.LookupEnv}}
+	for argv, want := range map[string]string{
+		"/devbox --env-file " + envFile + " dns serve":      "dns=127.0.0.7:5399",
+		"/devbox --env-file=" + envFile + " mail serve":     "smtp=127.0.0.7:2626",
+		"/tini -- /devbox --env-file " + envFile + " serve": "dns=" + dnsserver.DevListen + " smtp=" + mailrelay.DefaultListen, // serve's own variables
+	} {
+		probes, err := a.autoProbes(context.Background(), strings.Fields(argv))
+		if err != nil {
+			t.Fatalf("%s: %v", argv, err)
+		}
+		var got []string
+		for _, p := range probes {
+			got = append(got, p.name+"="+p.addr)
+		}
+		if g := strings.Join(got, " "); g != want {
+			t.Errorf("%s: probes = %s, want %s", argv, g, want)
+		}
+	}
+}
