@@ -650,6 +650,14 @@ func TestDoctorFixRestartThatFails(t *testing.T) {
 		Mounts: []mount.Mount{{Type: mount.TypeBind, Source: src, Target: "/data"}}}, nil)
 	gone := dockertest.Run(t, c, "gone", sleeper(img), onNetwork(net), nil)
 	fine := dockertest.Run(t, c, "fine", sleeper(img), onNetwork(net), nil)
+	// Its resolv.conf cannot be copied out (the copy needs its mounts):
+	// said so, never counted as checked.
+	goneSrc := t.TempDir()
+	unreadable := dockertest.Run(t, c, "unreadable", sleeper(img), &container.HostConfig{NetworkMode: container.NetworkMode(net),
+		Mounts: []mount.Mount{{Type: mount.TypeBind, Source: goneSrc, Target: "/data"}}}, nil)
+	if err := os.Remove(goneSrc); err != nil {
+		t.Fatal(err)
+	}
 	f := newFixture(t)
 	copyNetworkStore(t, c, f, func(b []byte) []byte {
 		for _, ctr := range []string{broken, gone, fine} {
@@ -673,7 +681,8 @@ func TestDoctorFixRestartThatFails(t *testing.T) {
 	}
 	rep := doctor(t, c, f, Config{Network: net, Fix: true, Confirm: yes})
 	r := find(t, rep, "dns.stale")
-	wantResult(t, r, Fail, "restart "+broken+": ", broken+" is not running now", gone+" was removed while the doctor ran")
+	wantResult(t, r, Fail, "restart "+broken+": ", broken+" is not running now", gone+" was removed while the doctor ran",
+		"the resolv.conf of 1 running containers could not be read, so their DNS was not checked: "+unreadable)
 	notMentioned(t, r, "pass --yes")
 	if r.Fixed {
 		t.Error("a fix that left a container down counts as fixed")

@@ -44,12 +44,19 @@ func checkStaleDNS(ctx context.Context, s *state) Result {
 	ins := s.inspectAll(ctx, running)
 	store, storeErr := s.host.ReadFile(networkStorePath(s.info.DataRoot))
 	var findings []staleFinding
-	var unknown []string
+	var unknown, unreadable []string
+	var unreadableErr error
+	checked := 0
 	for i, c := range running {
 		if errs[i] != nil {
 			s.log.Debug("read container resolv.conf", "container", containerName(c), "err", errs[i])
+			if ins[i] != nil { // one removed meanwhile is no concern
+				unreadable = append(unreadable, containerName(c))
+				unreadableErr = errs[i]
+			}
 			continue
 		}
+		checked++
 		conf := ParseResolvConf(raws[i])
 		var ext []string
 		if embedded(conf) {
@@ -67,19 +74,19 @@ func checkStaleDNS(ctx context.Context, s *state) Result {
 		}
 	}
 	var notes []string
+	if len(unreadable) > 0 {
+		notes = append(notes, fmt.Sprintf("the resolv.conf of %d running containers could not be read, so their DNS was not checked: %s (%v)",
+			len(unreadable), strings.Join(firstNames(unreadable), ", "), unreadableErr))
+	}
 	if len(unknown) > 0 {
 		why := "the engine's network store " + networkStorePath(s.info.DataRoot) + " has no record of them"
 		if storeErr != nil {
 			why = "the engine's network store is unreadable: " + storeErr.Error()
 		}
-		names := unknown
-		if len(names) > 5 {
-			names = append(names[:5:5], "...")
-		}
-		notes = append(notes, fmt.Sprintf("the embedded DNS upstreams of %d containers on user-defined networks are unknown (%s): %s", len(unknown), why, strings.Join(names, ", ")))
+		notes = append(notes, fmt.Sprintf("the embedded DNS upstreams of %d containers on user-defined networks are unknown (%s): %s", len(unknown), why, strings.Join(firstNames(unknown), ", ")))
 	}
 	if len(findings) == 0 {
-		return pass(append([]string{fmt.Sprintf("%d running containers match what a new container gets (nameservers %s, search %s)", len(running), list(exp.Nameservers), list(exp.Search))}, notes...)...)
+		return pass(append([]string{fmt.Sprintf("%d running containers match what a new container gets (nameservers %s, search %s)", checked, list(exp.Nameservers), list(exp.Search))}, notes...)...)
 	}
 	ev := []string{fmt.Sprintf("a new container gets nameservers %s, search %s", list(exp.Nameservers), list(exp.Search))}
 	var restart []string
@@ -93,6 +100,14 @@ func checkStaleDNS(ctx context.Context, s *state) Result {
 		s.restartStale(ctx, &r, restart)
 	}
 	return r
+}
+
+// firstNames is up to five names, then "...".
+func firstNames(names []string) []string {
+	if len(names) > 5 {
+		return append(names[:5:5], "...")
+	}
+	return names
 }
 
 // embedded reports whether a resolv.conf points only at the embedded DNS
