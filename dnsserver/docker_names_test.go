@@ -58,7 +58,9 @@ func TestDockerEntriesCompose(t *testing.T) {
 }
 
 // TestDockerComposeNames runs a real container with compose labels and a
-// devbox.dns.name label and asks the server: SERVICE.PROJECT, the alias
+// devbox.dns.name label (names unique to the run: the engine is shared
+// with other test runs, whose containers the server also sees) and asks
+// the server: SERVICE.PROJECT, the alias
 // under the project, the label's exact and wildcard names, and the PTR of
 // the container's address.
 func TestDockerComposeNames(t *testing.T) {
@@ -67,7 +69,7 @@ func TestDockerComposeNames(t *testing.T) {
 	netName := dockertest.Network(t, c, "dnsc", network.CreateOptions{})
 	project, svc, alias := dockertest.Name(t, "proj"), dockertest.Name(t, "svc"), dockertest.Name(t, "alias")
 	name := dockertest.Run(t, c, "dnsc", &container.Config{Image: img, Cmd: []string{"sleep", "300"}, Labels: map[string]string{
-		"com.docker.compose.service": svc, composeProjectLabel: project, NameLabel: "api.myapp.test *.wild.myapp.test",
+		"com.docker.compose.service": svc, composeProjectLabel: project, NameLabel: "api." + project + ".test *.wild." + project + ".test",
 	}}, &container.HostConfig{NetworkMode: container.NetworkMode(netName)},
 		&network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{netName: {Aliases: []string{alias}}}})
 	ci, err := c.ContainerInspect(context.Background(), name)
@@ -78,7 +80,7 @@ func TestDockerComposeNames(t *testing.T) {
 
 	s := startServer(t, Config{Docker: c, NoForward: true, DockerDomain: "docker."})
 	addr := s.Addrs()[0]
-	for _, n := range []string{svc + "." + project + ".docker.", alias + "." + project + ".docker.", "api.myapp.test.", "x.y.wild.myapp.test."} {
+	for _, n := range []string{svc + "." + project + ".docker.", alias + "." + project + ".docker.", "api." + project + ".test.", "x.y.wild." + project + ".test."} {
 		if got := firstA(t, addr, n); got != ip {
 			t.Errorf("%s = %s, want %s", n, got, ip)
 		}
