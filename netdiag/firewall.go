@@ -133,7 +133,7 @@ func judgeOtherBackend(b Backend, ct containerTraffic) (fails, warns []string) {
 	rules, open := reachableRules(b.Rules, "FORWARD")
 	accepts := false
 	for _, r := range rules {
-		if r.target == "ACCEPT" && ct.hits(r.match) {
+		if acceptsContainers(r, ct) {
 			accepts = true
 		}
 	}
@@ -170,6 +170,14 @@ func judgeOtherBackend(b Backend, ct containerTraffic) (fails, warns []string) {
 		seen[msg] = true
 	}
 	return fails, warns
+}
+
+// acceptsContainers reports whether a rule accepts traffic it picks out as
+// container traffic: by a bridge or a subnet, not only by state (an accept
+// of established connections lets no new one through).
+func acceptsContainers(r chainRule, ct containerTraffic) bool {
+	named := hasMatch(r.match, "-i", "") || hasMatch(r.match, "-o", "") || hasMatch(r.match, "-s", "") || hasMatch(r.match, "-d", "")
+	return r.target == "ACCEPT" && named && ct.hits(r.match)
 }
 
 // What a rule met on the walk does to container traffic.

@@ -331,6 +331,8 @@ func TestBackendsRuleWalk(t *testing.T) {
 			Pass, nil, nil}, // not a rule: no -A, ignored
 		{"negated interface", rules("-A FORWARD ! -i docker0 -o docker0 -j DROP"),
 			Fail, []string{"-A FORWARD ! -i docker0 -o docker0 -j DROP: drops container traffic"}, nil},
+		{"policy drop with only an accept of established connections", strings.Replace(legacyDropForward, "COMMIT", "-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\nCOMMIT", 1),
+			Fail, []string{"iptables-legacy: FORWARD policy DROP"}, []string{"some of its ACCEPT rules"}},
 		{"invalid packets only", rules("-A FORWARD -m conntrack --ctstate INVALID -j DROP", "-A FORWARD -m state --state INVALID -j DROP"),
 			Pass, []string{"the other backend drops nothing"}, []string{"drops container traffic"}},
 		{"reject of one tcp port", rules("-A FORWARD -p tcp -m tcp --dport 25 -j REJECT --reject-with icmp-port-unreachable"),

@@ -264,7 +264,7 @@ func judgeNativeForward(chains []nftChain, ct containerTraffic) (fails, warns []
 		rules, open := reachableRules(tables[key], c.Name)
 		accepts := false
 		for _, r := range rules {
-			if r.target == "ACCEPT" && ct.hits(r.match) && (hasMatch(r.match, "-i", "") || hasMatch(r.match, "-o", "") || hasMatch(r.match, "-s", "") || hasMatch(r.match, "-d", "")) {
+			if acceptsContainers(r, ct) {
 				accepts = true
 			}
 			text := raw[key+"\x00"+r.chain+"\x00"+r.text]
