@@ -80,7 +80,9 @@ func TestResolveContextsFromDockerCLI(t *testing.T) {
 			if tt.tls && (!bytes.Equal(ep.endpoint.TLSData.CA, ca) || len(ep.endpoint.TLSData.Key) == 0) {
 				t.Errorf("TLS material differs from the files given to docker context create")
 			}
-			if _, err := NewSession().ClientOpts(ep); err != nil {
+			s := NewSession()
+			defer s.Close()
+			if _, err := s.ClientOpts(ep); err != nil {
 				t.Errorf("client options: %v", err)
 			}
 		})
