@@ -3,9 +3,11 @@ package dnsserver
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"net"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -150,5 +152,59 @@ func TestTCPConnectionsPerClient(t *testing.T) {
 	}
 	if len(r.Answer) != 1 {
 		t.Errorf("answer %v", r)
+	}
+}
+
+// TestTCPClientThatNeverReadsStopsBeingRead: once answers to a client that
+// does not read can no longer be written, its connection reads and answers
+// no more of its queries (each would be computed for nothing) and frees its
+// slot.
+func TestTCPClientThatNeverReadsStopsBeingRead(t *testing.T) {
+	var b strings.Builder
+	for i := range 3000 {
+		fmt.Fprintf(&b, "10.3.%d.%d big.test\n", i>>8, i&255)
+	}
+	hosts := filepath.Join(t.TempDir(), "hosts")
+	writeFile(t, hosts, b.String()+"10.0.0.1 small.test\n")
+	s := startServer(t, Config{HostsFiles: []string{hosts}, NoForward: true, TCPMaxConns: 1})
+	stuck := dialTCP(t, s.Addrs()[0])
+	_ = stuck.c.SetReadBuffer(4096)
+	names := make([]string, DefaultTCPMaxQueries) // 1000 answers of 48 kB, never read
+	for i := range names {
+		names[i] = "big.test."
+	}
+	stuck.send(1, names...)
+	// The only slot is free again once the server gives up on the client.
+	served := false
+	for range 300 {
+		c, err := net.Dial("tcp", s.Addrs()[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetDeadline(deadline(t))
+		m := new(dns.Msg)
+		m.SetQuestion("small.test.", dns.TypeA)
+		dc := &dns.Conn{Conn: c}
+		if err := dc.WriteMsg(m); err == nil {
+			r, err := dc.ReadMsg()
+			served = err == nil && len(r.Answer) == 1
+		}
+		_ = c.Close()
+		if served {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !served {
+		t.Fatal("the connection of a client that never reads kept the only slot")
+	}
+	var answered uint64
+	for i := range s.metrics.queries {
+		for j := range s.metrics.queries[i] {
+			answered += s.metrics.queries[i][j].Load()
+		}
+	}
+	if answered-1 >= uint64(len(names)) {
+		t.Errorf("%d queries answered: every query of a client that reads none of its answers was computed", answered-1)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -120,7 +121,9 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	client := addrOf(c.RemoteAddr())
 	br := bufio.NewReader(c)
 	var wmu sync.Mutex
-	broken := false // a write failed: the client is gone or does not read
+	// A write failed: the client is gone or does not read. Its queries
+	// are no longer read nor answered: each would be computed for nothing.
+	var broken atomic.Bool
 	var answers sync.WaitGroup
 	pipeline := make(chan struct{}, tcpPipeline)
 	idle, limit := s.cfg.TCPIdleTimeout, s.cfg.TCPMaxQueries
@@ -128,7 +131,7 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 		// The deadline set here would undo the one that stops reading at
 		// shutdown: look at ctx after setting it.
 		_ = c.SetReadDeadline(time.Now().Add(idle))
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || broken.Load() {
 			break
 		}
 		pkt, err := readFrame(br)
@@ -145,6 +148,9 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 				<-pipeline
 				answers.Done()
 			}()
+			if broken.Load() {
+				return
+			}
 			out := make([]byte, 2, 514)
 			resp := s.handler.answer(ctx, pkt, client, true, out[2:])
 			if resp == nil {
@@ -154,10 +160,11 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 			binary.BigEndian.PutUint16(frame, uint16(len(resp)))
 			wmu.Lock()
 			defer wmu.Unlock()
-			if !broken {
+			if !broken.Load() {
 				_ = c.SetWriteDeadline(time.Now().Add(tcpWriteTimeout))
-				_, err := c.Write(frame)
-				broken = err != nil
+				if _, err := c.Write(frame); err != nil {
+					broken.Store(true)
+				}
 			}
 		}()
 	}
