@@ -14,6 +14,12 @@
 // attempt is bounded, and the token goes only to the API host (retry.go).
 // CostSoFar applies DigitalOcean's billing rule (cost.go). Tests run
 // against the fake API in droplet/dofake.
+//
+// For the droplet as a Docker engine: PinSSH keeps one block per droplet
+// (Host IP, User root, HostKeyAlias devbox-ID) in ~/.ssh/SSHConfigName,
+// included from ~/.ssh/config, so plain `ssh root@IP` (the docker CLI's)
+// checks the host key pinned at Up (sshconfig.go); Sync copies a project
+// with rsync, leaving out what .dockerignore excludes (sync.go).
 package droplet
 
 import (
