@@ -107,6 +107,12 @@ func (a *app) complete(ctx context.Context, root *cli.App, words []string) []str
 	switch prev := lastWord(typed); {
 	case !afterDashes && isFlagArg(prev) && !strings.Contains(prev, "=") && flagWidth(flags, []string{prev, cur}) == 2:
 		out = a.flagValues(ctx, path, strings.TrimLeft(prev, "-"))
+	case !afterDashes && isFlagArg(cur) && strings.Contains(cur, "="):
+		// A value joined to its flag (--from=NAME): offered joined.
+		flag, _, _ := strings.Cut(cur, "=")
+		for _, v := range a.flagValues(ctx, path, strings.TrimLeft(flag, "-")) {
+			out = append(out, flag+"="+v)
+		}
 	case !afterDashes && strings.HasPrefix(cur, "-"):
 		for _, f := range flags {
 			for _, n := range f.Names() {

@@ -60,6 +60,15 @@ func TestCompleteContainerNames(t *testing.T) {
 			t.Errorf("complete %q = %q, want %s among them", words, got, name)
 		}
 	}
+	// As zsh and fish pass a flag's value joined with "=".
+	if got := completions(t, "run", "--from="+prefix); !slices.Contains(got, "--from="+name) {
+		t.Errorf("complete run --from=%s = %q, want --from=%s among them", prefix, got, name)
+	}
+	// As bash splits it at "=": the script glues the word back and offers
+	// the part after "=".
+	if got := bashComplete(t, "devbox run --from="+prefix, "devbox", "run", "--from", "=", prefix); !slices.Contains(got, name) {
+		t.Errorf("bash: devbox run --from=%s<Tab> = %q, want %s among them", prefix, got, name)
+	}
 	if got := completions(t, "run", "--image", prefix); len(got) != 0 {
 		t.Errorf("complete run --image %q = %q, want nothing (not a container flag)", prefix, got)
 	}
@@ -79,6 +88,53 @@ func TestCompletionScripts(t *testing.T) {
 	}
 }
 
+// bashComplete runs the bash script in a real bash for a command line
+// (the cursor at its end) that bash split into words, and returns
+// COMPREPLY.
+func bashComplete(t *testing.T, line string, words ...string) []string {
+	t.Helper()
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Fatal("bash is needed: apt-get install bash")
+	}
+	var quoted []string
+	for _, w := range words {
+		quoted = append(quoted, "'"+strings.ReplaceAll(w, "'", `'\''`)+"'")
+	}
+	script := `source <(devbox completion bash)
+COMP_LINE=$1; COMP_POINT=${#COMP_LINE}; COMP_WORDS=(` + strings.Join(quoted, " ") + `); COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+_devbox; printf '%s\n' "${COMPREPLY[@]}"`
+	cmd := exec.Command(bash, "-c", script, "bash", line)
+	cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(testbin.Devbox(t))+string(os.PathListSeparator)+os.Getenv("PATH"))
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("bash: %v\n%s", err, out)
+	}
+	return strings.Fields(string(out))
+}
+
+// bash splits the words of a command line at "=" and ":" as well as at
+// blanks (COMP_WORDBREAKS); the script glues them back, so a global flag
+// written --flag=value does not derail the completion after it.
+func TestCompletionInBashWordBreaks(t *testing.T) {
+	tests := []struct {
+		line  string
+		words []string
+		want  []string
+	}{
+		{"devbox --log-level=debug dns se", []string{"devbox", "--log-level", "=", "debug", "dns", "se"}, []string{"serve"}},
+		{"devbox --log-level=debug d", []string{"devbox", "--log-level", "=", "debug", "d"}, []string{"debug", "dns", "droplet"}},
+		{"devbox --context=ssh://root@h dr", []string{"devbox", "--context", "=", "ssh", ":", "//root@h", "dr"}, []string{"droplet"}},
+		{"devbox health smtp 127.0.0.1:25 --ti", []string{"devbox", "health", "smtp", "127.0.0.1", ":", "25", "--ti"}, []string{"--timeout"}},
+		{"devbox mail queue show 'a b' --sp", []string{"devbox", "mail", "queue", "show", "'a b'", "--sp"}, []string{"--spool"}},
+	}
+	for _, tt := range tests {
+		if got := bashComplete(t, tt.line, tt.words...); !slices.Equal(got, tt.want) {
+			t.Errorf("bash: %s<Tab> = %q, want %q", tt.line, got, tt.want)
+		}
+	}
+}
+
 // The bash script, sourced in a real bash, fills COMPREPLY from the built
 // binary.
 func TestCompletionInBash(t *testing.T) {
@@ -88,7 +144,7 @@ func TestCompletionInBash(t *testing.T) {
 	}
 	dir := filepath.Dir(testbin.Devbox(t))
 	script := `source <(devbox completion bash)
-COMP_WORDS=(devbox mail queue sh); COMP_CWORD=3; _devbox; printf '%s\n' "${COMPREPLY[@]}"
+COMP_LINE='devbox mail queue sh'; COMP_POINT=${#COMP_LINE}; COMP_WORDS=(devbox mail queue sh); COMP_CWORD=3; _devbox; printf '%s\n' "${COMPREPLY[@]}"
 complete -p devbox`
 	cmd := exec.Command(bash, "-c", script)
 	cmd.Env = append(os.Environ(), "PATH="+dir+string(os.PathListSeparator)+os.Getenv("PATH"))
