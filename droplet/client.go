@@ -25,6 +25,21 @@ const DefaultAPIURL = "https://api.digitalocean.com/"
 // ErrNoToken means no API token was given.
 var ErrNoToken = errors.New("no DigitalOcean API token")
 
+// Progress is where a long command says what it waits for: the CLI gives
+// a spinner on a terminal and plain lines elsewhere.
+type Progress interface {
+	Step(msg string)                   // what is being waited for now
+	Printf(format string, args ...any) // a line that stays
+	Done()                             // the wait is over
+}
+
+// quiet is the Progress of a client given none.
+type quiet struct{}
+
+func (quiet) Step(string)           {}
+func (quiet) Printf(string, ...any) {}
+func (quiet) Done()                 {}
+
 // Options configure a Client. Zero durations take the defaults noted.
 type Options struct {
 	Token     string
@@ -42,7 +57,7 @@ type Options struct {
 	// LedgerPath is the file recording creates (see Ledger); "" for none.
 	LedgerPath string
 	Logger     *slog.Logger
-	Progress   *Progress                                                          // where progress goes; nil for none
+	Progress   Progress                                                           // where progress goes; nil for none
 	Now        func() time.Time                                                   // default time.Now
 	Run        CommandRunner                                                      // runs ssh for the cloud-init check; default exec
 	Dial       func(ctx context.Context, addr string) (io.ReadWriteCloser, error) // default TCP
@@ -54,7 +69,7 @@ type Client struct {
 	tr   *transport
 	opts Options
 	log  *slog.Logger
-	prog *Progress
+	prog Progress
 	// ledger records creates; nil without Options.LedgerPath.
 	ledger *Ledger
 }
@@ -121,7 +136,7 @@ func New(o Options) (*Client, error) {
 	}
 	prog := o.Progress
 	if prog == nil {
-		prog = NewProgress(io.Discard, false)
+		prog = quiet{}
 	}
 	var led *Ledger
 	if o.LedgerPath != "" {

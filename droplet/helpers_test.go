@@ -17,6 +17,7 @@ import (
 	"github.com/digitalocean/godo"
 
 	"github.com/devbox-tools/devbox/droplet/dofake"
+	"github.com/devbox-tools/devbox/internal/output"
 )
 
 // syncBuffer is a bytes.Buffer safe for the spinner and the test.
@@ -58,7 +59,7 @@ func newTestClient(t *testing.T, mod ...func(*Options)) testClient {
 		ListLag:    2 * time.Second,
 		LedgerPath: filepath.Join(t.TempDir(), "state", "devbox", "droplets.json"),
 		Logger:     slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Progress:   NewProgress(prog, false),
+		Progress:   output.NewProgress(prog, false),
 	}
 	for _, m := range mod {
 		m(&o)

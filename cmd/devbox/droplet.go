@@ -62,7 +62,7 @@ func (a *app) dropletClient(c *cli.Context) (*droplet.Client, error) {
 		Cleanup:        c.Duration("cleanup-grace"),
 		LedgerPath:     ledger,
 		Logger:         a.logger,
-		Progress:       droplet.NewProgress(a.streams.Err, output.IsTerminal(a.streams.Err)),
+		Progress:       output.NewProgress(a.streams.Err, output.IsTerminal(a.streams.Err)),
 	})
 	if err != nil {
 		return nil, dropletInvalid(err)

@@ -87,9 +87,9 @@ func (a *app) netDoctor(c *cli.Context) error {
 		return exitCode(exitUsage, err)
 	}
 	if c.Bool("json") {
-		err = netdiag.WriteJSON(a.streams.Out, rep)
+		err = output.JSON(a.streams.Out, rep)
 	} else {
-		err = netdiag.WriteText(a.streams.Out, rep, output.Colors{Enabled: a.streams.ColorEnabled(a.streams.Out)})
+		err = writeNetReport(a.streams.Out, rep, output.Colors{Enabled: a.streams.ColorEnabled(a.streams.Out)})
 	}
 	if err != nil {
 		return err

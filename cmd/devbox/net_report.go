@@ -1,4 +1,4 @@
-package netdiag
+package main
 
 import (
 	"fmt"
@@ -6,18 +6,19 @@ import (
 	"strings"
 
 	"github.com/devbox-tools/devbox/internal/output"
+	"github.com/devbox-tools/devbox/netdiag"
 )
 
-// WriteText prints one line per check, evidence, changes and a hint under
+// writeNetReport prints the doctor's report as text: one line per check, evidence, changes and a hint under
 // each non-pass, and a summary line.
-func WriteText(w io.Writer, rep Report, colors output.Colors) error {
+func writeNetReport(w io.Writer, rep netdiag.Report, colors output.Colors) error {
 	var b strings.Builder
 	for _, r := range rep.Checks {
 		fmt.Fprintf(&b, "%s %-22s %s\n", badge(r.Status, colors), r.ID, r.Title)
-		if r.Status == Pass && len(r.Changes) == 0 {
+		if r.Status == netdiag.Pass && len(r.Changes) == 0 {
 			continue
 		}
-		if r.Status != Pass {
+		if r.Status != netdiag.Pass {
 			for _, e := range r.Evidence {
 				fmt.Fprintf(&b, "       %s\n", e)
 			}
@@ -43,18 +44,15 @@ func WriteText(w io.Writer, rep Report, colors output.Colors) error {
 	return err
 }
 
-func badge(s Status, c output.Colors) string {
+func badge(s netdiag.Status, c output.Colors) string {
 	label := "[" + strings.ToUpper(string(s)) + "]"
 	switch s {
-	case Pass:
+	case netdiag.Pass:
 		return c.Green(label)
-	case Warn:
+	case netdiag.Warn:
 		return c.Yellow(label)
-	case Fail:
+	case netdiag.Fail:
 		return c.Red(label)
 	}
 	return c.Grey(label)
 }
-
-// WriteJSON prints the report as a stable JSON document.
-func WriteJSON(w io.Writer, rep Report) error { return output.JSON(w, rep) }

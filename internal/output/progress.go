@@ -1,4 +1,4 @@
-package droplet
+package output
 
 import (
 	"fmt"
@@ -9,7 +9,9 @@ import (
 
 // Progress reports what a long command is doing on stderr: on a terminal
 // one spinner line that is redrawn, otherwise one plain line per new step
-// (a repeated step is not printed again).
+// (a repeated step is not printed again). Domain packages report through a
+// small interface of their own (Step, Printf, Done); this is what the CLI
+// gives them.
 type Progress struct {
 	w   io.Writer
 	tty bool
