@@ -74,8 +74,7 @@ func (s *Session) sshFlags(host string) ([]string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.dir == "" {
-		// Short: a unix socket path has at most about 100 bytes, and
-		// ControlPath adds %C (40 characters).
+		// Short: see controlParent.
 		dir, err := os.MkdirTemp(controlParent(), "devbox-ssh-")
 		if err != nil {
 			return nil, fmt.Errorf("ssh control folder: %w", err)
@@ -111,12 +110,22 @@ func (s *Session) Close() error {
 	return err
 }
 
+// controlSuffixLen is what the socket path adds to the parent folder:
+// "/devbox-ssh-" and MkdirTemp's number (at most 10 digits), "/", %C (40
+// hex digits), and the ".XXXXXXXXXXXXXXXX" ssh appends to the path it
+// binds before renaming it into place.
+const controlSuffixLen = len("/devbox-ssh-") + 10 + 1 + 40 + 17
+
+// maxSocketPath is the longest Unix socket path (sun_path holds 108 bytes
+// on Linux, 104 on macOS, with the terminating NUL).
+const maxSocketPath = 103
+
 // controlParent is where the private ControlPath folder is made: the
 // temporary folder, or /tmp when that is too long for a socket path
 // (macOS's TMPDIR under /var/folders).
 func controlParent() string {
 	dir := os.TempDir()
-	if len(dir) > 40 {
+	if len(dir)+controlSuffixLen > maxSocketPath {
 		if st, err := os.Stat("/tmp"); err == nil && st.IsDir() {
 			return "/tmp"
 		}

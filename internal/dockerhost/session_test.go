@@ -166,3 +166,28 @@ func TestExplainNoSSH(t *testing.T) {
 		t.Errorf("hint %q (error %v)", h, err)
 	}
 }
+
+// A temporary folder short enough to be kept (at most 40 bytes) but too
+// long for ssh's master socket: ssh binds ControlPath plus a 17-byte
+// temporary suffix, and a Unix socket path has at most 107 bytes. The
+// session must still reach the engine.
+func TestSessionTempDirNearSocketLimit(t *testing.T) {
+	srv := sshtest.Start(t, sshtest.Options{})
+	base, err := os.MkdirTemp("/tmp", "dbx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(base) })
+	long := base + "/" + strings.Repeat("t", 40-len(base)-1)
+	if err := os.Mkdir(long, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TMPDIR", long)
+	s := NewSession()
+	t.Cleanup(func() { s.Close() })
+	c := sshClient(t, s, srv.Host())
+	defer c.Close()
+	if _, err := c.Ping(t.Context()); err != nil {
+		t.Fatalf("ping over ssh with TMPDIR %s (%d bytes): %v", long, len(long), err)
+	}
+}
