@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -197,6 +198,13 @@ func (a *app) prepareDNS(c *cli.Context, prefix string) (*prepared, error) {
 		return nil, err
 	}
 	if err := srv.Listen(ctx); err != nil {
+		if errors.Is(err, syscall.EACCES) && !c.IsSet(prefix+"listen") {
+			if f, ferr := devconfig.Load(a.configPath(c)); ferr == nil && f.DNS != nil {
+				exe, _ := os.Executable()
+				return nil, hint.Wrap(err, fmt.Sprintf("devbox dns install pointed the host at %s (%s): run devbox as root, or allow it port 53 once with sudo setcap cap_net_bind_service=+ep %s",
+					f.DNS.Listen, a.configPath(c), exe))
+			}
+		}
 		return nil, err
 	}
 	var ms *metricsserver.Server

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -8,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/devbox-tools/devbox/internal/testbin"
 )
@@ -288,5 +290,47 @@ func TestDNSInstallWithoutRoot(t *testing.T) {
 	}
 	if _, err := os.Stat(conf); err == nil {
 		t.Error("the configuration was written")
+	}
+}
+
+// TestServeConfigPortHint: a user who cannot bind the port install chose
+// (127.0.0.153:53) is told where it came from and the one-time fix.
+func TestServeConfigPortHint(t *testing.T) {
+	bin := testbin.Devbox(t)
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	exe := filepath.Join(dir, "devbox")
+	data, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(exe, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	conf := filepath.Join(dir, "config.json")
+	if err := os.WriteFile(conf, []byte(`{"dns":{"listen":"127.0.0.153:53","domains":["test"],"stack":"resolv.conf","primary":true}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Dir(dir), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	argv := []string{exe, "dns", "serve", "--config", conf, "--no-forward"}
+	if os.Geteuid() == 0 {
+		// A fresh network namespace has the kernel's default
+		// ip_unprivileged_port_start (1024), whatever this machine's is.
+		argv = append([]string{"unshare", "-n", "sh", "-c", `ip link set lo up && exec setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all "$@"`, "sh"}, argv...)
+	} else if b, _ := os.ReadFile("/proc/sys/net/ipv4/ip_unprivileged_port_start"); strings.TrimSpace(string(b)) != "1024" {
+		t.Fatalf("needs net.ipv4.ip_unprivileged_port_start 1024 (it is %s), or run as root", strings.TrimSpace(string(b)))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + dir}
+	out, _ := cmd.CombinedOutput()
+	if cmd.ProcessState.ExitCode() != exitFailure || !strings.Contains(string(out), "devbox dns install pointed the host at 127.0.0.153:53") ||
+		!strings.Contains(string(out), "setcap cap_net_bind_service=+ep "+exe) {
+		t.Errorf("exit %d:\n%s", cmd.ProcessState.ExitCode(), out)
 	}
 }
