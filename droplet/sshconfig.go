@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/devbox-tools/devbox/internal/hint"
 )
 
 // SSHConfigName is devbox's ssh config file in ~/.ssh: one block per
@@ -130,6 +132,15 @@ func ensureInclude(path string) error {
 	mode := fs.FileMode(0o600)
 	if st, err := os.Stat(path); err == nil {
 		mode = st.Mode().Perm()
+		if mode&0o200 == 0 {
+			return hint.Wrap(fmt.Errorf("%s is read-only", path),
+				"add the line `"+IncludeLine+"` at the top of it yourself (devbox leaves a read-only ssh config alone)")
+		}
+	}
+	// A symlink (dotfiles kept elsewhere) stays one: write the file it
+	// points at.
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		path = real
 	}
 	head := "# Added by devbox: host keys of devbox droplets, for docker contexts.\n" + IncludeLine + "\n\n"
 	return writeFileAtomic(path, append([]byte(head), data...), mode)

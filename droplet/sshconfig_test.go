@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/devbox-tools/devbox/internal/hint"
 )
 
 // PinSSH keeps the user's ssh config, includes devbox's file once at the
@@ -107,4 +109,61 @@ func FuzzPinSSH(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A ~/.ssh/config that is a symlink (dotfiles kept in a repository) stays
+// a symlink: the include goes into the file it points at.
+func TestPinSSHConfigSymlink(t *testing.T) {
+	dir, dots := t.TempDir(), t.TempDir()
+	user := "Host work\r\n  User me\r\n"
+	target := filepath.Join(dots, "ssh_config")
+	if err := os.WriteFile(target, []byte(user), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(target, filepath.Join(dir, "config")); err != nil {
+		t.Fatal(err)
+	}
+	if err := PinSSH(dir, Info{Name: "a", ID: 1, PublicIPv4: "127.0.0.2"}, 22); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Lstat(filepath.Join(dir, "config")); err != nil || st.Mode()&os.ModeSymlink == 0 {
+		t.Fatalf("~/.ssh/config is no longer a symlink: %v %v", st.Mode(), err)
+	}
+	got, _ := os.ReadFile(target)
+	if !strings.HasPrefix(string(got), "# Added by devbox") || !strings.HasSuffix(string(got), user) || strings.Count(string(got), IncludeLine) != 1 {
+		t.Errorf("symlink target:\n%q", got)
+	}
+}
+
+// A read-only ~/.ssh/config (the user or a config manager made it so) is
+// not replaced: PinSSH fails with the line to add, and the file is as it was.
+func TestPinSSHConfigReadOnly(t *testing.T) {
+	dir := t.TempDir()
+	user := "Host work\n  User me\n"
+	path := filepath.Join(dir, "config")
+	if err := os.WriteFile(path, []byte(user), 0o444); err != nil {
+		t.Fatal(err)
+	}
+	err := PinSSH(dir, Info{Name: "a", ID: 1, PublicIPv4: "127.0.0.2"}, 22)
+	if err == nil || !strings.Contains(hint.Of(err), IncludeLine) {
+		t.Errorf("err %v, hint %q: want the include line to add", err, hint.Of(err))
+	}
+	got, _ := os.ReadFile(path)
+	st, _ := os.Stat(path)
+	if string(got) != user || st.Mode().Perm() != 0o444 {
+		t.Errorf("read-only config changed (mode %v):\n%s", st.Mode().Perm(), got)
+	}
+	// With the line added by hand, PinSSH succeeds and leaves it alone.
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(IncludeLine+"\n"+user), 0o444); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, 0o444); err != nil {
+		t.Fatal(err)
+	}
+	if err := PinSSH(dir, Info{Name: "a", ID: 1, PublicIPv4: "127.0.0.2"}, 22); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -40,7 +40,11 @@ func (a *app) dropletDockerContext(ctx context.Context, d droplet.Info, port int
 		return err
 	}
 	if err := droplet.PinSSH(a.sshDir(), d, port); err != nil {
-		return hint.Wrap(fmt.Errorf("pin the droplet's host key for ssh: %w", err), "check that ~/.ssh and ~/.ssh/config are writable")
+		err = fmt.Errorf("pin the droplet's host key for ssh: %w", err)
+		if hint.Of(err) != "" {
+			return err
+		}
+		return hint.Wrap(err, "check that ~/.ssh and ~/.ssh/config are writable")
 	}
 	name, host := dropletContextName(d.Name), dropletDockerHost(d, port)
 	desc := fmt.Sprintf("devbox droplet %s (ID %d, %s)", d.Name, d.ID, d.Region)
