@@ -101,7 +101,12 @@ func SetCurrent(configDir, name string) error {
 }
 
 // writeAtomic replaces path with data through a synced temporary file.
+// A symlink stays one (as the docker CLI writes config.json): the file it
+// points at is replaced.
 func writeAtomic(path string, data []byte, mode fs.FileMode) error {
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		path = real
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)

@@ -98,3 +98,27 @@ func TestSaveContextUpdates(t *testing.T) {
 		t.Error("an invalid context name was saved")
 	}
 }
+
+// A config.json that is a symlink stays one, as with the docker CLI's
+// own writes: the current context goes into the file it points at.
+func TestSetCurrentConfigSymlink(t *testing.T) {
+	dir, dots := t.TempDir(), t.TempDir()
+	target := filepath.Join(dots, "docker.json")
+	if err := os.WriteFile(target, []byte(`{"psFormat":"table {{.ID}}"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "config.json")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	dockerCLI(t, map[string]string{"DOCKER_CONFIG": dir}, "context", "create", "mine", "--docker", "host=ssh://root@127.0.0.1:1")
+	if err := SetCurrent(dir, "mine"); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Lstat(link); err != nil || st.Mode()&os.ModeSymlink == 0 {
+		t.Fatalf("config.json is no longer a symlink: %v %v", st.Mode(), err)
+	}
+	if cur, err := CurrentContext(dir); err != nil || cur != "mine" {
+		t.Errorf("current context %q %v, want mine", cur, err)
+	}
+}
