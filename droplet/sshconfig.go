@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -31,8 +32,8 @@ const blockMarker = "# devbox droplet "
 // belongs to the new droplet) into sshDir/SSHConfigName and makes sure
 // sshDir/config includes it.
 func PinSSH(sshDir string, d Info, port int) error {
-	if d.PublicIPv4 == "" {
-		return fmt.Errorf("droplet %s has no public IPv4 to pin", d.Name)
+	if err := checkIPv4(d); err != nil {
+		return err
 	}
 	blocks, err := readBlocks(filepath.Join(sshDir, SSHConfigName))
 	if err != nil {
@@ -168,6 +169,21 @@ func writeFileAtomic(path string, data []byte, mode fs.FileMode) error {
 	}
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// checkIPv4 refuses a droplet address that is not a plain IPv4 address:
+// it is written into ssh config and passed to ssh and rsync, where a
+// newline or a space from a broken or hostile API answer would add
+// options (ProxyCommand runs a command).
+func checkIPv4(d Info) error {
+	if d.PublicIPv4 == "" {
+		return fmt.Errorf("droplet %s has no public IPv4", d.Name)
+	}
+	if a, err := netip.ParseAddr(d.PublicIPv4); err != nil || !a.Is4() || a.String() != d.PublicIPv4 {
+		return hint.Wrap(fmt.Errorf("droplet %s: the API gave %q as its public IPv4", d.Name, d.PublicIPv4),
+			"devbox uses only a plain IPv4 address; check the droplet with devbox droplet status "+d.Name)
 	}
 	return nil
 }

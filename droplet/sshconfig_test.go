@@ -167,3 +167,35 @@ func TestPinSSHConfigReadOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// An address from the API that is not an IPv4 address (a hostile or broken
+// answer with a newline and an ssh option, or a space) never reaches the
+// ssh config: PinSSH fails and both files are as they were.
+func TestPinSSHRejectsBadAddress(t *testing.T) {
+	for _, ip := range []string{
+		"127.0.0.2\n  ProxyCommand touch /nonexistent/pwned",
+		"127.0.0.2 127.0.0.3",
+		"-oProxyCommand=x",
+		"::1",
+		"127.0.0.2\r",
+	} {
+		dir := t.TempDir()
+		user := "Host work\n  User me\n"
+		if err := os.WriteFile(filepath.Join(dir, "config"), []byte(user), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := PinSSH(dir, Info{Name: "a", ID: 1, PublicIPv4: ip}, 22); err == nil {
+			t.Errorf("PinSSH accepted address %q", ip)
+		}
+		if _, err := Sync(t.Context(), SyncConfig{Droplet: Info{Name: "a", ID: 1, PublicIPv4: ip}, Dir: dir, Dest: "/root/x"}); err == nil || !strings.Contains(err.Error(), "public IPv4") {
+			t.Errorf("Sync to address %q: %v", ip, err)
+		}
+		if got, _ := os.ReadFile(filepath.Join(dir, "config")); string(got) != user {
+			t.Errorf("address %q: config changed:\n%s", ip, got)
+		}
+		if _, err := os.Stat(filepath.Join(dir, SSHConfigName)); err == nil {
+			pins, _ := os.ReadFile(filepath.Join(dir, SSHConfigName))
+			t.Errorf("address %q: %s written:\n%s", ip, SSHConfigName, pins)
+		}
+	}
+}

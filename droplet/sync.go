@@ -92,6 +92,9 @@ func DefaultSyncDest(dir string) string {
 // there and not in the list are left alone (no --delete). It returns the
 // number of files listed.
 func Sync(ctx context.Context, cfg SyncConfig) (int, error) {
+	if err := checkIPv4(cfg.Droplet); err != nil {
+		return 0, err
+	}
 	if _, err := exec.LookPath("rsync"); err != nil {
 		return 0, hint.Wrap(errors.New("rsync not found"), "install rsync here and on the droplet (apt-get install rsync)")
 	}
