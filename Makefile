@@ -8,7 +8,7 @@ BIN      := bin/devbox
 IMAGE    ?= devbox:latest
 PKGS     := ./...
 
-.PHONY: all build cross docs install uninstall release release-images run test test-short lint fmt deps docker-up bench bench-dns bench-mail bench-catch bench-run compare-sendmail cover image clean
+.PHONY: all build cross test-arm64 docs install uninstall release release-images run test test-short lint fmt deps docker-up bench bench-dns bench-mail bench-catch bench-run compare-sendmail cover image clean
 
 all: lint test build
 
@@ -63,6 +63,14 @@ lint:
 	  GOOS=$${p%/*} GOARCH=$${p#*/} $(GO) vet $(PKGS) || exit 1; \
 	done
 	$(GO) tool staticcheck $(PKGS)
+
+# test-arm64 runs the -short tests as linux/arm64 binaries under qemu-user
+# (Debian's qemu-user-static; installed here when missing). Not part of CI:
+# it takes minutes. TestUDPSteering is skipped: qemu-user does not emulate
+# the kernel's reuseport BPF steering it checks.
+test-arm64:
+	@command -v qemu-aarch64-static >/dev/null || apt-get install -y -qq --no-install-recommends qemu-user-static
+	GOARCH=arm64 CGO_ENABLED=0 $(GO) test -short -count=1 -exec qemu-aarch64-static -skip 'TestUDPSteering' $(PKGS)
 
 cross:
 	@for p in $(PLATFORMS); do \
