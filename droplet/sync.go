@@ -24,6 +24,17 @@ import (
 // droplet gets what a build context would hold. Paths are relative and
 // slash-separated, in walk order.
 func SyncFiles(dir string) ([]string, error) {
+	// A folder given through a symlink is walked where it points (WalkDir
+	// does not follow a symlinked root, and listed nothing), as rsync
+	// follows DIR/.
+	if real, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = real
+	}
+	if st, err := os.Stat(dir); err != nil {
+		return nil, fmt.Errorf("sync folder: %w", err)
+	} else if !st.IsDir() {
+		return nil, hint.Wrap(fmt.Errorf("sync folder %s is not a folder", dir), "--sync takes the project folder")
+	}
 	var patterns []string
 	f, err := os.Open(filepath.Join(dir, ".dockerignore"))
 	switch {

@@ -84,3 +84,22 @@ func FuzzSyncFiles(f *testing.F) {
 		}
 	})
 }
+
+// A project folder given through a symlink (~/proj -> ~/src/proj) is
+// listed like the folder itself, with or without a trailing slash.
+func TestSyncFilesDirSymlink(t *testing.T) {
+	real, links := t.TempDir(), t.TempDir()
+	if err := os.WriteFile(filepath.Join(real, "main.go"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(links, "proj")
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []string{link, link + "/"} {
+		got, err := SyncFiles(dir)
+		if err != nil || !slices.Equal(got, []string{"main.go"}) {
+			t.Errorf("SyncFiles(%s) = %v, %v; want [main.go]", dir, got, err)
+		}
+	}
+}
