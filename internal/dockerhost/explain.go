@@ -20,7 +20,7 @@ import (
 // Explain gives an error met while talking to the engine the hint that
 // fixes it, when it knows one: ssh missing, host key changed or unknown,
 // permission denied (with the keys ssh offers), no docker CLI on the
-// remote host, API too old. Other errors come back as they were.
+// remote host, output ahead of the API stream, API too old. Other errors come back as they were.
 func Explain(ctx context.Context, e Endpoint, err error) error {
 	if err == nil {
 		return nil
@@ -44,6 +44,8 @@ func Explain(ctx context.Context, e Endpoint, err error) error {
 		return hint.Wrap(err, "the ssh server refused the login: "+offeredKeys(ctx, e.Host)+"; add the public key to the user's ~/.ssh/authorized_keys on the host, or load the right key with ssh-add")
 	case strings.Contains(msg, "docker: command not found") || strings.Contains(msg, "docker: not found"):
 		return hint.Wrap(err, "the host behind "+target+" has no docker CLI, which `docker system dial-stdio` needs: install Docker there (the Docker packages include the CLI)")
+	case strings.Contains(msg, "malformed HTTP"):
+		return hint.Wrap(err, "the host behind "+target+" printed something before docker's API stream: a shell startup file (~/.bashrc, ~/.profile) or a ForceCommand that writes to stdout for non-interactive ssh commands; make it print only in interactive shells (check with ssh HOST true, which must print nothing)")
 	case strings.Contains(msg, "Could not resolve hostname") || strings.Contains(msg, "Connection refused") || strings.Contains(msg, "Connection timed out"):
 		return hint.Wrap(err, "ssh could not reach "+target+": check the address and port, and that sshd runs there")
 	}

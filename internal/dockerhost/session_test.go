@@ -96,8 +96,10 @@ func TestExplainSSHFailures(t *testing.T) {
 		otherKey bool   // log in with a key the server does not know
 		known    string // known_hosts content replacing the right one; OTHER is another key
 		noListen bool
+		banner   bool // the remote prints a line before the API stream
 		hint     string
 	}{
+		{name: "junk before the API stream", banner: true, hint: "printed something before"},
 		{name: "no docker CLI", noDocker: true, hint: "no docker CLI"},
 		{name: "permission denied", otherKey: true, hint: "ssh offered KEY"},
 		{name: "host key changed", known: "[127.0.0.1]:PORT OTHER", hint: "not the one in known_hosts"},
@@ -106,7 +108,15 @@ func TestExplainSSHFailures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := sshtest.Start(t, sshtest.Options{NoDocker: tt.noDocker})
+			opts := sshtest.Options{NoDocker: tt.noDocker}
+			if tt.banner {
+				docker, err := exec.LookPath("docker")
+				if err != nil {
+					t.Fatal(err)
+				}
+				opts.RemoteBin = map[string]string{"docker": "echo 'Welcome to the droplet!'\nexec " + docker + ` "$@"`}
+			}
+			srv := sshtest.Start(t, opts)
 			other := filepath.Join(srv.Dir, "other_ed25519")
 			if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", other).CombinedOutput(); err != nil {
 				t.Fatalf("ssh-keygen: %v %s", err, out)
