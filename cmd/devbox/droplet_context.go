@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -146,6 +147,9 @@ func (a *app) dropletEnvCommand() *cli.Command {
 				return usageErrorf("env takes at most one NAME, got %d arguments", len(args))
 			}
 			name := dropletName(c, args)
+			if err := droplet.ValidateName(name); err != nil {
+				return dropletInvalid(err)
+			}
 			shell := c.String("shell")
 			switch shell {
 			case "sh", "bash", "zsh", "fish", "powershell", "pwsh":
@@ -173,16 +177,21 @@ func (a *app) dropletEnvCommand() *cli.Command {
 	}
 }
 
-// dropletEnvLines are the lines for one shell; an empty host unsets.
+// dropletEnvLines are the lines for one shell; an empty host unsets. The
+// host comes from the context store, a file anyone may have edited: it is
+// single-quoted for the shell, so evaluating the lines expands nothing.
 func dropletEnvLines(shell, name, host string) string {
-	q := strconv.Quote(host) // the address is an IPv4 and a port: nothing to escape
 	switch shell {
 	case "fish":
+		q := "'" + strings.NewReplacer(`\`, `\\`, "'", `\'`).Replace(host) + "'"
 		if host == "" {
 			return "set -e DOCKER_HOST;\n"
 		}
 		return fmt.Sprintf("set -gx DOCKER_HOST %s;\n# Run this command to configure your shell:\n# devbox droplet env %s --shell fish | source\n", q, name)
 	case "powershell", "pwsh":
+		// PowerShell also ends a single-quoted string at the typographic
+		// single quotes; each is doubled like '.
+		q := "'" + strings.NewReplacer("'", "''", "\u2018", "\u2018\u2018", "\u2019", "\u2019\u2019", "\u201a", "\u201a\u201a", "\u201b", "\u201b\u201b").Replace(host) + "'"
 		if host == "" {
 			return "Remove-Item Env:\\DOCKER_HOST\n"
 		}
@@ -191,5 +200,6 @@ func dropletEnvLines(shell, name, host string) string {
 	if host == "" {
 		return "unset DOCKER_HOST\n"
 	}
+	q := "'" + strings.ReplaceAll(host, "'", `'\''`) + "'"
 	return fmt.Sprintf("export DOCKER_HOST=%s\n# Run this command to configure your shell:\n# eval \"$(devbox droplet env %s)\"\n", q, name)
 }

@@ -97,7 +97,7 @@ func TestDropletDockerContext(t *testing.T) {
 	if err != nil || string(out) != host {
 		t.Errorf("sh evaluated env to %q (%v), want %q", out, err, host)
 	}
-	for shell, want := range map[string]string{"fish": "set -gx DOCKER_HOST \"" + host + "\";", "powershell": "$Env:DOCKER_HOST = \"" + host + "\""} {
+	for shell, want := range map[string]string{"fish": "set -gx DOCKER_HOST '" + host + "';", "powershell": "$Env:DOCKER_HOST = '" + host + "'"} {
 		if _, stdout, _ := runCLI(t, context.Background(), "droplet", "env", "dev", "--shell", shell); !strings.HasPrefix(stdout, want+"\n") {
 			t.Errorf("env --shell %s: %q", shell, stdout)
 		}
@@ -155,5 +155,41 @@ func TestDropletReapRemovesContext(t *testing.T) {
 	}
 	if cur, _ := dockerhost.CurrentContext(dir); cur != "" {
 		t.Errorf("current context %q, want default", cur)
+	}
+}
+
+// env reads the address from the context store, a file the user (or any
+// tool) may have edited: whatever it holds, the shell that evaluates the
+// lines gets exactly that value and runs nothing. A name that is no
+// droplet name is a usage error.
+func TestDropletEnvQuoting(t *testing.T) {
+	cfg := t.TempDir()
+	t.Setenv("DOCKER_CONFIG", cfg)
+	work := t.TempDir()
+	host := "ssh://root@127.0.0.1$(touch pwned1)`touch pwned2`'\"\\ x"
+	if err := dockerhost.SaveContext(cfg, "devbox-odd", "", host); err != nil {
+		t.Fatal(err)
+	}
+	shells := map[string][]string{"sh": {"sh", "-c"}}
+	if _, err := exec.LookPath("fish"); err == nil {
+		shells["fish"] = []string{"fish", "-c"}
+	}
+	for shell, argv := range shells {
+		code, stdout, stderr := runCLI(t, context.Background(), "droplet", "env", "odd", "--shell", shell)
+		if code != 0 {
+			t.Fatalf("env --shell %s: exit %d %s", shell, code, stderr)
+		}
+		cmd := exec.Command(argv[0], append(argv[1:], stdout+"\nprintf %s \"$DOCKER_HOST\"")...)
+		cmd.Dir = work
+		out, err := cmd.CombinedOutput()
+		if err != nil || string(out) != host {
+			t.Errorf("%s evaluated env to %q (%v), want %q", shell, out, err, host)
+		}
+	}
+	if left, _ := os.ReadDir(work); len(left) > 0 {
+		t.Errorf("evaluating env ran commands: %v", left)
+	}
+	if code, _, _ := runCLI(t, context.Background(), "droplet", "env", "odd\necho hi"); code != exitUsage {
+		t.Errorf("env with a newline in the name: exit %d, want %d", code, exitUsage)
 	}
 }
