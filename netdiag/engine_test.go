@@ -150,10 +150,21 @@ func subnetOf(t *testing.T, c *client.Client, net string) string {
 	return n.IPAM.Config[0].Subnet
 }
 
+// notMentioned checks that r reports none of names. The note naming the
+// containers whose embedded DNS upstreams could not be read does not count:
+// a fixture root has no engine network store, so every container on a
+// user-defined network is named there, this test's and its neighbours'.
 func notMentioned(t *testing.T, r Result, names ...string) {
 	t.Helper()
+	var lines []string
+	for _, e := range r.Evidence {
+		if !strings.HasPrefix(e, "the embedded DNS upstreams of ") {
+			lines = append(lines, e)
+		}
+	}
+	reported := strings.Join(lines, "\n")
 	for _, n := range names {
-		if strings.Contains(evidence(r), n) {
+		if strings.Contains(reported, n) {
 			t.Errorf("%s mentions %s:\n%s", r.ID, n, evidence(r))
 		}
 	}
