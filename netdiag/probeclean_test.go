@@ -3,7 +3,6 @@ package netdiag
 import (
 	"context"
 	"io"
-	"log/slog"
 	"os"
 	"os/exec"
 	"slices"
@@ -163,10 +162,6 @@ func TestProbeCleanupUsesEngineClock(t *testing.T) {
 	if _, err := c.ContainerInspect(t.Context(), other); err != nil {
 		t.Fatalf("the other doctor's probe, created just now, was removed: %v", err)
 	}
-	// A probe older than ProbeMaxAge by the engine's clock still goes.
-	s := &state{cfg: Config{clock: func() time.Time { return time.Now().Add(ProbeMaxAge + time.Minute) }}, eng: c, log: slog.New(slog.DiscardHandler)}
-	s.removeStaleProbes(t.Context())
-	if _, err := c.ContainerInspect(t.Context(), other); err == nil {
-		t.Fatal("a probe older than ProbeMaxAge was kept")
-	}
+	// (The age rule itself is TestStaleProbe's: removing probes by age here
+	// would remove those of doctors other tests run in parallel.)
 }

@@ -79,11 +79,12 @@ func checkStaleDNS(ctx context.Context, s *state) Result {
 			len(unreadable), strings.Join(firstNames(unreadable), ", "), unreadableErr))
 	}
 	if len(unknown) > 0 {
-		why := "the engine's network store " + networkStorePath(s.info.DataRoot) + " has no record of them"
 		if storeErr != nil {
-			why = "the engine's network store is unreadable: " + storeErr.Error()
+			notes = append(notes, fmt.Sprintf("the embedded DNS upstreams of %d containers on user-defined networks are unknown (the engine's network store is unreadable: %v)", len(unknown), storeErr))
+		} else {
+			notes = append(notes, fmt.Sprintf("the embedded DNS upstreams of %d containers on user-defined networks are unknown (the engine's network store %s has no record of them): %s",
+				len(unknown), networkStorePath(s.info.DataRoot), strings.Join(firstNames(unknown), ", ")))
 		}
-		notes = append(notes, fmt.Sprintf("the embedded DNS upstreams of %d containers on user-defined networks are unknown (%s): %s", len(unknown), why, strings.Join(firstNames(unknown), ", ")))
 	}
 	if len(findings) == 0 {
 		return pass(append([]string{fmt.Sprintf("%d running containers match what a new container gets (nameservers %s, search %s)", checked, list(exp.Nameservers), list(exp.Search))}, notes...)...)
