@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/devbox-tools/devbox/internal/filelock"
 	"github.com/devbox-tools/devbox/internal/hint"
 )
 
@@ -35,6 +36,14 @@ func PinSSH(sshDir string, d Info, port int) error {
 	if err := checkIPv4(d); err != nil {
 		return err
 	}
+	if err := os.MkdirAll(sshDir, 0o700); err != nil {
+		return fmt.Errorf("ssh folder: %w", err)
+	}
+	unlock, err := lockSSHConfig(sshDir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	blocks, err := readBlocks(filepath.Join(sshDir, SSHConfigName))
 	if err != nil {
 		return err
@@ -52,9 +61,6 @@ func PinSSH(sshDir string, d Info, port int) error {
 	}
 	fmt.Fprintf(&sb, "  HostKeyAlias devbox-%s\n  StrictHostKeyChecking accept-new\n", strconv.Itoa(d.ID))
 	kept = append(kept, sshBlock{name: d.Name, host: d.PublicIPv4, text: sb.String()})
-	if err := os.MkdirAll(sshDir, 0o700); err != nil {
-		return fmt.Errorf("ssh folder: %w", err)
-	}
 	if err := writeBlocks(filepath.Join(sshDir, SSHConfigName), kept); err != nil {
 		return err
 	}
@@ -64,6 +70,14 @@ func PinSSH(sshDir string, d Info, port int) error {
 // UnpinSSH removes the block of the droplet named name.
 func UnpinSSH(sshDir, name string) error {
 	path := filepath.Join(sshDir, SSHConfigName)
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	unlock, err := lockSSHConfig(sshDir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	blocks, err := readBlocks(path)
 	if err != nil || len(blocks) == 0 {
 		return err
@@ -75,6 +89,23 @@ func UnpinSSH(sshDir, name string) error {
 		}
 	}
 	return writeBlocks(path, kept)
+}
+
+// lockName is the lock file next to SSHConfigName that serializes the
+// read-modify-write of PinSSH and UnpinSSH (two `up` at once each keep
+// their block).
+const lockName = "." + SSHConfigName + ".lock"
+
+func lockSSHConfig(sshDir string) (unlock func(), err error) {
+	f, err := os.OpenFile(filepath.Join(sshDir, lockName), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", filepath.Join(sshDir, SSHConfigName), err)
+	}
+	if err := filelock.Lock(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock %s: %w", filepath.Join(sshDir, SSHConfigName), err)
+	}
+	return func() { _ = filelock.Unlock(f); f.Close() }, nil
 }
 
 type sshBlock struct{ name, host, text string }

@@ -3,7 +3,9 @@ package droplet
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/devbox-tools/devbox/internal/hint"
@@ -197,5 +199,32 @@ func TestPinSSHRejectsBadAddress(t *testing.T) {
 			pins, _ := os.ReadFile(filepath.Join(dir, SSHConfigName))
 			t.Errorf("address %q: %s written:\n%s", ip, SSHConfigName, pins)
 		}
+	}
+}
+
+// Two `droplet up` at once (different droplets) each keep their block: the
+// read-modify-write of the file is serialized, not last-writer-wins.
+func TestPinSSHConcurrent(t *testing.T) {
+	dir := t.TempDir()
+	const n = 16
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			d := Info{Name: "d" + strconv.Itoa(i), ID: i + 1, PublicIPv4: "127.0.1." + strconv.Itoa(i+1)}
+			if err := PinSSH(dir, d, 22); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	blocks, err := readBlocks(filepath.Join(dir, SSHConfigName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(blocks) != n {
+		t.Errorf("%d blocks after %d concurrent pins, want %d", len(blocks), n, n)
+	}
+	if cfg, _ := os.ReadFile(filepath.Join(dir, "config")); strings.Count(string(cfg), IncludeLine) != 1 {
+		t.Errorf("config:\n%s", cfg)
 	}
 }
