@@ -68,11 +68,23 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	s := &Store{cfg: cfg, byID: map[string]*Entry{}, changed: make(chan struct{}), started: time.Now(),
 		stop: make(chan struct{}), done: make(chan struct{})}
-	ids, err := s.dirIDs()
+	// List the folder while the snapshot is read (both take a while at
+	// 100,000 messages).
+	type listing struct {
+		ids []string
+		err error
+	}
+	listed := make(chan listing, 1)
+	go func() {
+		ids, err := s.dirIDs()
+		listed <- listing{ids, err}
+	}()
+	known := s.loadSnapshot()
+	l := <-listed
+	ids, err := l.ids, l.err
 	if err != nil {
 		return nil, err
 	}
-	known := s.loadSnapshot()
 	var missing []string
 	for _, id := range ids {
 		if e, ok := known[id]; ok {
