@@ -156,10 +156,8 @@ func ensureInclude(path string) error {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("read %s: %w", path, err)
 	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if strings.TrimSpace(line) == IncludeLine {
-			return nil
-		}
+	if includesPins(data) {
+		return nil
 	}
 	mode := fs.FileMode(0o600)
 	if st, err := os.Stat(path); err == nil {
@@ -176,6 +174,30 @@ func ensureInclude(path string) error {
 	}
 	head := "# Added by devbox: host keys of devbox droplets, for docker contexts.\n" + IncludeLine + "\n\n"
 	return writeFileAtomic(path, append([]byte(head), data...), mode)
+}
+
+// includesPins reports whether the ssh config includes devbox's file
+// before its first Host or Match line: an Include inside a block applies
+// to that block's hosts only. Keywords are case-insensitive and may be
+// followed by blanks or "=", as ssh reads them.
+func includesPins(config []byte) bool {
+	for _, line := range strings.Split(string(config), "\n") {
+		f := strings.FieldsFunc(line, func(r rune) bool { return r == ' ' || r == '\t' || r == '\r' || r == '=' })
+		if len(f) == 0 || strings.HasPrefix(f[0], "#") {
+			continue
+		}
+		switch strings.ToLower(f[0]) {
+		case "host", "match":
+			return false
+		case "include":
+			for _, arg := range f[1:] {
+				if arg == SSHConfigName || arg == "~/.ssh/"+SSHConfigName {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // writeFileAtomic replaces path through a synced temporary file.

@@ -98,8 +98,14 @@ func FuzzPinSSH(f *testing.F) {
 			t.Fatalf("%d blocks for dev after PinSSH", n)
 		}
 		cfg, _ := os.ReadFile(filepath.Join(dir, "config"))
-		if !strings.HasSuffix(string(cfg), config) || !strings.Contains(string(cfg), IncludeLine) {
-			t.Fatalf("config lost its content or the include: %q", cfg)
+		if !strings.HasSuffix(string(cfg), config) || !includesPins(cfg) {
+			t.Fatalf("config lost its content or the include ahead of its blocks: %q", cfg)
+		}
+		if err := PinSSH(dir, d, 22); err != nil {
+			t.Fatal(err)
+		}
+		if again, _ := os.ReadFile(filepath.Join(dir, "config")); string(again) != string(cfg) {
+			t.Fatalf("a second PinSSH changed the config: %q", again)
 		}
 		if err := UnpinSSH(dir, "dev"); err != nil {
 			t.Fatal(err)
@@ -226,5 +232,40 @@ func TestPinSSHConcurrent(t *testing.T) {
 	}
 	if cfg, _ := os.ReadFile(filepath.Join(dir, "config")); strings.Count(string(cfg), IncludeLine) != 1 {
 		t.Errorf("config:\n%s", cfg)
+	}
+}
+
+// An Include of devbox's file that sits inside a Host or Match block (a
+// user who appended it at the end) applies to that block only, so the
+// pins would not apply to `ssh root@IP`: PinSSH adds the line at the top.
+// One at the top already (any case, extra blanks, CRLF) is kept alone.
+func TestPinSSHIncludeInsideBlock(t *testing.T) {
+	tests := []struct {
+		name, config string
+		added        bool
+	}{
+		{"after a Host block", "Host work\n  User me\n" + IncludeLine + "\n", true},
+		{"indented in a Match block", "Match host work\n  " + IncludeLine + "\n", true},
+		{"at the top", "# mine\n" + IncludeLine + "\nHost work\n  User me\n", false},
+		{"at the top, CRLF and case", "include   devbox_droplets.conf\r\nHost work\r\n", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "config")
+			if err := os.WriteFile(path, []byte(tt.config), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := PinSSH(dir, Info{Name: "a", ID: 1, PublicIPv4: "127.0.0.2"}, 22); err != nil {
+				t.Fatal(err)
+			}
+			got, _ := os.ReadFile(path)
+			if added := string(got) != tt.config; added != tt.added {
+				t.Errorf("include added %v, want %v:\n%s", added, tt.added, got)
+			}
+			if tt.added && (!strings.HasPrefix(string(got), "# Added by devbox") || !strings.HasSuffix(string(got), tt.config)) {
+				t.Errorf("config:\n%s", got)
+			}
+		})
 	}
 }
