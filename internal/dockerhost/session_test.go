@@ -201,3 +201,32 @@ func TestSessionTempDirNearSocketLimit(t *testing.T) {
 		t.Fatalf("ping over ssh with TMPDIR %s (%d bytes): %v", long, len(long), err)
 	}
 }
+
+// Two commands at once against one ssh:// engine each have their own
+// master: closing one (ssh -O exit) leaves the other's connection working.
+func TestSessionsIndependent(t *testing.T) {
+	srv := sshtest.Start(t, sshtest.Options{})
+	a, b := NewSession(), NewSession()
+	t.Cleanup(func() { a.Close(); b.Close() })
+	ca, cb := sshClient(t, a, srv.Host()), sshClient(t, b, srv.Host())
+	defer cb.Close()
+	ctx := t.Context()
+	for _, c := range []*client.Client{ca, cb} {
+		if _, err := c.Ping(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if a.dir == b.dir {
+		t.Fatalf("both sessions use %s", a.dir)
+	}
+	ca.Close()
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cb.ServerVersion(ctx); err != nil {
+		t.Errorf("the other session after one closed: %v", err)
+	}
+	if n := srv.Accepted(); n != 2 {
+		t.Errorf("%d ssh connections for two sessions, want 2", n)
+	}
+}
