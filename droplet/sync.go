@@ -51,6 +51,20 @@ func SyncFiles(dir string) ([]string, error) {
 	if err != nil {
 		return nil, hint.Wrap(fmt.Errorf("%s: %w", filepath.Join(dir, ".dockerignore"), err), "fix the pattern; the syntax is docker build's")
 	}
+	// docker build sends .dockerignore and the Dockerfile even when
+	// .dockerignore excludes them (the builder needs them; COPY leaves
+	// them out), and a build on the droplet needs them too.
+	keep := patterns
+	for _, f := range []string{".dockerignore", "Dockerfile"} {
+		if excluded, _ := pm.MatchesOrParentMatches(f); excluded {
+			keep = append(keep, "!"+f)
+		}
+	}
+	if len(keep) > len(patterns) {
+		if pm, err = patternmatcher.New(keep); err != nil {
+			return nil, err
+		}
+	}
 	var files []string
 	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {

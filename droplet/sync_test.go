@@ -18,7 +18,11 @@ func TestSyncFiles(t *testing.T) {
 		{"no .dockerignore", "", []string{"Dockerfile", "app/keep.log", "app/main.go", "app/x.log", "node_modules/m/index.js", "secret.env"}},
 		{"patterns", "# comment\nnode_modules\n**/*.log\nsecret.env\n", []string{".dockerignore", "Dockerfile", "app/main.go"}},
 		{"exception", "**/*.log\n!app/keep.log\nnode_modules\n", []string{".dockerignore", "Dockerfile", "app/keep.log", "app/main.go", "secret.env"}},
-		{"exclude all but", "*\n!app\n", []string{"app/keep.log", "app/main.go", "app/x.log"}},
+		// docker build sends the Dockerfile and .dockerignore even when
+		// .dockerignore excludes them (the daemon needs them), and so
+		// does the sync: a build on the droplet needs the Dockerfile.
+		{"exclude all but", "*\n!app\n", []string{".dockerignore", "Dockerfile", "app/keep.log", "app/main.go", "app/x.log"}},
+		{"build files excluded", "Dockerfile\n.dockerignore\n**/*.log\n", []string{".dockerignore", "Dockerfile", "app/main.go", "node_modules/m/index.js", "secret.env"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
