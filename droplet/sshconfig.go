@@ -169,7 +169,12 @@ func ensureInclude(path string) error {
 	}
 	// A symlink (dotfiles kept elsewhere) stays one: write the file it
 	// points at.
-	if real, err := filepath.EvalSymlinks(path); err == nil {
+	if st, err := os.Lstat(path); err == nil && st.Mode()&fs.ModeSymlink != 0 {
+		real, err := filepath.EvalSymlinks(path)
+		if err != nil {
+			return hint.Wrap(fmt.Errorf("%s is a symlink devbox cannot follow: %w", path, err),
+				"restore the file it points at, or add the line `"+IncludeLine+"` at the top of your ssh config yourself")
+		}
 		path = real
 	}
 	head := "# Added by devbox: host keys of devbox droplets, for docker contexts.\n" + IncludeLine + "\n\n"

@@ -269,3 +269,20 @@ func TestPinSSHIncludeInsideBlock(t *testing.T) {
 		})
 	}
 }
+
+// A ~/.ssh/config symlink whose target is missing (dotfiles not checked
+// out) is not replaced by a file: PinSSH fails and the link is kept.
+func TestPinSSHConfigDanglingSymlink(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(t.TempDir(), "missing", "ssh_config")
+	link := filepath.Join(dir, "config")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := PinSSH(dir, Info{Name: "a", ID: 1, PublicIPv4: "127.0.0.2"}, 22); err == nil || hint.Of(err) == "" {
+		t.Errorf("PinSSH with a dangling ~/.ssh/config: %v (hint %q)", err, hint.Of(err))
+	}
+	if got, err := os.Readlink(link); err != nil || got != target {
+		t.Errorf("symlink now %q, %v; want it kept pointing at %s", got, err, target)
+	}
+}
