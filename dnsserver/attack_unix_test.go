@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/devbox-tools/devbox/internal/testsync"
 	"golang.org/x/sys/unix"
 )
 
@@ -65,7 +66,7 @@ func TestHostsFIFO(t *testing.T) {
 		}
 		time.Sleep(2 * watchPoll) // let the watcher see the FIFO
 		replaceFile(t, b, "10.0.0.3 b.test\n")
-		waitFor(t, "an edit of another file served after a FIFO replaced a hosts file", func() bool { return firstA(t, addr, "b.test.") == "10.0.0.3" })
+		testsync.WaitFor(t, "an edit of another file served after a FIFO replaced a hosts file", func() bool { return firstA(t, addr, "b.test.") == "10.0.0.3" })
 		if got := firstA(t, addr, "a.test."); got != "10.0.0.1" {
 			t.Errorf("a.test = %q after its file became a FIFO, want its last data 10.0.0.1", got)
 		}

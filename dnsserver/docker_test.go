@@ -9,6 +9,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/devbox-tools/devbox/internal/dockertest"
+	"github.com/devbox-tools/devbox/internal/testsync"
 )
 
 // TestDockerNames runs real containers on a test network and follows them
@@ -49,12 +50,12 @@ func TestDockerNames(t *testing.T) {
 
 	// A container started later appears (engine events)...
 	second, secondIP := run(nil)
-	waitFor(t, "the new container's name", func() bool { return firstA(t, addr, second+".docker.") == secondIP })
+	testsync.WaitFor(t, "the new container's name", func() bool { return firstA(t, addr, second+".docker.") == secondIP })
 
 	// ...and one that goes away disappears; the docker domain is local, so
 	// its names are NXDOMAIN, never forwarded.
 	dockertest.RemoveContainer(t, c, first)
-	waitFor(t, "the removed container's name to go", func() bool { return firstA(t, addr, first+".docker.") == "NXDOMAIN" })
+	testsync.WaitFor(t, "the removed container's name to go", func() bool { return firstA(t, addr, first+".docker.") == "NXDOMAIN" })
 	if r := query(t, "udp", addr, "nothing-here.docker.", dns.TypeA); r.Rcode != dns.RcodeNameError {
 		t.Errorf("unknown container: %s", dns.RcodeToString[r.Rcode])
 	}

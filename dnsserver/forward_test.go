@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/devbox-tools/devbox/internal/testsync"
 	"github.com/miekg/dns"
 )
 
@@ -375,7 +376,7 @@ func TestConcurrentQuestionsShareOneExchange(t *testing.T) {
 			errs <- err
 		}()
 	}
-	waitFor(t, "the first query upstream", func() bool { return up.queries.Load() >= 1 })
+	testsync.WaitFor(t, "the first query upstream", func() bool { return up.queries.Load() >= 1 })
 	time.Sleep(50 * time.Millisecond) // let the others join the flight (no assertion on time)
 	close(release)
 	for range 10 {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/devbox-tools/devbox/internal/testsync"
 	"github.com/miekg/dns"
 )
 
@@ -197,7 +198,7 @@ func TestForwardFlood(t *testing.T) {
 			t.Fatalf("round %d: the other client got %v, %v (upstream saw %d)", round, r, err, up.queries.Load()-floodSeen.Load())
 		}
 	}
-	waitFor(t, "REFUSED answers to the flood", func() bool { return refused.Load() > 0 && s.metrics.busy.Load() > 0 })
+	testsync.WaitFor(t, "REFUSED answers to the flood", func() bool { return refused.Load() > 0 && s.metrics.busy.Load() > 0 })
 	if n := floodSeen.Load(); n > perClient {
 		t.Errorf("%d flood queries reached the upstream, want at most %d", n, perClient)
 	}

@@ -9,20 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/devbox-tools/devbox/internal/testsync"
 	"github.com/miekg/dns"
 )
-
-// waitFor polls cond every 20 ms for at most 5 s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for range 250 {
-		if cond() {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("timed out waiting for %s", what)
-}
 
 func firstA(t *testing.T, addr, name string) string {
 	t.Helper()
@@ -67,18 +56,18 @@ func TestReloadUnderLoad(t *testing.T) {
 	}
 
 	replaceFile(t, hosts, "10.0.0.1 stable.test\n10.0.0.2 app.test\n") // editor-style rename
-	waitFor(t, "rename-replace seen", func() bool { return firstA(t, addr, "app.test.") == "10.0.0.2" })
+	testsync.WaitFor(t, "rename-replace seen", func() bool { return firstA(t, addr, "app.test.") == "10.0.0.2" })
 
 	writeFile(t, hosts, "10.0.0.1 stable.test\n10.0.0.3 app.test\n") // in-place write
-	waitFor(t, "in-place write seen", func() bool { return firstA(t, addr, "app.test.") == "10.0.0.3" })
+	testsync.WaitFor(t, "in-place write seen", func() bool { return firstA(t, addr, "app.test.") == "10.0.0.3" })
 
 	writeFile(t, filepath.Join(hostsDir, "extra"), "10.0.0.4 *.extra.test\n")
-	waitFor(t, "new file in the dir", func() bool { return firstA(t, addr, "x.extra.test.") == "10.0.0.4" })
+	testsync.WaitFor(t, "new file in the dir", func() bool { return firstA(t, addr, "x.extra.test.") == "10.0.0.4" })
 
 	// A broken file keeps its last good data.
 	before := s.metrics.reloadOK.Load()
 	writeFile(t, hosts, "10.0.0.1 stable.test\n10.0.0.5 app.test\nnot-an-ip broken.test\n")
-	waitFor(t, "reload after the bad edit", func() bool { return s.metrics.reloadOK.Load() > before })
+	testsync.WaitFor(t, "reload after the bad edit", func() bool { return s.metrics.reloadOK.Load() > before })
 	if got := firstA(t, addr, "app.test."); got != "10.0.0.3" {
 		t.Errorf("after a broken edit app.test = %s, want the last good 10.0.0.3", got)
 	}
@@ -86,7 +75,7 @@ func TestReloadUnderLoad(t *testing.T) {
 	if err := os.Remove(filepath.Join(hostsDir, "extra")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "file removed from the dir", func() bool { return firstA(t, addr, "x.extra.test.") == "NXDOMAIN" })
+	testsync.WaitFor(t, "file removed from the dir", func() bool { return firstA(t, addr, "x.extra.test.") == "NXDOMAIN" })
 
 	cancel()
 	wg.Wait()
@@ -104,14 +93,14 @@ func TestReloadOnSignalWithoutWatch(t *testing.T) {
 	// for sure (the watcher may too; both are fine).
 	writeFile(t, hosts, "10.0.0.2 a.test\n")
 	s.Reload()
-	waitFor(t, "reload", func() bool { return firstA(t, s.Addrs()[0], "a.test.") == "10.0.0.2" })
+	testsync.WaitFor(t, "reload", func() bool { return firstA(t, s.Addrs()[0], "a.test.") == "10.0.0.2" })
 	// A file that disappears later keeps its data (a warning, not an error).
 	if err := os.Remove(hosts); err != nil {
 		t.Fatal(err)
 	}
 	n := s.metrics.reloadOK.Load()
 	s.Reload()
-	waitFor(t, "reload", func() bool { return s.metrics.reloadOK.Load() > n })
+	testsync.WaitFor(t, "reload", func() bool { return s.metrics.reloadOK.Load() > n })
 	if got := firstA(t, s.Addrs()[0], "a.test."); got != "10.0.0.2" {
 		t.Errorf("after removal a.test = %s, want the last data", got)
 	}
@@ -128,5 +117,5 @@ func TestReloadChangeThroughAnotherPath(t *testing.T) {
 	}
 	s := startServer(t, Config{HostsFiles: []string{hosts}, NoForward: true})
 	writeFile(t, link, "10.0.0.2 linked.test\n") // same inode, written in place
-	waitFor(t, "change through the link", func() bool { return firstA(t, s.Addrs()[0], "linked.test.") == "10.0.0.2" })
+	testsync.WaitFor(t, "change through the link", func() bool { return firstA(t, s.Addrs()[0], "linked.test.") == "10.0.0.2" })
 }

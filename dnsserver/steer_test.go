@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/devbox-tools/devbox/internal/testsync"
 	"github.com/miekg/dns"
 )
 
@@ -41,7 +42,7 @@ func TestUDPSteering(t *testing.T) {
 		}
 		return g.counts[0].n.Load() - f0, g.counts[1].n.Load() - s0
 	}
-	waitFor(t, "every datagram on the first socket", func() bool {
+	testsync.WaitFor(t, "every datagram on the first socket", func() bool {
 		first, second := ask(40)
 		return first == 40 && second == 0
 	})

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/devbox-tools/devbox/internal/testsync"
 	"github.com/miekg/dns"
 )
 
@@ -149,7 +150,7 @@ func TestTCPSlowForwardDoesNotBlockLocal(t *testing.T) {
 	s := hostsServer(t, Config{Upstreams: []string{up.addr}})
 	tc := dialTCP(t, s.Addrs()[0])
 	tc.send(1, "slow.example.")
-	waitFor(t, "the forwarded query upstream", func() bool { return up.queries.Load() >= 1 })
+	testsync.WaitFor(t, "the forwarded query upstream", func() bool { return up.queries.Load() >= 1 })
 	tc.send(2, "web.myapp.test.")
 	first, _, err := tc.read()
 	if err != nil {
@@ -296,7 +297,7 @@ func TestTCPConnectionFlood(t *testing.T) {
 	}
 	// Every slot is taken once the server has accepted them all: a
 	// connection after that is closed without an answer.
-	waitFor(t, "a connection over the limit closed", func() bool {
+	testsync.WaitFor(t, "a connection over the limit closed", func() bool {
 		extra := dialTCP(t, s.Addrs()[0])
 		defer extra.c.Close()
 		extra.send(1, "web.myapp.test.")
@@ -309,7 +310,7 @@ func TestTCPConnectionFlood(t *testing.T) {
 	for _, c := range idle[:5] {
 		_ = c.c.Close()
 	}
-	waitFor(t, "TCP served again", func() bool {
+	testsync.WaitFor(t, "TCP served again", func() bool {
 		c := dialTCP(t, s.Addrs()[0])
 		defer c.c.Close()
 		c.send(2, "web.myapp.test.")

@@ -1,13 +1,13 @@
 package dnsserver
 
 import (
-	"bytes"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/devbox-tools/devbox/internal/testsync"
 )
 
 // configMap lays out dir as the kubelet mounts a ConfigMap: each file is a
@@ -72,7 +72,7 @@ func TestConfigMapLayout(t *testing.T) {
 			}
 			for i, ip := range []string{"10.0.0.2", "10.0.0.3"} {
 				cm.update(map[string]string{"hosts": ip + " cm.test\n"})
-				waitFor(t, "update "+itoa(i+1)+" served before the old directory goes", func() bool { return firstA(t, addr, "cm.test.") == ip })
+				testsync.WaitFor(t, "update "+itoa(i+1)+" served before the old directory goes", func() bool { return firstA(t, addr, "cm.test.") == ip })
 				cm.removeOld()
 				if got := firstA(t, addr, "cm.test."); got != ip {
 					t.Errorf("after the old directory went: %s, want %s", got, ip)
@@ -114,29 +114,11 @@ func TestWatchedDirReplaced(t *testing.T) {
 					} else {
 						writeFile(t, filepath.Join(dir, "hosts"), ip+" moved.test\n")
 					}
-					waitFor(t, "round "+itoa(round)+" edit "+itoa(i)+": "+ip, func() bool { return firstA(t, addr, "moved.test.") == ip })
+					testsync.WaitFor(t, "round "+itoa(round)+" edit "+itoa(i)+": "+ip, func() bool { return firstA(t, addr, "moved.test.") == ip })
 				}
 			}
 		})
 	}
-}
-
-// syncBuffer is a log destination safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 // TestDisappearingPathsLoggedOnce: a --hosts file and a --hosts-dir that
@@ -150,7 +132,7 @@ func TestDisappearingPathsLoggedOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeFile(t, filepath.Join(dir, "a"), "10.0.0.2 dir.test\n")
-	var logs syncBuffer
+	var logs testsync.Buffer
 	s := startServer(t, Config{NoForward: true, HostsFiles: []string{hosts}, HostsDir: dir,
 		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	addr := s.Addrs()[0]
@@ -163,7 +145,7 @@ func TestDisappearingPathsLoggedOnce(t *testing.T) {
 	for range 4 {
 		n := s.metrics.reloadOK.Load()
 		s.Reload()
-		waitFor(t, "a reload", func() bool { return s.metrics.reloadOK.Load() > n })
+		testsync.WaitFor(t, "a reload", func() bool { return s.metrics.reloadOK.Load() > n })
 	}
 	for name, want := range map[string]string{"file.test.": "10.0.0.1", "dir.test.": "10.0.0.2"} {
 		if got := firstA(t, addr, name); got != want {
@@ -176,7 +158,7 @@ func TestDisappearingPathsLoggedOnce(t *testing.T) {
 		}
 	}
 	writeFile(t, hosts, "10.0.0.3 file.test\n")
-	waitFor(t, "the file back", func() bool { return firstA(t, addr, "file.test.") == "10.0.0.3" })
+	testsync.WaitFor(t, "the file back", func() bool { return firstA(t, addr, "file.test.") == "10.0.0.3" })
 	if len(logLines(logs.String(), `msg="watched path is back"`, "path="+hosts)) != 1 {
 		t.Errorf("no log of the file coming back:\n%s", logs.String())
 	}

@@ -1,7 +1,6 @@
 package droplet
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -10,7 +9,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,31 +16,14 @@ import (
 
 	"github.com/devbox-tools/devbox/droplet/dofake"
 	"github.com/devbox-tools/devbox/internal/output"
+	"github.com/devbox-tools/devbox/internal/testsync"
 )
-
-// syncBuffer is a bytes.Buffer safe for the spinner and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 type testClient struct {
 	*Client
 	fake     *dofake.Server
-	progress *syncBuffer
-	logs     *syncBuffer
+	progress *testsync.Buffer
+	logs     *testsync.Buffer
 }
 
 // newTestClient returns a client of a fresh fake with short polls and
@@ -50,7 +31,7 @@ type testClient struct {
 func newTestClient(t *testing.T, mod ...func(*Options)) testClient {
 	t.Helper()
 	f := dofake.New(t)
-	prog, logs := &syncBuffer{}, &syncBuffer{}
+	prog, logs := &testsync.Buffer{}, &testsync.Buffer{}
 	o := Options{
 		Token: f.Token(), APIURL: f.URL,
 		Retry:      RetryPolicy{Attempts: 4, Base: time.Millisecond, Max: 20 * time.Millisecond},
@@ -97,18 +78,6 @@ func writeKey(t *testing.T) (string, string) {
 		t.Fatal(err)
 	}
 	return p, line
-}
-
-// waitFor polls cond for up to 10s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for range 2000 {
-		if cond() {
-			return
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	t.Fatalf("timed out waiting for %s", what)
 }
 
 func ctxT(t *testing.T) context.Context { return t.Context() }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/devbox-tools/devbox/internal/filelock"
+	"github.com/devbox-tools/devbox/internal/testsync"
 )
 
 func ledgerOf(t *testing.T, c testClient) []LedgerEntry {
@@ -102,7 +103,7 @@ func TestCreateInterruptedWhileReplyHeld(t *testing.T) {
 		_, err := c.Up(ctx, upConfig("dev"))
 		errc <- err
 	}()
-	waitFor(t, "the create to be held", func() bool { return c.fake.HeldReplies() == 1 })
+	testsync.WaitFor(t, "the create to be held", func() bool { return c.fake.HeldReplies() == 1 })
 	if es := ledgerOf(t, c); len(es) != 1 || es[0].ID != 0 || es[0].Name != "dev" {
 		t.Errorf("ledger while the reply is held = %+v, want the attempt", es)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/devbox-tools/devbox/internal/hint"
+	"github.com/devbox-tools/devbox/internal/testsync"
 )
 
 func TestUpIdempotent(t *testing.T) {
@@ -161,7 +162,7 @@ func TestUpCancelDuringWait(t *testing.T) {
 				_, err := c.Up(ctx, cfg)
 				errc <- err
 			}()
-			waitFor(t, "the droplet to exist", func() bool { return len(c.fake.Droplets()) == 1 })
+			testsync.WaitFor(t, "the droplet to exist", func() bool { return len(c.fake.Droplets()) == 1 })
 			cancel()
 			err := <-errc
 			if !errors.Is(err, context.Canceled) {

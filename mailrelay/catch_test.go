@@ -11,6 +11,8 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+
+	"github.com/devbox-tools/devbox/internal/testsync"
 )
 
 func httpDo(t *testing.T, method, url string) (int, string) {
@@ -60,7 +62,7 @@ func TestCatchHTTPAPIAndRelease(t *testing.T) {
 	if code, _ := httpDo(t, "POST", base+"/api/messages/"+id+"/release"); code != http.StatusAccepted {
 		t.Errorf("release: %d", code)
 	}
-	waitFor(t, "released delivery", func() bool { return len(up.received()) == 1 })
+	testsync.WaitFor(t, "released delivery", func() bool { return len(up.received()) == 1 })
 	if code, _ := httpDo(t, "DELETE", base+"/api/messages/"+id); code != http.StatusNoContent {
 		t.Errorf("delete: %d", code)
 	}
@@ -84,7 +86,7 @@ func TestBothModeCatchesAndDelivers(t *testing.T) {
 	if err := sendMail(t, addr, "app@x.test", []string{"dev@x.test"}, testMsg); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "delivery", func() bool { return len(up.received()) == 1 })
+	testsync.WaitFor(t, "delivery", func() bool { return len(up.received()) == 1 })
 	if queueLen(t, r, QueueCaught) != 1 {
 		t.Error("no caught copy")
 	}
@@ -185,7 +187,7 @@ func TestCatchHTTPRefusesRebindingAndCrossSite(t *testing.T) {
 	if code, _ := do("POST", "/api/messages/"+ids[0]+"/release", "", map[string]string{"Origin": base, "Sec-Fetch-Site": "same-origin"}); code != http.StatusAccepted {
 		t.Errorf("same-origin release: %d", code)
 	}
-	waitFor(t, "released delivery", func() bool { return len(up.received()) == 1 })
+	testsync.WaitFor(t, "released delivery", func() bool { return len(up.received()) == 1 })
 	if code, _ := do("DELETE", "/api/messages/"+ids[0], "", nil); code != http.StatusNoContent {
 		t.Errorf("DELETE without Origin: %d", code)
 	}

@@ -14,6 +14,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/devbox-tools/devbox/internal/testsync"
 )
 
 // mailpitVersion is the Mailpit the differential test and bench compare with.
@@ -54,7 +56,7 @@ func startMailpit(t *testing.T) (string, string) {
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	base := "http://" + httpAddr
-	waitFor(t, "mailpit to start", func() bool {
+	testsync.WaitFor(t, "mailpit to start", func() bool {
 		r, err := http.Get(base + "/readyz")
 		if err == nil {
 			r.Body.Close()
@@ -176,7 +178,7 @@ func TestMailpitDifferential(t *testing.T) {
 		}
 	}
 	mpIDs := map[string]string{}
-	waitFor(t, "mailpit to store the corpus", func() bool {
+	testsync.WaitFor(t, "mailpit to store the corpus", func() bool {
 		l := getJSON(t, mp+"/api/v1/messages").(map[string]any)
 		return l["total"].(float64) == float64(len(names))
 	})

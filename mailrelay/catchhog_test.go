@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/devbox-tools/devbox/internal/testsync"
 	"github.com/devbox-tools/devbox/mailrelay/mailbox"
 )
 
@@ -45,7 +46,7 @@ func TestMailHogAPI(t *testing.T) {
 	if r := apiCall(t, base, "POST", "/api/v1/messages/"+ids["01-plain.eml"]+"/release", `{"Email":"qa@y.test"}`); r.code != http.StatusOK {
 		t.Errorf("release: %d %s", r.code, r.body)
 	}
-	waitFor(t, "released to qa@y.test", func() bool {
+	testsync.WaitFor(t, "released to qa@y.test", func() bool {
 		for _, g := range up.received() {
 			if strings.Join(g.To, ",") == "qa@y.test" {
 				return true
@@ -57,7 +58,7 @@ func TestMailHogAPI(t *testing.T) {
 	if r := apiCall(t, base, "POST", "/api/v1/message/"+ids["02-alternative.eml"]+"/release", `{"To":["ops@y.test"]}`); r.code != http.StatusOK {
 		t.Errorf("mailpit release: %d %s", r.code, r.body)
 	}
-	waitFor(t, "released to ops@y.test", func() bool {
+	testsync.WaitFor(t, "released to ops@y.test", func() bool {
 		for _, g := range up.received() {
 			if strings.Join(g.To, ",") == "ops@y.test" && strings.Contains(string(g.Data), "Subject: Your order") {
 				return true

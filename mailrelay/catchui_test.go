@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+	"github.com/devbox-tools/devbox/internal/testsync"
 )
 
 // browserBound bounds each browser step: a hung browser fails the test
@@ -116,7 +117,7 @@ func TestCatchWebUI(t *testing.T) {
 		chromedp.Click("#list .row", chromedp.ByQuery),
 		chromedp.Poll(`[...document.querySelectorAll('#attachments a')].some(a => a.download === 'report.pdf')`, nil),
 		chromedp.Click(`#attachments li:first-child a`, chromedp.ByQuery))
-	waitFor(t, "report.pdf downloaded", func() bool {
+	testsync.WaitFor(t, "report.pdf downloaded", func() bool {
 		b, err := os.ReadFile(filepath.Join(dl, "report.pdf"))
 		return err == nil && strings.HasPrefix(string(b), "%PDF-1.4")
 	})

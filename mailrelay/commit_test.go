@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/devbox-tools/devbox/internal/testsync"
 	"github.com/emersion/go-smtp"
 )
 
@@ -146,7 +147,7 @@ func TestGroupCommitAcknowledgesAfterBatchSync(t *testing.T) {
 
 	first := <-h.entered // the first batch is in its barrier, held
 	c := r.spool.syncs[QueueActive]
-	waitFor(t, "the other sessions waiting for the next batch", func() bool { return c.pending() == sessions-first })
+	testsync.WaitFor(t, "the other sessions waiting for the next batch", func() bool { return c.pending() == sessions-first })
 	if n := acked.Load(); n != 0 {
 		t.Fatalf("%d sessions got 250 while their batch was not synced", n)
 	}
@@ -175,7 +176,7 @@ func TestGroupCommitAcknowledgesAfterBatchSync(t *testing.T) {
 		t.Errorf("batches = %v, want 2", h.batches)
 	}
 	h.mu.Unlock()
-	waitFor(t, "every message delivered", func() bool { return len(up.received()) == sessions })
+	testsync.WaitFor(t, "every message delivered", func() bool { return len(up.received()) == sessions })
 }
 
 // TestGroupCommitFailureAnswers451 makes the batch barrier fail: the
@@ -211,12 +212,12 @@ func TestCommitterSyncStartsAfterCall(t *testing.T) {
 		return nil
 	})
 	c.syncSoon() // the first barrier starts and is held
-	waitFor(t, "first barrier running", func() bool { return calls.Load() == 1 })
+	testsync.WaitFor(t, "first barrier running", func() bool { return calls.Load() == 1 })
 	done := make(chan error, 3)
 	for range 3 {
 		go func() { done <- c.Sync() }()
 	}
-	waitFor(t, "waiters queued", func() bool {
+	testsync.WaitFor(t, "waiters queued", func() bool {
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		return c.next != nil

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/devbox-tools/devbox/internal/testsync"
 )
 
 func envMap(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -117,7 +119,7 @@ func TestRelayAppliesRewrite(t *testing.T) {
 	if err := sendMail(t, addr, "app@internal.local", []string{"b@x.test"}, testMsg); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "delivery", func() bool { return len(up.received()) == 1 })
+	testsync.WaitFor(t, "delivery", func() bool { return len(up.received()) == 1 })
 	got := up.received()[0]
 	if got.From != "app@example.test" || !strings.Contains(string(got.Data), "From: \"App\" <app@example.test>\r\n") {
 		t.Errorf("envelope from %q, data %q", got.From, got.Data)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/devbox-tools/devbox/internal/testbin"
+	"github.com/devbox-tools/devbox/internal/testsync"
 )
 
 // damage is one way a spool record gets damaged after it was acknowledged.
@@ -113,7 +114,7 @@ func TestDamagedRecordsAreSetAsideNeverDeleted(t *testing.T) {
 	os.WriteFile(filepath.Join(spool, QueueActive, "0000000000abcdef.msg.tmp"), []byte(recordMagic), 0o600)
 
 	p := startRelayProc(t, bin, addr, spool, up.addr, "--metrics-addr", metricsAddr)
-	waitFor(t, "an ERROR line per damaged record", func() bool {
+	testsync.WaitFor(t, "an ERROR line per damaged record", func() bool {
 		return strings.Count(p.stderr.String(), "damaged spool record set aside") == len(damages)
 	})
 	logs := p.stderr.String()
@@ -194,7 +195,7 @@ func TestDamagedRecordsAreSetAsideNeverDeleted(t *testing.T) {
 			}
 		}
 	}
-	waitFor(t, "the recoverable messages delivered", func() bool { return len(up.received()) == len(damages)-1 })
+	testsync.WaitFor(t, "the recoverable messages delivered", func() bool { return len(up.received()) == len(damages)-1 })
 	got := subjects(up.received())
 	for id, dm := range listed {
 		if n := got[subjectOf[id]]; dm.recoverable && n != 1 {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/devbox-tools/devbox/internal/testbin"
+	"github.com/devbox-tools/devbox/internal/testsync"
 )
 
 // TestDamagedRecordWithCorruptFolderUnwritable: with SPOOL/corrupt not
@@ -57,8 +58,8 @@ func TestDamagedRecordWithCorruptFolderUnwritable(t *testing.T) {
 	cmd.Env = append(os.Environ(), "DEVBOX_MAIL_RELAY_HOST="+up.addr, "DEVBOX_MAIL_RELAY_TLS=none")
 	p := runRelayProc(t, cmd, addr)
 
-	waitFor(t, "the good record delivered", func() bool { return len(up.received()) == 1 })
-	waitFor(t, "an ERROR line for the damaged record", func() bool {
+	testsync.WaitFor(t, "the good record delivered", func() bool { return len(up.received()) == 1 })
+	testsync.WaitFor(t, "an ERROR line for the damaged record", func() bool {
 		return strings.Contains(p.stderr.String(), "level=ERROR") && strings.Contains(p.stderr.String(), "id="+bad.ID)
 	})
 	// A queue command makes the relay rescan the queue: the damaged
@@ -67,14 +68,14 @@ func TestDamagedRecordWithCorruptFolderUnwritable(t *testing.T) {
 	if _, stderr, err := runDevbox(t, bin, "mail", "queue", "flush", "--spool", spool); err != nil {
 		t.Fatalf("queue flush: %v %s", err, stderr)
 	}
-	waitFor(t, "the flush request handled", func() bool {
+	testsync.WaitFor(t, "the flush request handled", func() bool {
 		ents, _ := os.ReadDir(filepath.Join(spool, ctlDir))
 		return len(ents) == 0
 	})
 	if err := sendMail(t, addr, "a@x.test", []string{"b@x.test"}, "Subject: after\r\n\r\nbody\r\n"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the message sent after the rescan delivered", func() bool { return subjects(up.received())["after"] == 1 })
+	testsync.WaitFor(t, "the message sent after the rescan delivered", func() bool { return subjects(up.received())["after"] == 1 })
 	if got := subjects(up.received()); got["good"] != 1 || len(got) != 2 {
 		t.Errorf("delivered %v, want the good record only", got)
 	}

@@ -18,30 +18,13 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/devbox-tools/devbox/internal/testbin"
+	"github.com/devbox-tools/devbox/internal/testsync"
 )
 
 type relayProc struct {
 	cmd    *exec.Cmd
-	stderr *lockedBuffer
+	stderr *testsync.Buffer
 	done   chan struct{}
-}
-
-// lockedBuffer is the relay's stderr, read while the relay writes it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // startRelayProc runs `devbox mail serve` (extra: more flags) until the
@@ -59,7 +42,7 @@ func startRelayProc(t *testing.T, bin, addr, spool, upstream string, extra ...st
 // and waits for its greeting.
 func runRelayProc(t *testing.T, cmd *exec.Cmd, addr string) *relayProc {
 	t.Helper()
-	p := &relayProc{cmd: cmd, stderr: &lockedBuffer{}, done: make(chan struct{})}
+	p := &relayProc{cmd: cmd, stderr: &testsync.Buffer{}, done: make(chan struct{})}
 	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -168,7 +151,7 @@ func TestSIGKILLUnderLoadLosesNothing(t *testing.T) {
 	t.Logf("killed: %d accepted, %d unknown, %d at the upstream, %d files in the queue", len(accepted), len(unknown), before, len(queued))
 
 	p2 := startRelayProc(t, bin, addr, spool, up.addr)
-	waitFor(t, "every accepted message at the upstream", func() bool {
+	testsync.WaitFor(t, "every accepted message at the upstream", func() bool {
 		got := subjects(up.received())
 		for s := range accepted {
 			if got[s] == 0 {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/devbox-tools/devbox/internal/testsync"
 	"github.com/emersion/go-smtp"
 )
 
@@ -47,7 +48,7 @@ func TestRetry4xxThen250(t *testing.T) {
 	if err := sendMail(t, addr, "app@example.test", []string{"a@example.test"}, testMsg); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "delivery after two 451", func() bool { return len(up.received()) == 1 && queueLen(t, r, QueueActive) == 0 })
+	testsync.WaitFor(t, "delivery after two 451", func() bool { return len(up.received()) == 1 && queueLen(t, r, QueueActive) == 0 })
 	if n := queueLen(t, r, QueueFailed); n != 0 {
 		t.Errorf("failed queue has %d", n)
 	}
@@ -63,7 +64,7 @@ func TestPermanentFailureGoesToFailedQueue(t *testing.T) {
 	if err := sendMail(t, addr, "app@example.test", []string{"a@example.test"}, testMsg); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "failed queue", func() bool { return queueLen(t, r, QueueFailed) == 1 })
+	testsync.WaitFor(t, "failed queue", func() bool { return queueLen(t, r, QueueFailed) == 1 })
 	recs, _ := r.spool.List(QueueFailed)
 	if !strings.Contains(recs[0].LastError, "554 5.7.1 rejected for policy") || recs[0].FailedAt.IsZero() {
 		t.Errorf("failed record = %+v, want the upstream's reply", recs[0])
@@ -92,7 +93,7 @@ func TestMixedRecipientResults(t *testing.T) {
 	if err := sendMail(t, addr, "app@example.test", []string{"good@x.test", "bad@x.test", "later@x.test"}, testMsg); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "both deliveries", func() bool { return len(up.received()) == 2 && queueLen(t, r, QueueActive) == 0 })
+	testsync.WaitFor(t, "both deliveries", func() bool { return len(up.received()) == 2 && queueLen(t, r, QueueActive) == 0 })
 	got := up.received()
 	if strings.Join(got[0].To, ",") != "good@x.test" || strings.Join(got[1].To, ",") != "later@x.test" {
 		t.Errorf("deliveries = %q then %q", got[0].To, got[1].To)
@@ -110,7 +111,7 @@ func TestUpstreamDropsMidData(t *testing.T) {
 	if err := sendMail(t, addr, "app@example.test", []string{"a@example.test"}, testMsg); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "delivery after the drop", func() bool { return len(up.received()) == 1 && queueLen(t, r, QueueActive) == 0 })
+	testsync.WaitFor(t, "delivery after the drop", func() bool { return len(up.received()) == 1 && queueLen(t, r, QueueActive) == 0 })
 }
 
 func TestUpstreamTimesOut(t *testing.T) {
@@ -130,7 +131,7 @@ func TestUpstreamTimesOut(t *testing.T) {
 	if err := sendMail(t, addr, "app@example.test", []string{"a@example.test"}, testMsg); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "delivery after the timeout", func() bool { return len(up.received()) == 1 && queueLen(t, r, QueueActive) == 0 })
+	testsync.WaitFor(t, "delivery after the timeout", func() bool { return len(up.received()) == 1 && queueLen(t, r, QueueActive) == 0 })
 }
 
 // freeAddr returns a loopback address nothing listens on.
@@ -150,12 +151,12 @@ func TestUpstreamRefusesThenComesUp(t *testing.T) {
 	if err := sendMail(t, relay, "app@example.test", []string{"a@example.test"}, testMsg); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "a deferral", func() bool {
+	testsync.WaitFor(t, "a deferral", func() bool {
 		recs, _ := r.spool.List(QueueActive)
 		return len(recs) == 1 && recs[0].Attempts >= 2 && strings.Contains(recs[0].LastError, "refused")
 	})
 	up := newTestUpstreamAt(t, addr)
-	waitFor(t, "delivery once the upstream is up", func() bool { return len(up.received()) == 1 && queueLen(t, r, QueueActive) == 0 })
+	testsync.WaitFor(t, "delivery once the upstream is up", func() bool { return len(up.received()) == 1 && queueLen(t, r, QueueActive) == 0 })
 }
 
 func TestLifetimeExpires(t *testing.T) {
@@ -165,7 +166,7 @@ func TestLifetimeExpires(t *testing.T) {
 	if err := sendMail(t, relay, "app@example.test", []string{"a@example.test"}, testMsg); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "expiry", func() bool { return queueLen(t, r, QueueFailed) == 1 })
+	testsync.WaitFor(t, "expiry", func() bool { return queueLen(t, r, QueueFailed) == 1 })
 	recs, _ := r.spool.List(QueueFailed)
 	if !strings.Contains(recs[0].LastError, "lifetime expired") {
 		t.Errorf("last error %q", recs[0].LastError)
@@ -206,7 +207,7 @@ func TestEachFailedRecipientKeepsItsReply(t *testing.T) {
 	if err := sendMail(t, addr, "app@example.test", []string{"gone@x.test", "ok@x.test", "full@x.test"}, testMsg); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the delivery and the failure", func() bool { return len(up.received()) == 1 && queueLen(t, r, QueueFailed) == 1 })
+	testsync.WaitFor(t, "the delivery and the failure", func() bool { return len(up.received()) == 1 && queueLen(t, r, QueueFailed) == 1 })
 	recs, _ := r.spool.List(QueueFailed)
 	want := map[string]string{"gone@x.test": "550 5.1.1 no such user", "full@x.test": "552 5.2.2 mailbox full"}
 	if len(recs[0].Replies) != len(want) || strings.Join(recs[0].To, ",") != "gone@x.test,full@x.test" {

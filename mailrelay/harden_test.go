@@ -7,6 +7,8 @@ import (
 	"io"
 	"strings"
 	"testing"
+
+	"github.com/devbox-tools/devbox/internal/testsync"
 )
 
 // TestEnvelopeAddressTable speaks raw SMTP to a catching relay: each
@@ -96,7 +98,7 @@ func TestQuotedLocalPartReachesUpstreamQuoted(t *testing.T) {
 				t.Fatalf("replies %q", got)
 			}
 			d.send("Subject: q\r\n\r\nx\r\n.\r\n", 1)
-			waitFor(t, "delivery", func() bool { return len(up.commands("RCPT")) == 2 })
+			testsync.WaitFor(t, "delivery", func() bool { return len(up.commands("RCPT")) == 2 })
 			rcpts := up.commands("RCPT")
 			if rcpts[0] != `RCPT TO:<"john smith"@p.test>` || rcpts[1] != `RCPT TO:<"a\"b"@p.test>` {
 				t.Errorf("upstream got %q", rcpts)
@@ -143,7 +145,7 @@ func TestBareNewlines(t *testing.T) {
 	if got := d.send(body+".\r\n", 1)[0]; !strings.HasPrefix(got, "250") {
 		t.Fatalf("end of data = %q", got)
 	}
-	waitFor(t, "delivery", func() bool { return len(up.received()) == 1 })
+	testsync.WaitFor(t, "delivery", func() bool { return len(up.received()) == 1 })
 	data := up.received()[0].Data
 	_, msg, _ := bytes.Cut(data, []byte("\r\nSubject:"))
 	if got := "Subject:" + string(msg); got != want {
@@ -175,7 +177,7 @@ func TestBareNewlines(t *testing.T) {
 	if got := d.send("Subject: ok\r\n\r\nx\r\n.\r\n", 1)[0]; !strings.HasPrefix(got, "250") {
 		t.Errorf("CRLF message in reject mode = %q", got)
 	}
-	waitFor(t, "the one good message", func() bool { return len(up.received()) == 2 && queueLen(t, r2, QueueActive) == 0 })
+	testsync.WaitFor(t, "the one good message", func() bool { return len(up.received()) == 2 && queueLen(t, r2, QueueActive) == 0 })
 	if n := queueLen(t, r2, QueueFailed); n != 0 {
 		t.Errorf("%d failed records", n)
 	}

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/devbox-tools/devbox/internal/testbin"
+	"github.com/devbox-tools/devbox/internal/testsync"
 )
 
 // TestRelayKilledAroundTheCommitRename SIGKILLs the real relay while a
@@ -49,7 +50,7 @@ func TestRelayKilledAroundTheCommitRename(t *testing.T) {
 			if tc.hold == "delay_exit" {
 				want = ".msg"
 			}
-			waitFor(t, "the record at the held rename", func() bool {
+			testsync.WaitFor(t, "the record at the held rename", func() bool {
 				ents, _ := os.ReadDir(filepath.Join(spool, QueueActive))
 				for _, e := range ents {
 					if strings.HasSuffix(e.Name(), want) {
@@ -75,7 +76,7 @@ func TestRelayKilledAroundTheCommitRename(t *testing.T) {
 			// The killed relay's lock and port are free at once (strace
 			// itself waits out its delay).
 			startRelayProc(t, bin, addr, spool, up.addr)
-			waitFor(t, "the queue emptied", func() bool {
+			testsync.WaitFor(t, "the queue emptied", func() bool {
 				ids, _ := (&Spool{dir: spool}).IDs(QueueActive)
 				ents, _ := os.ReadDir(filepath.Join(spool, QueueActive))
 				return len(ids) == 0 && len(ents) == 0 && len(up.received()) == tc.delivered

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/devbox-tools/devbox/internal/testsync"
 )
 
 func TestRecordRoundTrip(t *testing.T) {
@@ -122,7 +124,7 @@ func TestRelayDeliversRecoveredSpool(t *testing.T) {
 	cfg := fastRetry(up.addr)
 	cfg.Spool = dir
 	r, _ := startRelay(t, cfg)
-	waitFor(t, "the due message", func() bool { return len(up.received()) == 1 })
+	testsync.WaitFor(t, "the due message", func() bool { return len(up.received()) == 1 })
 	if queueLen(t, r, QueueActive) != 2 {
 		t.Fatalf("active = %d, want the 2 not yet due", queueLen(t, r, QueueActive))
 	}
@@ -130,7 +132,7 @@ func TestRelayDeliversRecoveredSpool(t *testing.T) {
 	if err := s.Request("flush"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "flushed deliveries", func() bool { return len(up.received()) == 3 && queueLen(t, r, QueueActive) == 0 })
+	testsync.WaitFor(t, "flushed deliveries", func() bool { return len(up.received()) == 3 && queueLen(t, r, QueueActive) == 0 })
 }
 
 func TestSecondRelayOnSameSpoolRefused(t *testing.T) {

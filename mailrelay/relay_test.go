@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/devbox-tools/devbox/internal/testsync"
 )
 
 func contextWithCancel(t *testing.T) (context.Context, context.CancelFunc) {
@@ -19,7 +21,7 @@ func TestRelayDeliversUpstream(t *testing.T) {
 	if err := sendMail(t, addr, "app@example.test", []string{"a@example.test", "b@example.test"}, testMsg); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "delivery", func() bool { return len(up.received()) == 1 })
+	testsync.WaitFor(t, "delivery", func() bool { return len(up.received()) == 1 })
 	got := up.received()[0]
 	if got.From != "app@example.test" || strings.Join(got.To, ",") != "a@example.test,b@example.test" {
 		t.Errorf("envelope = %q %q", got.From, got.To)
@@ -27,6 +29,6 @@ func TestRelayDeliversUpstream(t *testing.T) {
 	if !strings.Contains(string(got.Data), "\r\n.leading dot\r\n") || !strings.HasPrefix(string(got.Data), "Received: from ") {
 		t.Errorf("data = %q", got.Data)
 	}
-	waitFor(t, "empty queue", func() bool { ids, _ := r.spool.IDs(QueueActive); return len(ids) == 0 })
+	testsync.WaitFor(t, "empty queue", func() bool { ids, _ := r.spool.IDs(QueueActive); return len(ids) == 0 })
 	_ = time.Second
 }

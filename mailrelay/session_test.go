@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/devbox-tools/devbox/internal/testsync"
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 )
@@ -281,7 +282,7 @@ func TestUpstreamSTARTTLSAndAuth(t *testing.T) {
 	if err := sendMail(t, addr, "a@x.test", []string{"b@x.test"}, testMsg); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "delivery over STARTTLS with AUTH", func() bool { return len(up.received()) == 1 })
+	testsync.WaitFor(t, "delivery over STARTTLS with AUTH", func() bool { return len(up.received()) == 1 })
 	if got := up.received()[0].User; got != "relayuser" {
 		t.Errorf("upstream auth user = %q", got)
 	}
@@ -311,10 +312,10 @@ func TestUpstreamImplicitTLSVerifiesCertificate(t *testing.T) {
 				t.Fatal(err)
 			}
 			if tc.deliver {
-				waitFor(t, "delivery over TLS", func() bool { return len(up.received()) == before+1 })
+				testsync.WaitFor(t, "delivery over TLS", func() bool { return len(up.received()) == before+1 })
 				return
 			}
-			waitFor(t, "a deferral for the certificate", func() bool {
+			testsync.WaitFor(t, "a deferral for the certificate", func() bool {
 				recs, _ := r.spool.List(QueueActive)
 				return len(recs) == 1 && strings.Contains(recs[0].LastError, "certificate")
 			})
@@ -396,7 +397,7 @@ func TestUpstreamAuthLOGINAndFailure(t *testing.T) {
 	if err := sendMail(t, addr, "a@x.test", []string{"b@x.test"}, testMsg); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "delivery with AUTH LOGIN", func() bool { return len(up.received()) == 1 })
+	testsync.WaitFor(t, "delivery with AUTH LOGIN", func() bool { return len(up.received()) == 1 })
 
 	// A wrong password (535) keeps the message waiting: a configuration
 	// problem must not lose mail. The password appears nowhere.
@@ -405,7 +406,7 @@ func TestUpstreamAuthLOGINAndFailure(t *testing.T) {
 	if err := sendMail(t, addr, "a@x.test", []string{"b@x.test"}, testMsg); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "a deferral on 535", func() bool {
+	testsync.WaitFor(t, "a deferral on 535", func() bool {
 		recs, _ := r.spool.List(QueueActive)
 		return len(recs) == 1 && recs[0].Attempts >= 2
 	})

@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/devbox-tools/devbox/internal/testsync"
 )
 
 func spareCount(t *testing.T, dir string) int {
@@ -110,7 +112,7 @@ func TestRelayEmptiesSpareFiles(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, "three deliveries", func() bool { return len(up.received()) == 3 && queueLen(t, r, QueueActive) == 0 })
+	testsync.WaitFor(t, "three deliveries", func() bool { return len(up.received()) == 3 && queueLen(t, r, QueueActive) == 0 })
 	ents, _ := os.ReadDir(filepath.Join(r.spool.Dir(), spareDir))
 	if len(ents) == 0 {
 		t.Fatal("no spare file kept")

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/devbox-tools/devbox/internal/testsync"
 	"github.com/emersion/go-smtp"
 )
 
@@ -45,7 +46,7 @@ func TestStaleTempFileDoesNotStopDelivery(t *testing.T) {
 	if err := sendMail(t, addr, "a@x.test", []string{"b@y.test"}, "Subject: s\r\n\r\nx\r\n"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "delivery after a deferred attempt", func() bool { return len(up.received()) == 1 && queueLen(t, r, QueueActive) == 0 })
+	testsync.WaitFor(t, "delivery after a deferred attempt", func() bool { return len(up.received()) == 1 && queueLen(t, r, QueueActive) == 0 })
 	if err := r.Healthy(t.Context()); err != nil {
 		t.Errorf("unhealthy after delivery: %v", err)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/devbox-tools/devbox/internal/testbin"
+	"github.com/devbox-tools/devbox/internal/testsync"
 )
 
 func httpStatus(url string) (int, string) {
@@ -86,7 +87,7 @@ shift && exec "$@"`
 // waitDeferred waits until the queue holds n records, each tried once.
 func (ns *nsRelay) waitDeferred(t *testing.T, bin string, n int) {
 	t.Helper()
-	waitFor(t, "every message deferred once", func() bool {
+	testsync.WaitFor(t, "every message deferred once", func() bool {
 		var recs []struct {
 			Attempts int `json:"attempts"`
 		}
@@ -163,11 +164,11 @@ func TestSpoolTurnsReadOnlyAfterAcceptance(t *testing.T) {
 	}
 	ns.waitDeferred(t, bin, n)
 	refuse.Store(false)
-	waitFor(t, "every worker's delivery held by the upstream", func() bool { return holding.Load() == workers })
+	testsync.WaitFor(t, "every worker's delivery held by the upstream", func() bool { return holding.Load() == workers })
 	remount("ro")
 	close(gate)
 
-	waitFor(t, "unhealthy after an update failed", func() bool {
+	testsync.WaitFor(t, "unhealthy after an update failed", func() bool {
 		code, _ := httpStatus("http://" + metricsAddr + "/healthz")
 		return code != 0 && code != http.StatusOK
 	})
@@ -193,11 +194,11 @@ func TestSpoolTurnsReadOnlyAfterAcceptance(t *testing.T) {
 	}
 
 	remount("rw")
-	waitFor(t, "healthy again", func() bool {
+	testsync.WaitFor(t, "healthy again", func() bool {
 		code, _ := httpStatus("http://" + metricsAddr + "/healthz")
 		return code == http.StatusOK
 	})
-	waitFor(t, "every message delivered and the queue empty", func() bool {
+	testsync.WaitFor(t, "every message delivered and the queue empty", func() bool {
 		_, m := httpStatus("http://" + metricsAddr + "/metrics")
 		return len(subjects(up.received())) == n && strings.Contains(m, "devbox_mail_queue_depth 0\n")
 	})
@@ -267,12 +268,12 @@ func TestSpoolFullAfterDelivery(t *testing.T) {
 		}
 	})
 	refuse.Store(false)
-	waitFor(t, "every worker's delivery held by the upstream", func() bool { return holding.Load() == workers })
+	testsync.WaitFor(t, "every worker's delivery held by the upstream", func() bool { return holding.Load() == workers })
 	fill := filepath.Join(ns.spool, QueueActive, "fill")
 	ns.inNS("sh", "-c", `dd if=/dev/zero of="$1" bs=64k 2>/dev/null; test -s "$1"`, "sh", fill)
 	close(gate)
 
-	waitFor(t, "unhealthy after an update failed", func() bool {
+	testsync.WaitFor(t, "unhealthy after an update failed", func() bool {
 		code, _ := httpStatus("http://" + ns.metricsAddr + "/healthz")
 		return code != 0 && code != http.StatusOK
 	})
@@ -286,7 +287,7 @@ func TestSpoolFullAfterDelivery(t *testing.T) {
 		}
 	}
 	ns.inNS("rm", fill)
-	waitFor(t, "healthy, the queue empty and every refused recipient failed", func() bool {
+	testsync.WaitFor(t, "healthy, the queue empty and every refused recipient failed", func() bool {
 		code, _ := httpStatus("http://" + ns.metricsAddr + "/healthz")
 		_, m := httpStatus("http://" + ns.metricsAddr + "/metrics")
 		return code == http.StatusOK && strings.Contains(m, "devbox_mail_queue_depth 0\n") && len(subjects(up.received())) == workers

@@ -86,18 +86,6 @@ func (u *testUpstream) received() []gotMsg {
 	return append([]gotMsg(nil), u.msgs...)
 }
 
-// waitFor polls until cond holds, for at most 20 s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for i := 0; i < 2000; i++ {
-		if cond() {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("timed out waiting for %s", what)
-}
-
 type upSession struct {
 	u    *testUpstream
 	c    *smtp.Conn

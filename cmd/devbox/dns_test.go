@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -20,37 +19,20 @@ import (
 
 	"github.com/devbox-tools/devbox/internal/output"
 	"github.com/devbox-tools/devbox/internal/testbin"
+	"github.com/devbox-tools/devbox/internal/testsync"
 )
-
-// dnsLogBuffer is a bytes buffer safe to read while a server writes to it.
-type dnsLogBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *dnsLogBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *dnsLogBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // runningDNSCLI is devbox running in-process in the background.
 type runningDNSCLI struct {
 	cancel context.CancelFunc
 	done   chan int
-	stderr *dnsLogBuffer
+	stderr *testsync.Buffer
 }
 
 func startDNSCLI(t *testing.T, args ...string) *runningDNSCLI {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &runningDNSCLI{cancel: cancel, done: make(chan int, 1), stderr: &dnsLogBuffer{}}
+	r := &runningDNSCLI{cancel: cancel, done: make(chan int, 1), stderr: &testsync.Buffer{}}
 	go func() {
 		r.done <- run(ctx, append([]string{"devbox"}, args...), output.Streams{
 			In: strings.NewReader(""), Out: io.Discard, Err: r.stderr, Getenv: os.Getenv,
@@ -264,7 +246,7 @@ func TestDNSBinarySignals(t *testing.T) {
 	if err := os.WriteFile(hosts, []byte("10.0.0.1 bin.test\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	stderr := &dnsLogBuffer{}
+	stderr := &testsync.Buffer{}
 	cmd := exec.Command(bin, "dns", "serve", "--listen", "127.0.0.1:0", "--hosts", hosts, "--no-forward")
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {

@@ -1,14 +1,14 @@
 package output
 
 import (
-	"bytes"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/devbox-tools/devbox/internal/testsync"
 )
 
 func TestProgressPlainLines(t *testing.T) {
-	var b lockedBuffer
+	var b testsync.Buffer
 	p := NewProgress(&b, false)
 	p.Step("waiting")
 	p.Step("waiting")
@@ -21,7 +21,7 @@ func TestProgressPlainLines(t *testing.T) {
 }
 
 func TestProgressSpinnerOnTerminal(t *testing.T) {
-	var b lockedBuffer
+	var b testsync.Buffer
 	p := NewProgress(&b, true)
 	p.Step("waiting for droplet")
 	p.Printf("kept line")
@@ -30,22 +30,4 @@ func TestProgressSpinnerOnTerminal(t *testing.T) {
 	if !strings.Contains(got, "\r\033[K| waiting for droplet (0s)") || !strings.Contains(got, "kept line\n") || !strings.HasSuffix(got, "\r\033[K") {
 		t.Errorf("spinner output = %q", got)
 	}
-}
-
-// lockedBuffer is a bytes.Buffer the spinner's goroutine may write to.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
