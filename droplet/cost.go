@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// Billing rule (see README, "What a day of a droplet costs"): since
+// Billing rule (see docs/droplet.md, "What a day of a droplet costs"): since
 // 2026-01-01 DigitalOcean bills droplets per second, with a minimum of 60
 // seconds or $0.01, whichever is higher; before, per started hour (at
 // least one). Each calendar month (UTC) is billed on its own and never

@@ -154,7 +154,7 @@ func syncEach(dir string, files []*os.File) error {
 
 // syncFS is the alternative barrier: one syncfs(2) of the spool's file
 // system. It writes back every dirty file on that file system, also other
-// programs' (see the Mail section of the README for the measured trade-off).
+// programs' (see docs/bench/mail.md for the measured trade-off).
 func syncFS(dir string, _ []*os.File) error {
 	d, err := os.Open(dir)
 	if err != nil {

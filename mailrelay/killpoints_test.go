@@ -22,7 +22,7 @@ import (
 // durable has not run). In neither case did the client get 250. Before
 // the rename, recovery removes the temporary file and nothing is sent;
 // after it, the record is kept and delivered once: the client, which saw
-// no 250, may send it again (a duplicate, never a loss; see the README).
+// no 250, may send it again (a duplicate, never a loss; see docs/mail.md).
 func TestRelayKilledAroundTheCommitRename(t *testing.T) {
 	strace, err := exec.LookPath("strace")
 	if err != nil {

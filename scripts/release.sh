@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Cross-builds the release in GoReleaser's layout: dist/devbox_VERSION_OS_ARCH.tar.gz
-# (.zip for Windows), each holding the static binary, README.md and the shell
+# (.zip for Windows), each holding the static binary, README.md, the man pages and the shell
 # completions, and dist/checksums.txt (SHA-256). Archives are reproducible: files
 # sorted, owned by 0:0, dated at the commit. With IMAGES=1 it also builds the
 # FROM scratch image for linux/amd64 and linux/arm64 (devbox:VERSION-ARCH).
@@ -29,6 +29,7 @@ for p in $platforms; do
   echo "release: $name" >&2
   CGO_ENABLED=0 GOOS=$os GOARCH=$arch $GO build -trimpath -ldflags "$ldflags" -o "$dir/$exe" ./cmd/devbox
   cp README.md "$dir/"
+  cp -r docs/man "$dir/man"
   cp -r dist/completions "$dir/"
   find "$dir" -exec touch -h -d "@$epoch" {} +
   if [ "$os" = windows ]; then
