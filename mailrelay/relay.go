@@ -209,6 +209,9 @@ func (r *Relay) Serve(ctx context.Context) error {
 		if err := r.srv.Shutdown(sctx); err != nil {
 			r.srv.Close()
 		}
+		// Shutdown closes only the listeners Serve has registered: if it
+		// ran first, Serve would accept forever.
+		_ = r.ln.Close()
 		return nil
 	})
 	if r.del != nil {
