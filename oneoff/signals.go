@@ -73,6 +73,10 @@ func (s *supervisor) wait(ctx context.Context, waitC <-chan container.WaitRespon
 		select {
 		case res := <-waitC:
 			if res.Error != nil && res.Error.Message != "" {
+				if code, ok := s.exitedNotRemoved(ectx, res.Error.Message); ok {
+					out.code = code
+					return out, nil
+				}
 				return out, engineError(fmt.Errorf("wait for container: %s", res.Error.Message))
 			}
 			out.code = int(res.StatusCode)
@@ -104,6 +108,28 @@ func (s *supervisor) wait(ctx context.Context, waitC <-chan container.WaitRespon
 			s.kill(ectx, "KILL")
 		}
 	}
+}
+
+// exitedNotRemoved handles a wait that the engine ended with an error. When
+// the task had exited and only its automatic removal failed (a storage
+// driver that could not delete the container's files: "failed to remove
+// root filesystem"), the task's exit code is the run's, as the task did
+// finish; devbox removes the container itself and logs a warning if that
+// fails too. docker run exits 125 there; a migration that succeeded should
+// not look failed because the engine could not clean up after it.
+func (s *supervisor) exitedNotRemoved(ctx context.Context, msg string) (int, bool) {
+	ins, err := s.eng.ContainerInspect(ctx, s.id)
+	if err != nil || ins.ContainerJSONBase == nil || ins.State == nil {
+		return 0, false
+	}
+	if st := ins.State.Status; st != container.StateExited && st != container.StateDead {
+		return 0, false
+	}
+	s.log.Warn("the engine could not remove the finished task; removing it", "err", msg)
+	if err := s.eng.ContainerRemove(ctx, s.id, container.RemoveOptions{Force: true, RemoveVolumes: true}); err != nil {
+		s.log.Warn("task container left behind: remove it with docker rm -f", "container", s.id, "err", err)
+	}
+	return ins.State.ExitCode, true
 }
 
 func (s *supervisor) kill(ctx context.Context, sig string) {
