@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -120,6 +121,26 @@ func (a *app) dropletGetenv(k string) string {
 // dropletArgs returns the command's positional arguments (flags that
 // followed them were moved ahead by interspersed).
 func dropletArgs(c *cli.Context) ([]string, error) { return c.Args().Slice(), nil }
+
+// dropletBounded is how every droplet command bounded by --timeout starts:
+// the API client and the command's context; done ends the context and
+// reports the API's rate limit, as the command returns.
+func (a *app) dropletBounded(c *cli.Context) (*droplet.Client, context.Context, func(), error) {
+	client, err := a.dropletClient(c)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ctx, cancel := dropletTimeout(c)
+	return client, ctx, func() { cancel(); a.dropletRate(c, client) }, nil
+}
+
+// dropletNoArgs refuses positional arguments for a command that takes none.
+func dropletNoArgs(c *cli.Context, command string) error {
+	if c.Args().Present() {
+		return usageErrorf("%s takes no arguments", command)
+	}
+	return nil
+}
 
 // dropletInvalid turns the domain's bad-input errors into usage errors (exit 2).
 func dropletInvalid(err error) error {

@@ -26,13 +26,11 @@ func (a *app) dropletDownCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			client, err := a.dropletClient(c)
+			client, ctx, done, err := a.dropletBounded(c)
 			if err != nil {
 				return err
 			}
-			defer a.dropletRate(c, client)
-			ctx, cancel := dropletTimeout(c)
-			defer cancel()
+			defer done()
 			gone, err := client.Down(ctx, name, a.dropletConfirm(c.Bool("force")))
 			switch {
 			case errors.Is(err, errDropletNeedsForce):
@@ -93,13 +91,11 @@ func (a *app) dropletStatusCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			client, err := a.dropletClient(c)
+			client, ctx, done, err := a.dropletBounded(c)
 			if err != nil {
 				return err
 			}
-			defer a.dropletRate(c, client)
-			ctx, cancel := dropletTimeout(c)
-			defer cancel()
+			defer done()
 			ds, err := client.Status(ctx, name)
 			if err != nil {
 				return dropletTimedOut(err)
@@ -136,20 +132,14 @@ func (a *app) dropletListCommand() *cli.Command {
 		Usage: "list every devbox droplet with its age and cost so far",
 		Flags: append(dropletAPIFlags(), dropletTimeoutFlag(), jsonFlag()),
 		Action: func(c *cli.Context) error {
-			args, err := dropletArgs(c)
+			if err := dropletNoArgs(c, "list"); err != nil {
+				return err
+			}
+			client, ctx, done, err := a.dropletBounded(c)
 			if err != nil {
 				return err
 			}
-			if len(args) > 0 {
-				return usageErrorf("list takes no arguments")
-			}
-			client, err := a.dropletClient(c)
-			if err != nil {
-				return err
-			}
-			defer a.dropletRate(c, client)
-			ctx, cancel := dropletTimeout(c)
-			defer cancel()
+			defer done()
 			ds, err := client.List(ctx)
 			if err != nil {
 				return dropletTimedOut(err)

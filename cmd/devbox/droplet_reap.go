@@ -23,20 +23,14 @@ func (a *app) dropletReapCommand() *cli.Command {
 			&cli.BoolFlag{Name: "dry-run", Usage: "only list the expired droplets"},
 			dropletTimeoutFlag(), jsonFlag()),
 		Action: func(c *cli.Context) error {
-			args, err := dropletArgs(c)
+			if err := dropletNoArgs(c, "reap"); err != nil {
+				return err
+			}
+			client, ctx, done, err := a.dropletBounded(c)
 			if err != nil {
 				return err
 			}
-			if len(args) > 0 {
-				return usageErrorf("reap takes no arguments")
-			}
-			client, err := a.dropletClient(c)
-			if err != nil {
-				return err
-			}
-			defer a.dropletRate(c, client)
-			ctx, cancel := dropletTimeout(c)
-			defer cancel()
+			defer done()
 			dry := c.Bool("dry-run")
 			ds, err := client.Reap(ctx, dry, a.dropletConfirm(c.Bool("force")))
 			switch {
