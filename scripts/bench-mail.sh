@@ -12,6 +12,7 @@
 # Postfix master. Tunables: BENCH_MAIL_MESSAGES, BENCH_MAIL_SENDERS,
 # BENCH_MAIL_SIZE, BIN.
 set -euo pipefail
+SCRIPTS=$(cd "$(dirname "$0")" && pwd)
 
 BIN=${BIN:-bin/devbox}
 N=${BENCH_MAIL_MESSAGES:-3000}
@@ -109,28 +110,7 @@ syslog_name = postfix-bench
 default_process_limit = 100
 smtp_destination_concurrency_limit = 20
 CONF
-cat >"$T/pf/etc/master.cf" <<CONF
-127.0.0.1:$PFX inet n - n - - smtpd
-pickup    unix  n - n 60 1 pickup
-cleanup   unix  n - n -  0 cleanup
-qmgr      unix  n - n 300 1 qmgr
-rewrite   unix  - - n -  - trivial-rewrite
-bounce    unix  - - n -  0 bounce
-defer     unix  - - n -  0 bounce
-trace     unix  - - n -  0 bounce
-verify    unix  - - n -  1 verify
-flush     unix  n - n 1000? 0 flush
-proxymap  unix  - - n -  - proxymap
-smtp      unix  - - n -  - smtp
-relay     unix  - - n -  - smtp
-showq     unix  n - n -  - showq
-error     unix  - - n -  - error
-retry     unix  - - n -  - error
-discard   unix  - - n -  - discard
-anvil     unix  - - n -  1 anvil
-scache    unix  - - n -  1 scache
-postlog   unix-dgram n - n - 1 postlogd
-CONF
+{ echo "127.0.0.1:$PFX inet n - n - - smtpd"; grep -v '^#' "$SCRIPTS/postfix-master.cf"; } >"$T/pf/etc/master.cf"
 /usr/sbin/postfix -c "$T/pf/etc" start-fg >"$T/pf/start.log" 2>&1 &
 PIDS+=($!)
 

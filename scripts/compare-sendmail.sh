@@ -9,6 +9,7 @@
 # Run with `make compare-sendmail` (builds bin/devbox first). Needs root for
 # the Postfix master. BIN overrides the binary.
 set -euo pipefail
+SCRIPTS=$(cd "$(dirname "$0")" && pwd)
 
 BIN=${BIN:-bin/devbox}
 die() { echo "compare-sendmail: $*" >&2; exit 1; }
@@ -69,27 +70,7 @@ biff = no
 maillog_file = /dev/stdout
 syslog_name = postfix-compare
 CONF
-cat >"$T/pf/etc/master.cf" <<CONF
-pickup    unix  n - n 60 1 pickup
-cleanup   unix  n - n -  0 cleanup
-qmgr      unix  n - n 300 1 qmgr
-rewrite   unix  - - n -  - trivial-rewrite
-bounce    unix  - - n -  0 bounce
-defer     unix  - - n -  0 bounce
-trace     unix  - - n -  0 bounce
-verify    unix  - - n -  1 verify
-flush     unix  n - n 1000? 0 flush
-proxymap  unix  - - n -  - proxymap
-smtp      unix  - - n -  - smtp
-relay     unix  - - n -  - smtp
-showq     unix  n - n -  - showq
-error     unix  - - n -  - error
-retry     unix  - - n -  - error
-discard   unix  - - n -  - discard
-anvil     unix  - - n -  1 anvil
-scache    unix  - - n -  1 scache
-postlog   unix-dgram n - n - 1 postlogd
-CONF
+grep -v '^#' "$SCRIPTS/postfix-master.cf" >"$T/pf/etc/master.cf"
 /usr/sbin/postfix -c "$T/pf/etc" start-fg >"$T/start.log" 2>&1 &
 PF_PID=$!
 for _ in $(seq 100); do [ -S "$T/pf/queue/public/pickup" ] || [ -p "$T/pf/queue/public/pickup" ] && break; sleep 0.1; done
