@@ -32,7 +32,7 @@ func TestDNSContainers(t *testing.T) {
 	peerIP := ci.NetworkSettings.Networks[e.network].IPAddress
 
 	up := fakeDNSUpstream(t)
-	r := startDNSCLI(t, "dns", "serve", "--listen", "127.0.0.1:0", "--containers", e.network, "--upstream", up, "--wildcard", "*.devbox.test=127.0.0.1")
+	r := startCLI(t, "dns", "serve", "--listen", "127.0.0.1:0", "--containers", e.network, "--upstream", up, "--wildcard", "*.devbox.test=127.0.0.1")
 	gw := r.waitLog(t, "serving the containers of a network", "addr")
 	r.waitLog(t, "dns server listening", "")
 

@@ -152,7 +152,7 @@ func TestDNSServeReadsConfig(t *testing.T) {
 		append([]string{"serve", "--config", conf, "--dns-upstream", up, "--dns-hosts", hosts, "--dns-wildcard", "*.dev.internal=127.0.0.7"}, serveMailTestFlags(t)...),
 	} {
 		t.Run(args[0], func(t *testing.T) {
-			r := startDNSCLI(t, args...)
+			r := startCLI(t, args...)
 			r.waitLog(t, "listening where devbox dns install pointed the host", "")
 			addr := r.waitLog(t, "dns server listening", "addrs")
 			if !strings.HasPrefix(addr, "127.0.0.154:") {

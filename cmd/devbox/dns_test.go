@@ -17,82 +17,9 @@ import (
 
 	"github.com/miekg/dns"
 
-	"github.com/devbox-tools/devbox/internal/output"
 	"github.com/devbox-tools/devbox/internal/testbin"
 	"github.com/devbox-tools/devbox/internal/testsync"
 )
-
-// runningDNSCLI is devbox running in-process in the background.
-type runningDNSCLI struct {
-	cancel context.CancelFunc
-	done   chan int
-	stderr *testsync.Buffer
-}
-
-func startDNSCLI(t *testing.T, args ...string) *runningDNSCLI {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	r := &runningDNSCLI{cancel: cancel, done: make(chan int, 1), stderr: &testsync.Buffer{}}
-	go func() {
-		r.done <- run(ctx, append([]string{"devbox"}, args...), output.Streams{
-			In: strings.NewReader(""), Out: io.Discard, Err: r.stderr, Getenv: os.Getenv,
-		})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-r.done:
-		case <-time.After(10 * time.Second):
-			t.Errorf("devbox did not stop")
-		}
-	})
-	return r
-}
-
-var dnsLogValue = regexp.MustCompile(`(addrs=\[[^\]]*\]|addr=\S+)`)
-
-// waitLog waits for a log line containing what and returns the value of
-// key (addrs or addr) on it, or the line when key is empty.
-func (r *runningDNSCLI) waitLog(t *testing.T, what, key string) string {
-	t.Helper()
-	for range 250 {
-		select {
-		case code := <-r.done:
-			t.Fatalf("devbox exited %d: %s", code, r.stderr.String())
-		default:
-		}
-		for _, line := range strings.Split(r.stderr.String(), "\n") {
-			if !strings.Contains(line, what) {
-				continue
-			}
-			if key == "" {
-				return line
-			}
-			for _, m := range dnsLogValue.FindAllString(line, -1) {
-				if v, ok := strings.CutPrefix(m, key+"="); ok {
-					return strings.Trim(strings.Fields(strings.Trim(v, "[]"))[0], `"`)
-				}
-			}
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("no %q in the log: %s", what, r.stderr.String())
-	return ""
-}
-
-// stop interrupts devbox and returns its exit code.
-func (r *runningDNSCLI) stop(t *testing.T) int {
-	t.Helper()
-	r.cancel()
-	select {
-	case code := <-r.done:
-		r.done <- code
-		return code
-	case <-time.After(10 * time.Second):
-		t.Fatal("devbox did not stop")
-	}
-	return -1
-}
 
 func dnsQuery(t *testing.T, addr, name string, qtype uint16) *dns.Msg {
 	t.Helper()
@@ -140,7 +67,7 @@ func TestDNSServe(t *testing.T) {
 		t.Fatal(err)
 	}
 	up := fakeDNSUpstream(t)
-	r := startDNSCLI(t, "dns", "serve", "--listen", "127.0.0.1:0", "--hosts", hosts,
+	r := startCLI(t, "dns", "serve", "--listen", "127.0.0.1:0", "--hosts", hosts,
 		"--wildcard", "*.w.test=10.1.1.1", "--upstream", up, "--metrics-addr", "127.0.0.1:0", "--local", "/corp.example/")
 	addr := r.waitLog(t, "dns server listening", "addrs")
 	metrics := r.waitLog(t, "metrics listening", "addr")
@@ -193,7 +120,7 @@ func TestDNSServeFromEnvironment(t *testing.T) {
 	t.Setenv("DEVBOX_DNS_LISTEN", "127.0.0.1:0")
 	t.Setenv("DEVBOX_DNS_WILDCARD", "*.env.test=10.2.2.2")
 	t.Setenv("DEVBOX_DNS_NO_FORWARD", "true")
-	r := startDNSCLI(t, "dns", "serve")
+	r := startCLI(t, "dns", "serve")
 	addr := r.waitLog(t, "dns server listening", "addrs")
 	if got := firstDNSAddr(dnsQuery(t, addr, "x.env.test.", dns.TypeA)); got != "10.2.2.2" {
 		t.Errorf("x.env.test = %s", got)
@@ -258,7 +185,7 @@ func TestDNSBinarySignals(t *testing.T) {
 		_ = cmd.Process.Kill()
 		<-done
 	})
-	r := &runningDNSCLI{done: make(chan int), stderr: stderr}
+	r := &runningCLI{done: make(chan int), stderr: stderr}
 	addr := r.waitLog(t, "dns server listening", "addrs")
 	if got := firstDNSAddr(dnsQuery(t, addr, "bin.test.", dns.TypeA)); got != "10.0.0.1" {
 		t.Errorf("bin.test = %s", got)
@@ -322,7 +249,7 @@ func TestDNSServeLimitFlags(t *testing.T) {
 	}{{"3", true, time.Second}, {"0", false, 5 * time.Second}} {
 		t.Run("rate-limit "+tt.rate, func(t *testing.T) {
 			t.Setenv("DEVBOX_DNS_RATE_LIMIT", tt.rate)
-			r := startDNSCLI(t, "dns", "serve", "--listen", "0.0.0.0:0", "--no-forward", "--wildcard", "*.lim.test=10.3.3.3")
+			r := startCLI(t, "dns", "serve", "--listen", "0.0.0.0:0", "--no-forward", "--wildcard", "*.lim.test=10.3.3.3")
 			line := r.waitLog(t, "dns server listening", "") // addrs=[[::]:PORT]: all addresses
 			m := regexp.MustCompile(`addrs=\[\S*:(\d+)\]`).FindStringSubmatch(line)
 			if m == nil {
@@ -356,7 +283,7 @@ func TestDNSServeLimitFlags(t *testing.T) {
 		go func() { _ = srv.ActivateAndServe() }()
 		t.Cleanup(func() { _ = srv.Shutdown() })
 		defer close(release)
-		r := startDNSCLI(t, "dns", "serve", "--listen", "127.0.0.1:0", "--upstream", pc.LocalAddr().String(), "--forward-max-per-client", "1")
+		r := startCLI(t, "dns", "serve", "--listen", "127.0.0.1:0", "--upstream", pc.LocalAddr().String(), "--forward-max-per-client", "1")
 		addr := r.waitLog(t, "dns server listening", "addrs")
 		first := make(chan *dns.Msg, 1)
 		go func() {

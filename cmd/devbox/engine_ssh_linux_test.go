@@ -129,7 +129,7 @@ func TestEngineCommandsOverSSH(t *testing.T) {
 				t.Errorf("host files not read through the probe container: %s", stdout)
 			}
 
-			r := startDNSCLI(t, append(append([]string{}, eng.global...), "dns", "serve", "--listen", "127.0.0.1:0", "--no-forward", "--docker")...)
+			r := startCLI(t, append(append([]string{}, eng.global...), "dns", "serve", "--listen", "127.0.0.1:0", "--no-forward", "--docker")...)
 			addr := r.waitLog(t, "dns server listening", "addrs")
 			var got string
 			for range 100 { // the container list arrives after start

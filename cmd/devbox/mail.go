@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -189,24 +190,52 @@ func (a *app) mailServe(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	relay, err := mailrelay.New(cfg, a.logger)
+	p, err := a.prepareMail(cfg, c.String("metrics-addr"), "")
 	if err != nil {
 		return err
 	}
-	if _, err := relay.Listen(); err != nil {
-		return err
+	return p.serve(c.Context)
+}
+
+// prepareMail binds a relay and its metrics server (metricsAddr, empty:
+// none); prefix is the one of the flags that configured them, for hints.
+// Every bound address is logged once serving starts, so a listener on
+// port 0 can be found.
+func (a *app) prepareMail(cfg mailrelay.Config, metricsAddr, prefix string) (*prepared, error) {
+	r, err := mailrelay.New(cfg, a.logger)
+	if err != nil {
+		return nil, err
 	}
-	g, ctx := errgroup.WithContext(c.Context)
-	if addr := c.String("metrics-addr"); addr != "" {
-		ms, err := metricsserver.Listen(addr, relay.Registry(), relay.Healthy)
-		if err != nil {
-			_ = relay.Close()
-			return hint.Wrap(err, "pick another --metrics-addr")
+	if _, err := r.Listen(); err != nil {
+		return nil, err
+	}
+	var ms *metricsserver.Server
+	if metricsAddr != "" {
+		if ms, err = metricsserver.Listen(metricsAddr, r.Registry(), r.Healthy); err != nil {
+			_ = r.Close()
+			return nil, hint.Wrap(err, "pick another --"+prefix+"metrics-addr")
 		}
-		g.Go(func() error { return ms.Serve(ctx) })
 	}
-	g.Go(func() error { return relay.Serve(ctx) })
-	return g.Wait()
+	closeAll := func() {
+		_ = r.Close()
+		if ms != nil {
+			_ = ms.Close()
+		}
+	}
+	return &prepared{close: closeAll, serve: func(ctx context.Context) error {
+		if h := r.HTTPAddr(); h != nil {
+			a.logger.Info("caught mail web listening", "component", "mail", "addr", h.String(), "url", "http://"+h.String()+"/")
+		}
+		if ms != nil {
+			a.logger.Info("metrics listening", "component", "mail", "addr", ms.Addr().String())
+		}
+		g, ctx := errgroup.WithContext(ctx)
+		g.Go(func() error { return r.Serve(ctx) })
+		if ms != nil {
+			g.Go(func() error { return ms.Serve(ctx) })
+		}
+		return g.Wait()
+	}}, nil
 }
 
 // devServeMailConfig is the relay `devbox serve` runs: catch mode on

@@ -13,8 +13,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -253,52 +251,11 @@ func TestMailServeUsageErrors(t *testing.T) {
 	}
 }
 
-func freePort(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-func waitSMTP(t *testing.T, addr string, alive func() bool) {
-	t.Helper()
-	for range 500 {
-		if !alive() {
-			t.Fatal("relay exited")
-		}
-		if err := probeSMTP(context.Background(), addr); err == nil {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("relay did not start on %s", addr)
-}
-
 func TestMailServeInProcess(t *testing.T) {
 	clearMailEnv(t)
-	addr, maddr := freePort(t), freePort(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	var code int
-	done := make(chan struct{})
-	var mu sync.Mutex
-	go func() {
-		c, _, _ := runMailCLI(t, ctx, strings.NewReader(""), "devbox", "mail", "serve", "--mode", "catch", "--listen", addr, "--metrics-addr", maddr, "--spool", t.TempDir())
-		mu.Lock()
-		code = c
-		mu.Unlock()
-		close(done)
-	}()
-	alive := func() bool {
-		select {
-		case <-done:
-			return false
-		default:
-			return true
-		}
-	}
-	waitSMTP(t, addr, alive)
+	r := startCLI(t, "mail", "serve", "--mode", "catch", "--listen", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--spool", t.TempDir())
+	addr := r.waitLog(t, "mail relay listening", "addr")
+	maddr := r.waitLog(t, "metrics listening", "addr")
 	c, err := smtp.Dial(addr)
 	if err != nil {
 		t.Fatal(err)
@@ -311,11 +268,7 @@ func TestMailServeInProcess(t *testing.T) {
 	if err != nil || !strings.Contains(resp, "devbox_mail_accepted_total 1") || !strings.Contains(resp, "devbox_mail_queue_depth") {
 		t.Errorf("metrics: %v %q", err, resp)
 	}
-	cancel()
-	<-done
-	mu.Lock()
-	defer mu.Unlock()
-	if code != exitInterrupted {
+	if code := r.stop(t); code != exitInterrupted {
 		t.Errorf("exit %d, want %d", code, exitInterrupted)
 	}
 }
@@ -415,23 +368,9 @@ func TestSendmailListQueue(t *testing.T) {
 // answers to; other names get 421 (DNS rebinding).
 func TestMailServeHTTPAllowHost(t *testing.T) {
 	clearMailEnv(t)
-	addr, haddr := freePort(t), freePort(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		runMailCLI(t, ctx, strings.NewReader(""), "devbox", "mail", "serve", "--mode", "catch", "--listen", addr,
-			"--http-listen", haddr, "--http-allow-host", "mail.dev.test", "--spool", t.TempDir())
-		close(done)
-	}()
-	defer func() { cancel(); <-done }()
-	waitSMTP(t, addr, func() bool {
-		select {
-		case <-done:
-			return false
-		default:
-			return true
-		}
-	})
+	r := startCLI(t, "mail", "serve", "--mode", "catch", "--listen", "127.0.0.1:0",
+		"--http-listen", "127.0.0.1:0", "--http-allow-host", "mail.dev.test", "--spool", t.TempDir())
+	haddr := r.waitLog(t, "caught mail web listening", "addr")
 	for host, want := range map[string]string{"mail.dev.test": "200 OK", "localhost": "200 OK", "evil.test": "421 Misdirected Request"} {
 		conn, err := net.Dial("tcp", haddr)
 		if err != nil {
@@ -520,23 +459,9 @@ func TestMailQueueBinary(t *testing.T) {
 	if code, _, stderr := runBin("mail", "queue", "retry", "--spool", dir, mustFailedID(t, dir)); code != 0 {
 		t.Fatalf("retry: %d %q", code, stderr)
 	}
-	smtpAddr := freePort(t)
-	relay := exec.Command(bin, "mail", "serve", "--spool", dir, "--listen", smtpAddr, "--retry-initial", "1h")
-	relay.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "DEVBOX_MAIL_RELAY_HOST=127.0.0.1:1", "DEVBOX_MAIL_RELAY_TLS=none"}
-	if err := relay.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { relay.Wait(); close(exited) }()
-	t.Cleanup(func() { relay.Process.Signal(syscall.SIGTERM); <-exited })
-	waitSMTP(t, smtpAddr, func() bool {
-		select {
-		case <-exited:
-			return false
-		default:
-			return true
-		}
-	})
+	relay := startBin(t, []string{"HOME=" + t.TempDir(), "DEVBOX_MAIL_RELAY_HOST=127.0.0.1:1", "DEVBOX_MAIL_RELAY_TLS=none"},
+		"mail", "serve", "--spool", dir, "--listen", "127.0.0.1:0", "--retry-initial", "1h")
+	relay.waitLog(t, "mail relay listening", "addr")
 	code, stdout, stderr = runBin("mail", "queue", "flush", "--json", "--spool", dir)
 	res = nil
 	if code != 0 || json.Unmarshal([]byte(stdout), &res) != nil || res["relay_running"] != true || res["waiting"] != 1.0 {

@@ -8,7 +8,6 @@ import (
 
 	"github.com/devbox-tools/devbox/dnsserver"
 	"github.com/devbox-tools/devbox/internal/hint"
-	"github.com/devbox-tools/devbox/internal/metricsserver"
 	"github.com/devbox-tools/devbox/mailrelay"
 )
 
@@ -113,35 +112,5 @@ func (a *app) prepareServeMail(c *cli.Context) (*prepared, error) {
 	if s := c.String("mail-spool"); s != "" {
 		cfg.Spool = s
 	}
-	r, err := mailrelay.New(cfg, a.logger)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := r.Listen(); err != nil {
-		return nil, err
-	}
-	var ms *metricsserver.Server
-	if addr := c.String("mail-metrics-addr"); addr != "" {
-		if ms, err = metricsserver.Listen(addr, r.Registry(), r.Healthy); err != nil {
-			_ = r.Close()
-			return nil, hint.Wrap(err, "pick another --mail-metrics-addr")
-		}
-	}
-	closeAll := func() {
-		_ = r.Close()
-		if ms != nil {
-			_ = ms.Close()
-		}
-	}
-	return &prepared{close: closeAll, serve: func(ctx context.Context) error {
-		if h := r.HTTPAddr(); h != nil {
-			a.logger.Info("caught mail web listening", "component", "mail", "addr", h.String(), "url", "http://"+h.String()+"/")
-		}
-		g, ctx := errgroup.WithContext(ctx)
-		g.Go(func() error { return r.Serve(ctx) })
-		if ms != nil {
-			g.Go(func() error { return ms.Serve(ctx) })
-		}
-		return g.Wait()
-	}}, nil
+	return a.prepareMail(cfg, c.String("mail-metrics-addr"), "mail-")
 }

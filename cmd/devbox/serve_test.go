@@ -37,7 +37,7 @@ func TestServeDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	up := fakeDNSUpstream(t)
-	r := startDNSCLI(t, append([]string{"serve", "--dns-listen", "127.0.0.1:0", "--dns-upstream", up, "--dns-hosts", hosts}, serveMailTestFlags(t)...)...)
+	r := startCLI(t, append([]string{"serve", "--dns-listen", "127.0.0.1:0", "--dns-upstream", up, "--dns-hosts", hosts}, serveMailTestFlags(t)...)...)
 	addr := r.waitLog(t, "dns server listening", "addrs")
 	for name, want := range map[string]string{
 		"devbox.test.":         "127.0.0.1",
@@ -88,7 +88,7 @@ func serveMailTestFlags(t *testing.T) []string {
 // With its defaults, `devbox serve` also catches mail: a message sent to its
 // SMTP port shows up in the caught-mail JSON API, and nothing is relayed.
 func TestServeCatchesMail(t *testing.T) {
-	r := startDNSCLI(t, append([]string{"serve", "--dns-listen", "127.0.0.1:0", "--dns-no-forward"}, serveMailTestFlags(t)...)...)
+	r := startCLI(t, append([]string{"serve", "--dns-listen", "127.0.0.1:0", "--dns-no-forward"}, serveMailTestFlags(t)...)...)
 	smtpAddr := r.waitLog(t, "mail relay listening", "addr")
 	webAddr := r.waitLog(t, "caught mail web listening", "addr")
 	if !strings.Contains(r.waitLog(t, "mail relay listening", ""), "mode=catch") {
