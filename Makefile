@@ -65,11 +65,10 @@ lint:
 	$(GO) tool staticcheck $(PKGS)
 
 # test-arm64 runs the -short tests as linux/arm64 binaries under qemu-user
-# (Debian's qemu-user-static; installed here when missing). Not part of CI:
-# it takes minutes. TestUDPSteering is skipped: qemu-user does not emulate
-# the kernel's reuseport BPF steering it checks.
-test-arm64:
-	@command -v qemu-aarch64-static >/dev/null || apt-get install -y -qq --no-install-recommends qemu-user-static
+# (Debian's qemu-user-static, which make deps installs); CI runs it after
+# make test. TestUDPSteering is skipped: qemu-user does not emulate the
+# kernel's reuseport BPF steering it checks.
+test-arm64: deps
 	GOARCH=arm64 CGO_ENABLED=0 $(GO) test -short -count=1 -exec qemu-aarch64-static -skip 'TestUDPSteering' $(PKGS)
 
 cross:

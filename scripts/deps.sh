@@ -3,7 +3,7 @@
 # a no-op when everything is already there. Needs root (or sudo) and apt.
 set -euo pipefail
 
-pkgs=(dnsperf dnsmasq-base postfix swaks busybox-static python3 iproute2 ca-certificates util-linux mount iptables nftables openssh-client openssh-server rsync hyperfine strace chromium)
+pkgs=(dnsperf dnsmasq-base postfix swaks busybox-static python3 iproute2 ca-certificates util-linux mount iptables nftables openssh-client openssh-server rsync hyperfine strace chromium qemu-user-static)
 
 # Mailpit, the peer of the catch-mode differential test and bench, from the Go module proxy.
 if command -v go >/dev/null && ! [ -x "$(go env GOPATH)/bin/mailpit" ]; then
