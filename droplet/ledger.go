@@ -282,3 +282,19 @@ func (c *Client) ledgerEntries(name string) []LedgerEntry {
 	})
 	return es
 }
+
+// LedgerNames lists the droplet names the ledger at path records (every
+// API and account: it is the user's own file), sorted, for completion. A
+// missing ledger lists nothing.
+func LedgerNames(path string) ([]string, error) {
+	lf, err := (&Ledger{path: path}).read()
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(lf.Entries))
+	for _, e := range lf.Entries {
+		names = append(names, e.Name)
+	}
+	slices.Sort(names)
+	return slices.Compact(names), nil
+}

@@ -10,6 +10,9 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/urfave/cli/v2"
+
+	"github.com/devbox-tools/devbox/droplet"
+	"github.com/devbox-tools/devbox/internal/dockerhost"
 )
 
 // Shell completion: `devbox completion SHELL` prints a script that, on
@@ -151,8 +154,11 @@ func dashed(name string) string {
 
 // flagValues lists the values worth offering for a flag.
 func (a *app) flagValues(ctx context.Context, path []string, flag string) []string {
-	if strings.Join(path, " ") == "run" && flag == "from" {
+	switch {
+	case strings.Join(path, " ") == "run" && flag == "from":
 		return a.containerNames(ctx)
+	case len(path) == 0 && flag == contextFlag:
+		return a.contextNames()
 	}
 	return nil
 }
@@ -164,8 +170,31 @@ func (a *app) argValues(ctx context.Context, path []string) []string {
 		return a.containerNames(ctx)
 	case "completion":
 		return []string{"bash", "fish", "powershell", "zsh"}
+	case "droplet up", "droplet down", "droplet status", "droplet ssh", "droplet env":
+		return a.dropletNames()
 	}
 	return nil
+}
+
+// dropletNames lists the droplets devbox's ledger records (a local file:
+// no API call, no token).
+func (a *app) dropletNames() []string {
+	path, err := droplet.LedgerPath(a.dropletGetenv)
+	if err != nil {
+		return nil
+	}
+	names, _ := droplet.LedgerNames(path)
+	return names
+}
+
+// contextNames lists the docker CLI's contexts, "default" first.
+func (a *app) contextNames() []string {
+	dir, err := dockerhost.ConfigDir(a.getenv)
+	if err != nil {
+		return nil
+	}
+	names, _ := dockerhost.ContextNames(dir)
+	return append([]string{"default"}, names...)
 }
 
 // containerNames lists the engine's containers, or nothing when the engine

@@ -11,6 +11,7 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 
+	"github.com/devbox-tools/devbox/internal/dockerhost"
 	"github.com/devbox-tools/devbox/internal/dockertest"
 	"github.com/devbox-tools/devbox/internal/testbin"
 )
@@ -154,5 +155,54 @@ complete -p devbox`
 	}
 	if got := string(out); !strings.HasPrefix(got, "show\n") || !strings.Contains(got, "-F _devbox devbox") {
 		t.Errorf("bash completion printed %q", got)
+	}
+}
+
+// Droplet names come from devbox's ledger and context names from the
+// docker CLI's store: local files, no API call.
+func TestCompleteDropletAndContextNames(t *testing.T) {
+	state, docker := t.TempDir(), t.TempDir()
+	t.Setenv("XDG_STATE_HOME", state)
+	t.Setenv("DOCKER_CONFIG", docker)
+	t.Setenv("DOCKER_CONTEXT", "")
+	t.Setenv("DOCKER_HOST", "")
+	ledger := `{"version":1,"entries":[
+	 {"api":"https://api.example.test","account":"a","attempt":"1","name":"dev","attempted_at":"2026-01-01T00:00:00Z","id":1},
+	 {"api":"https://api.example.test","account":"b","attempt":"2","name":"demo","attempted_at":"2026-01-01T00:00:00Z"},
+	 {"api":"https://api.example.test","account":"a","attempt":"3","name":"dev","attempted_at":"2026-01-01T00:00:00Z","id":2}]}`
+	if err := os.MkdirAll(filepath.Join(state, "devbox"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(state, "devbox", "droplets.json"), []byte(ledger), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"devbox-dev", "work"} {
+		if err := dockerhost.SaveContext(docker, name, "", "ssh://root@127.0.0.1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		words []string
+		want  []string
+	}{
+		{[]string{"droplet", "down", ""}, []string{"demo", "dev"}},
+		{[]string{"droplet", "status", "dev"}, []string{"dev"}},
+		{[]string{"droplet", "ssh", "--ssh-port", "22", "de"}, []string{"demo", "dev"}},
+		{[]string{"droplet", "list", ""}, nil},
+		{[]string{"--context", ""}, []string{"default", "devbox-dev", "work"}},
+		{[]string{"--context", "w"}, []string{"work"}},
+		{[]string{"--context=d"}, []string{"--context=default", "--context=devbox-dev"}},
+	}
+	for _, tt := range tests {
+		if got := completions(t, tt.words...); !slices.Equal(got, tt.want) {
+			t.Errorf("complete %q = %q, want %q", tt.words, got, tt.want)
+		}
+	}
+	// A damaged ledger or store completes nothing rather than failing.
+	if err := os.WriteFile(filepath.Join(state, "devbox", "droplets.json"), []byte("{"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := completions(t, "droplet", "down", ""); len(got) != 0 {
+		t.Errorf("damaged ledger: %q, want nothing", got)
 	}
 }

@@ -131,3 +131,17 @@ func writeAtomic(path string, data []byte, mode fs.FileMode) error {
 	}
 	return nil
 }
+
+// ContextNames lists the contexts of the docker CLI's store in configDir
+// (not "default", which the docker CLI does not store).
+func ContextNames(configDir string) ([]string, error) {
+	list, err := newStore(configDir).List()
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(list))
+	for _, m := range list {
+		names = append(names, m.Name)
+	}
+	return names, nil
+}
