@@ -65,12 +65,15 @@ type ForwarderConfig struct {
 	Timeout   time.Duration // per upstream try; default DefaultForwardTimeout
 	CacheSize int           // entries; 0 disables the cache
 	// MaxInflight and MaxInflightPerClient bound the queries waiting for
-	// an upstream, in all and per client address; defaults
-	// DefaultMaxInflight and DefaultMaxInflightPerClient.
+	// an upstream, in all and per client; defaults DefaultMaxInflight and
+	// DefaultMaxInflightPerClient.
 	MaxInflight, MaxInflightPerClient int
-	Nonce                             [8]byte
-	Metrics                           *Metrics
-	Logger                            *slog.Logger
+	// ClientIPv6Prefix is how many leading bits of an IPv6 address name
+	// its client (limits.go); default DefaultClientIPv6Prefix.
+	ClientIPv6Prefix int
+	Nonce            [8]byte
+	Metrics          *Metrics
+	Logger           *slog.Logger
 }
 
 // NewForwarder builds a Forwarder.
@@ -81,9 +84,12 @@ func NewForwarder(cfg ForwarderConfig) *Forwarder {
 	if cfg.MaxInflightPerClient <= 0 {
 		cfg.MaxInflightPerClient = DefaultMaxInflightPerClient
 	}
+	if cfg.ClientIPv6Prefix <= 0 {
+		cfg.ClientIPv6Prefix = DefaultClientIPv6Prefix
+	}
 	f := &Forwarder{
 		cache:    newCache(cfg.CacheSize, nil),
-		inflight: newInflight(cfg.MaxInflightPerClient, cfg.MaxInflight),
+		inflight: newInflight(cfg.MaxInflightPerClient, cfg.MaxInflight, cfg.ClientIPv6Prefix),
 		timeout:  cfg.Timeout,
 		nonce:    cfg.Nonce,
 		metrics:  cfg.Metrics,
@@ -154,8 +160,9 @@ func (f *Forwarder) Exchange(ctx context.Context, q dns.Question, do, cd bool, c
 }
 
 // ExchangeFrom is Exchange for a query from client, counted against the
-// in-flight limits (ErrBusy beyond them); the zero Addr counts only in the
-// total.
+// in-flight limits (ErrBusy beyond them) of its client (an IPv6 address
+// counts by its prefix, see ClientIPv6Prefix); the zero Addr counts only
+// in the total.
 func (f *Forwarder) ExchangeFrom(ctx context.Context, client netip.Addr, q dns.Question, do, cd bool, carry ...*dns.EDNS0_LOCAL) (*dns.Msg, error) {
 	key := keyOf(q, do, cd)
 	if m, ok := f.cache.get(key); ok {

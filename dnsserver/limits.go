@@ -8,31 +8,57 @@ import (
 
 // Fairness and amplification limits.
 //
+// A client, for every per-client limit (forwarded queries in flight, the
+// response rate limit, TCP connections), is an IPv4 address, or the first
+// ClientIPv6Prefix bits (default 56, as BIND's RRL) of an IPv6 address: a
+// host is commonly given a /64 or a /56 and may use any address in it, so
+// counting each IPv6 address alone would let it escape every limit by
+// rotating addresses. An IPv4-mapped IPv6 address (::ffff:192.0.2.1, from
+// a dual-stack socket) is its IPv4 address.
+//
 // In-flight forwarding: at most MaxInflightPerClient queries from one
-// client address, and MaxInflight in all, may wait for an upstream at
-// once (cache hits do not count). A query beyond either limit is answered
-// REFUSED at once, so one client sending thousands of unanswerable names
-// cannot hold every slot while the others wait.
+// client, and MaxInflight in all, may wait for an upstream at once (cache
+// hits do not count). A query beyond either limit is answered REFUSED at
+// once, so one client sending thousands of unanswerable names cannot hold
+// every slot while the others wait.
 //
 // Response rate limiting (RRL, in the spirit of BIND's): on a UDP socket
 // bound to an address that is not loopback (0.0.0.0 included), each
-// client address gets at most RateLimit responses a second. Beyond it
-// every second response "slips" (an empty answer with TC set, so a real
-// client retries over TCP, which is not limited) and the others are
-// dropped, so a spoofed source address cannot be used to amplify.
+// client gets at most RateLimit responses a second. Beyond it every
+// second response "slips" (an empty answer with TC set, so a real client
+// retries over TCP, which is not limited) and the others are dropped, so
+// a spoofed source address cannot be used to amplify.
 
 const (
 	// DefaultMaxInflight bounds the forwarded queries waiting upstream.
 	DefaultMaxInflight = 1000
-	// DefaultMaxInflightPerClient bounds them per client address.
+	// DefaultMaxInflightPerClient bounds them per client.
 	DefaultMaxInflightPerClient = 100
-	// DefaultRateLimit is the responses per second per client address on
-	// sockets that are not loopback.
+	// DefaultRateLimit is the responses per second per client on sockets
+	// that are not loopback.
 	DefaultRateLimit = 200
-	// rrlTable bounds the client addresses tracked in one second; more
-	// share one bucket.
+	// DefaultClientIPv6Prefix is how many leading bits of an IPv6 address
+	// name its client (BIND's RRL default); IPv4 addresses count whole.
+	DefaultClientIPv6Prefix = 56
+	// rrlTable bounds the clients tracked in one second; more share one
+	// bucket.
 	rrlTable = 65536
 )
+
+// clientOf is the client that the limits count addr against: an IPv4
+// address (IPv4-mapped included) whole, an IPv6 address by its first
+// v6Bits bits (its zone dropped). The zero Addr stays zero (unknown).
+func clientOf(addr netip.Addr, v6Bits int) netip.Addr {
+	addr = addr.Unmap()
+	if !addr.Is6() {
+		return addr
+	}
+	p, err := addr.Prefix(v6Bits)
+	if err != nil { // out of range: each address alone
+		return addr.WithZone("")
+	}
+	return p.Addr()
+}
 
 // inflight counts forwarded queries per client and in all.
 type inflight struct {
@@ -40,15 +66,17 @@ type inflight struct {
 	per              map[netip.Addr]int
 	total            int
 	maxPer, maxTotal int
+	v6Bits           int // see clientOf
 }
 
-func newInflight(maxPer, maxTotal int) *inflight {
-	return &inflight{per: map[netip.Addr]int{}, maxPer: maxPer, maxTotal: maxTotal}
+func newInflight(maxPer, maxTotal, v6Bits int) *inflight {
+	return &inflight{per: map[netip.Addr]int{}, maxPer: maxPer, maxTotal: maxTotal, v6Bits: v6Bits}
 }
 
-// acquire takes a slot for client (the zero Addr: counted in the total
-// only), or says there is none.
-func (l *inflight) acquire(client netip.Addr) bool {
+// acquire takes a slot for the client of addr (the zero Addr: counted in
+// the total only), or says there is none.
+func (l *inflight) acquire(addr netip.Addr) bool {
+	client := clientOf(addr, l.v6Bits)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.total >= l.maxTotal || (client.IsValid() && l.per[client] >= l.maxPer) {
@@ -61,7 +89,8 @@ func (l *inflight) acquire(client netip.Addr) bool {
 	return true
 }
 
-func (l *inflight) release(client netip.Addr) {
+func (l *inflight) release(addr netip.Addr) {
+	client := clientOf(addr, l.v6Bits)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.total--
@@ -81,25 +110,27 @@ const (
 	drop                // over: send nothing
 )
 
-// rateLimiter counts responses per client address in one-second windows.
+// rateLimiter counts responses per client in one-second windows.
 type rateLimiter struct {
 	rate     uint32
+	v6Bits   int // see clientOf
 	now      func() time.Time
 	mu       sync.Mutex
 	second   int64
 	counts   map[netip.Addr]uint32
-	overflow uint32 // the shared bucket of addresses beyond rrlTable
+	overflow uint32 // the shared bucket of the clients beyond rrlTable
 }
 
-func newRateLimiter(rate int, now func() time.Time) *rateLimiter {
+func newRateLimiter(rate, v6Bits int, now func() time.Time) *rateLimiter {
 	if now == nil {
 		now = time.Now
 	}
-	return &rateLimiter{rate: uint32(rate), now: now, counts: map[netip.Addr]uint32{}}
+	return &rateLimiter{rate: uint32(rate), v6Bits: v6Bits, now: now, counts: map[netip.Addr]uint32{}}
 }
 
-// check counts one response to client.
-func (r *rateLimiter) check(client netip.Addr) verdict {
+// check counts one response to the client of addr.
+func (r *rateLimiter) check(addr netip.Addr) verdict {
+	client := clientOf(addr, r.v6Bits)
 	sec := r.now().Unix()
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -14,7 +14,7 @@ import (
 
 func TestRateLimiter(t *testing.T) {
 	now := time.Unix(100, 0)
-	r := newRateLimiter(3, func() time.Time { return now })
+	r := newRateLimiter(3, DefaultClientIPv6Prefix, func() time.Time { return now })
 	a, b := netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("2001:db8::1")
 	steps := []struct {
 		client  netip.Addr

@@ -46,9 +46,13 @@ type Config struct {
 	// MaxInflight and MaxInflightPerClient bound the forwarded queries
 	// waiting upstream (see ForwarderConfig).
 	MaxInflight, MaxInflightPerClient int
-	// RateLimit is the UDP responses per second per client address on
-	// sockets not bound to loopback; default DefaultRateLimit, <0 disables.
+	// RateLimit is the UDP responses per second per client on sockets not
+	// bound to loopback; default DefaultRateLimit, <0 disables.
 	RateLimit int
+	// ClientIPv6Prefix is how many leading bits of an IPv6 address name
+	// its client for every per-client limit (limits.go): 1 to 128, default
+	// DefaultClientIPv6Prefix; IPv4 addresses count whole.
+	ClientIPv6Prefix int
 }
 
 // Server is the DNS server: Listen binds, Serve answers until ctx ends.
@@ -103,6 +107,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.RateLimit == 0 {
 		cfg.RateLimit = DefaultRateLimit
 	}
+	if cfg.ClientIPv6Prefix <= 0 || cfg.ClientIPv6Prefix > 128 {
+		cfg.ClientIPv6Prefix = DefaultClientIPv6Prefix
+	}
 	if cfg.Sockets <= 0 {
 		cfg.Sockets = runtime.GOMAXPROCS(0)
 	}
@@ -114,7 +121,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		slow:    make(chan struct{}, 1024),
 	}
 	if cfg.RateLimit > 0 {
-		s.rrl = newRateLimiter(cfg.RateLimit, nil)
+		s.rrl = newRateLimiter(cfg.RateLimit, cfg.ClientIPv6Prefix, nil)
 	}
 	s.data = newSources(cfg, s.log)
 	if cfg.Docker != nil {
@@ -151,7 +158,7 @@ func (s *Server) Listen(ctx context.Context) error {
 		}
 		s.fwd = NewForwarder(ForwarderConfig{
 			Upstreams: ups, Servers: s.cfg.Servers, CacheSize: max(s.cfg.CacheSize, 0), Timeout: s.cfg.ForwardTimeout,
-			MaxInflight: s.cfg.MaxInflight, MaxInflightPerClient: s.cfg.MaxInflightPerClient,
+			MaxInflight: s.cfg.MaxInflight, MaxInflightPerClient: s.cfg.MaxInflightPerClient, ClientIPv6Prefix: s.cfg.ClientIPv6Prefix,
 			Nonce: nonce, Metrics: s.metrics, Logger: s.log,
 		})
 	}

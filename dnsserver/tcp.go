@@ -34,9 +34,10 @@ const (
 	// DefaultTCPMaxConns bounds the open connections per listening
 	// address; more are closed at once.
 	DefaultTCPMaxConns = 512
-	// tcpConnsShare: on an address that is not loopback, one client
-	// address holds at most this fraction of the connections, so one
-	// client cannot keep every other from TCP.
+	// tcpConnsShare: on an address that is not loopback, one client (an
+	// IPv4 address, an IPv6 prefix: see clientOf) holds at most this
+	// fraction of the connections, so one client cannot keep every other
+	// from TCP.
 	tcpConnsShare = 4
 	// tcpWriteTimeout bounds the write of one answer to a client that does
 	// not read; tcpDrain bounds the reading of what it still sends after
@@ -74,7 +75,7 @@ func (s *Server) serveTCP(ctx context.Context, ln net.Listener, inflight *sync.W
 			time.Sleep(10 * time.Millisecond) // out of file descriptors: do not spin
 			continue
 		}
-		client := addrOf(c.RemoteAddr())
+		client := clientOf(addrOf(c.RemoteAddr()), s.cfg.ClientIPv6Prefix)
 		mu.Lock()
 		full := clients[client] >= perClient
 		mu.Unlock()

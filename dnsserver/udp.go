@@ -114,7 +114,7 @@ func (s *Server) limit(rrl *rateLimiter, resp []byte, client netip.Addr) []byte 
 	if rrl == nil || resp == nil {
 		return resp
 	}
-	switch rrl.check(client.Unmap()) {
+	switch rrl.check(client) {
 	case slip:
 		s.metrics.rateLimited[0].Add(1)
 		return slipped(resp)

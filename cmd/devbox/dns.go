@@ -60,8 +60,9 @@ func dnsFlags(d dnsDefaults, prefix string) []cli.Flag {
 		&cli.BoolFlag{Name: prefix + "no-forward", Usage: "authoritative only: refuse names that are not local"},
 		&cli.IntFlag{Name: prefix + "cache-size", Value: 10000, Usage: "forwarding cache `ENTRIES` (0 disables)"},
 		&cli.IntFlag{Name: prefix + "forward-max", Value: dnsserver.DefaultMaxInflight, Usage: "at most `N` forwarded queries waiting for an upstream; more are REFUSED"},
-		&cli.IntFlag{Name: prefix + "forward-max-per-client", Value: dnsserver.DefaultMaxInflightPerClient, Usage: "at most `N` of them from one client address"},
+		&cli.IntFlag{Name: prefix + "forward-max-per-client", Value: dnsserver.DefaultMaxInflightPerClient, Usage: "at most `N` of them from one client"},
 		&cli.IntFlag{Name: prefix + "rate-limit", Value: dnsserver.DefaultRateLimit, Usage: "UDP `RESPONSES` per second per client on addresses that are not loopback; beyond, every second one is TC and the rest dropped (0 disables)"},
+		&cli.IntFlag{Name: prefix + "client-ipv6-prefix", Value: dnsserver.DefaultClientIPv6Prefix, Usage: "for every per-client limit, one client is an IPv4 address or an IPv6 prefix of `BITS` bits (128: each address)"},
 		&cli.BoolFlag{Name: prefix + "docker", Usage: "answer <container>.<network>.docker and <container>.docker from the Docker engine"},
 		&cli.StringFlag{Name: prefix + "docker-domain", Value: "docker", Usage: "`DOMAIN` of the container names"},
 		&cli.StringSliceFlag{Name: prefix + "containers", Usage: "also listen on the gateway of `NETWORK` (port 53) for its containers (devbox run passes --dns for it); repeatable"},
@@ -98,6 +99,9 @@ func (a *app) dnsConfig(c *cli.Context, prefix string) (dnsserver.Config, error)
 	cfg.MaxInflightPerClient = c.Int(prefix + "forward-max-per-client")
 	if cfg.MaxInflight < 1 || cfg.MaxInflightPerClient < 1 {
 		return cfg, usageErrorf("--%sforward-max and --%sforward-max-per-client must be at least 1", prefix, prefix)
+	}
+	if cfg.ClientIPv6Prefix = c.Int(prefix + "client-ipv6-prefix"); cfg.ClientIPv6Prefix < 1 || cfg.ClientIPv6Prefix > 128 {
+		return cfg, usageErrorf("--%sclient-ipv6-prefix %d: give 1 to 128 bits", prefix, cfg.ClientIPv6Prefix)
 	}
 	switch cfg.RateLimit = c.Int(prefix + "rate-limit"); {
 	case cfg.RateLimit < 0:

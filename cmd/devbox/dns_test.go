@@ -151,6 +151,8 @@ func TestDNSServeErrors(t *testing.T) {
 		{"forward-max 0", []string{"--forward-max", "0"}, exitUsage, "must be at least 1"},
 		{"forward-max-per-client negative", []string{"--forward-max-per-client", "-3"}, exitUsage, "must be at least 1"},
 		{"rate-limit negative", []string{"--rate-limit", "-1"}, exitUsage, "give 0 (off) or more"},
+		{"client-ipv6-prefix 0", []string{"--client-ipv6-prefix", "0"}, exitUsage, "give 1 to 128 bits"},
+		{"client-ipv6-prefix 129", []string{"--client-ipv6-prefix", "129"}, exitUsage, "give 1 to 128 bits"},
 		{"missing hosts file", []string{"--hosts", "/nonexistent/hosts"}, exitFailure, "hint: create the file"},
 		{"address in use", []string{"--listen", busy.Addr().String()}, exitFailure, "hint: another program already uses"},
 	}
