@@ -21,7 +21,10 @@
 //
 // localhost and every name below it answer 127.0.0.1 and ::1 (RFC 6761
 // §6.3) as built-in data of the lowest priority. A claimed name asked in a
-// class other than IN or ANY is REFUSED, never forwarded.
+// class other than IN or ANY is REFUSED, never forwarded. Before all of
+// these, a question of a meta-type is answered for any name and never
+// forwarded: AXFR and IXFR REFUSED; OPT, TKEY, TSIG, MAILA, MAILB and the
+// rest of 128-254 FORMERR (handler.go).
 //
 // Local answers are authoritative, for A, AAAA, PTR (automatic, the first
 // name given for each address) and ANY (the A, AAAA and PTR records the

@@ -68,13 +68,19 @@ func (h *Handler) respond(ctx context.Context, req *dns.Msg, client netip.Addr) 
 	switch {
 	case req.Opcode != dns.OpcodeQuery:
 		return finish(dns.RcodeNotImplemented)
-	case len(req.Question) != 1 || len(req.Answer) > 0 || len(req.Ns) > 0:
+	case len(req.Question) != 1:
+		return finish(dns.RcodeFormatError)
+	case transferType(qtype): // before the sections: an IXFR carries the client's SOA (RFC 1995 §3)
+		return finish(dns.RcodeRefused)
+	case len(req.Answer) > 0 || len(req.Ns) > 0:
 		return finish(dns.RcodeFormatError)
 	case checkOPT(req) != nil: // RFC 6891 §6.1.1
 		opt = nil
 		return finish(dns.RcodeFormatError)
 	case opt != nil && opt.Version() != 0:
 		return finish(dns.RcodeBadVers)
+	case metaType(qtype):
+		return finish(dns.RcodeFormatError)
 	}
 	var carry []*dns.EDNS0_LOCAL
 	if h.fwd != nil {
@@ -108,6 +114,35 @@ func (h *Handler) respond(ctx context.Context, req *dns.Msg, client netip.Addr) 
 	resp.AuthenticatedData = up.AuthenticatedData && (do || req.AuthenticatedData)
 	return finish(up.Rcode)
 }
+
+// Questions whose type is not a type of data are answered before any
+// lookup, for local and forwarded names alike, and never forwarded: a
+// forwarder that passed them on would hand out its upstream's zones, or
+// meta-records that only mean something between two given servers.
+//
+//   - AXFR and IXFR (zone transfers): REFUSED, on UDP and TCP, an IXFR
+//     with the client's SOA in authority too. devbox has no zone to
+//     transfer, and an upstream's zone is not its to give.
+//   - OPT, TKEY and TSIG (meta-types, RFC 6895 §3.1), MAILB and MAILA
+//     (RFC 1035's mail QTYPEs: MAILA obsolete since MX, MAILB for the
+//     experimental MB, MG and MR), and the unassigned rest of the range
+//     128-255: FORMERR.
+//
+// This is Unbound's rule. Neither peer of devbox refuses them: dnsmasq
+// 2.90, tried with a recording upstream, forwards AXFR, IXFR and MAILA
+// over UDP and TCP, even for a name it has an --address for (MAILB it
+// answers NXDOMAIN itself), and CoreDNS's forward plugin forwards every
+// type; CoreDNS's authoritative plugins (file, auto, kubernetes) answer
+// transfers REFUSED when its transfer plugin is not set up. ANY is data
+// here: answered from local data, forwarded otherwise.
+
+// metaType tells whether qtype is one of those types (transfers included).
+func metaType(qtype uint16) bool {
+	return qtype == dns.TypeOPT || qtype >= 128 && qtype < dns.TypeANY
+}
+
+// transferType tells whether qtype asks for a zone transfer.
+func transferType(qtype uint16) bool { return qtype == dns.TypeAXFR || qtype == dns.TypeIXFR }
 
 // fast answers a raw UDP query from local data if it can, writing into out.
 func (h *Handler) fast(req, out []byte) ([]byte, bool) {

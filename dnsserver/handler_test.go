@@ -33,6 +33,7 @@ func FuzzHandler(f *testing.F) {
 		{"web.myapp.test.", dns.TypeA, false}, {"X.myapp.TEST.", dns.TypeAAAA, true},
 		{"nope.test.", dns.TypeA, true}, {"www.example.com.", dns.TypeA, false},
 		{"1.0.0.10.in-addr.arpa.", dns.TypePTR, false}, {"test.", dns.TypeSOA, true},
+		{"web.myapp.test.", dns.TypeAXFR, false}, {"web.myapp.test.", dns.TypeMAILA, true},
 	} {
 		m := new(dns.Msg)
 		m.SetQuestion(q.name, q.qtype)

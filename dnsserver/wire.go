@@ -9,8 +9,9 @@ import (
 // The packet fast path: a plain query for local data is answered straight
 // from the wire into a reusable buffer, with no allocation and no lock.
 // Anything unusual (several questions, compression in the question, EDNS
-// version > 0, a name to forward) returns ok=false and goes to the full
-// handler, which gives the same answers through miekg/dns.
+// version > 0, a name to forward, a meta-type such as AXFR) returns
+// ok=false and goes to the full handler, which gives the same answers
+// through miekg/dns.
 
 const (
 	ourUDPSize = 1232 // the EDNS UDP size devbox advertises (DNS flag day 2020), and the most it sends
@@ -57,7 +58,7 @@ func (z *Zone) fastAnswer(req, out []byte, ra bool) (resp []byte, qtype uint16, 
 		return nil, 0, 0, false
 	}
 	qtype = binary.BigEndian.Uint16(req[p:])
-	if binary.BigEndian.Uint16(req[p+2:]) != dns.ClassINET {
+	if binary.BigEndian.Uint16(req[p+2:]) != dns.ClassINET || metaType(qtype) {
 		return nil, 0, 0, false
 	}
 	qEnd := p + 4
