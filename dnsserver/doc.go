@@ -36,7 +36,8 @@
 // 7766 with concurrent pipelined answers and a graceful close (tcp.go);
 // forwarded queries in flight are bounded per client and in all, and UDP
 // responses are rate limited on sockets beyond loopback, a client being an
-// IPv4 address or an IPv6 prefix, /56 by default (limits.go); the watched
-// files follow directory replacement and ConfigMap symlink swaps
-// (watch.go).
+// IPv4 address or an IPv6 prefix, /56 by default (limits.go); a UDP query
+// that finds the slow path full is answered REFUSED by the reader
+// (udp.go); the watched files follow directory replacement and ConfigMap
+// symlink swaps (watch.go).
 package dnsserver

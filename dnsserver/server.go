@@ -53,6 +53,8 @@ type Config struct {
 	// its client for every per-client limit (limits.go): 1 to 128, default
 	// DefaultClientIPv6Prefix; IPv4 addresses count whole.
 	ClientIPv6Prefix int
+
+	slowQueue int // UDP queries on the slow path at once; default slowQueueSize (tests make it small)
 }
 
 // Server is the DNS server: Listen binds, Serve answers until ctx ends.
@@ -110,6 +112,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.ClientIPv6Prefix <= 0 || cfg.ClientIPv6Prefix > 128 {
 		cfg.ClientIPv6Prefix = DefaultClientIPv6Prefix
 	}
+	if cfg.slowQueue <= 0 {
+		cfg.slowQueue = slowQueueSize
+	}
 	if cfg.Sockets <= 0 {
 		cfg.Sockets = runtime.GOMAXPROCS(0)
 	}
@@ -118,7 +123,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		log:     cfg.Logger.With("component", "dns"),
 		metrics: cfg.Metrics,
 		reload:  make(chan struct{}, 1),
-		slow:    make(chan struct{}, 1024),
+		slow:    make(chan struct{}, cfg.slowQueue),
 	}
 	if cfg.RateLimit > 0 {
 		s.rrl = newRateLimiter(cfg.RateLimit, cfg.ClientIPv6Prefix, nil)

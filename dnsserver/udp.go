@@ -7,19 +7,27 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+
+	"github.com/miekg/dns"
 )
 
 // The UDP transport reads and writes in batches (recvmmsg/sendmmsg on
 // Linux, udp_linux.go): one system call moves up to udpBatch datagrams,
 // which is where most of the time of a local answer goes. Fast-path
 // answers are written in the same batch, without allocating; other
-// queries are handed to their own goroutine.
+// queries are handed to their own goroutine (the slow path), at most
+// slowQueueSize at once. A query that finds them all taken is answered
+// REFUSED by the reader itself, in the same batch and without allocating
+// (refusedReply), and counted: the client learns at once to try another
+// server or again later, and the reader never waits.
 
 const (
 	udpBatch   = 32
 	udpReadBuf = 8192 // larger queries are cut and answered FORMERR
 	// udpSocketBuffer is the receive buffer asked for each UDP socket.
 	udpSocketBuffer = 4 << 20
+	// slowQueueSize bounds the UDP queries on the slow path at once.
+	slowQueueSize = 1024
 )
 
 // udpBatcher reads and writes a socket's datagrams in batches.
@@ -74,7 +82,13 @@ func (s *Server) serveUDP(ctx context.Context, c *net.UDPConn, read *atomic.Uint
 				k++
 				continue
 			}
-			s.slowQuery(ctx, c, pkt, bc.peer(i), rrl, inflight)
+			if s.slowQuery(ctx, c, pkt, bc.peer(i), rrl, inflight) {
+				continue
+			}
+			if resp := s.refuseBusy(pkt, outBufs[k], rrl, bc.peer(i).Addr()); resp != nil {
+				bc.queue(i, resp)
+				k++
+			}
 		}
 		if k > 0 {
 			bc.flush()
@@ -83,13 +97,13 @@ func (s *Server) serveUDP(ctx context.Context, c *net.UDPConn, read *atomic.Uint
 }
 
 // slowQuery answers a query that the fast path could not in its own
-// goroutine (bounded), so a slow upstream or a bad packet never holds up
-// other clients.
-func (s *Server) slowQuery(ctx context.Context, c *net.UDPConn, pkt []byte, peer netip.AddrPort, rrl *rateLimiter, inflight *sync.WaitGroup) {
+// goroutine, so a slow upstream or a bad packet never holds up other
+// clients; false when the slow path is full (the query is not taken).
+func (s *Server) slowQuery(ctx context.Context, c *net.UDPConn, pkt []byte, peer netip.AddrPort, rrl *rateLimiter, inflight *sync.WaitGroup) bool {
 	select {
 	case s.slow <- struct{}{}:
 	default:
-		return // overloaded: drop, the client retries
+		return false
 	}
 	pkt = append([]byte(nil), pkt...)
 	inflight.Add(1)
@@ -106,6 +120,20 @@ func (s *Server) slowQuery(ctx context.Context, c *net.UDPConn, pkt []byte, peer
 			_, _ = c.WriteToUDPAddrPort(resp, peer)
 		}
 	}()
+	return true
+}
+
+// refuseBusy is the answer, written into out, to a query the full slow
+// path could not take: REFUSED (refusedReply), counted, rate limited as
+// any answer; nil to send nothing.
+func (s *Server) refuseBusy(pkt, out []byte, rrl *rateLimiter, client netip.Addr) []byte {
+	resp, qtype := refusedReply(pkt, out, s.fwd != nil)
+	if resp == nil {
+		return nil
+	}
+	s.metrics.slowFull.Add(1)
+	s.metrics.query(qtype, dns.RcodeRefused)
+	return s.limit(rrl, resp, client)
 }
 
 // limit applies the response rate limit: resp as it is, its slipped form

@@ -168,3 +168,57 @@ func (z *Zone) appendSOA(out []byte, nameLen, apexLen int) []byte {
 		byte(len(z.soaRdata)>>8), byte(len(z.soaRdata)))
 	return append(out, z.soaRdata...)
 }
+
+// refusedReply writes into out the REFUSED answer to a raw query, built
+// from its bytes without allocating: the header with QR set (opcode and
+// RD kept, RA when ra), the question when it is one name without
+// compression, and an OPT record (version 0, our UDP size, DO echoed)
+// when the query ends with one as the fast path reads it. It returns the
+// question type (0 without a question); nil for runts and responses, which
+// are never answered.
+func refusedReply(req, out []byte, ra bool) ([]byte, uint16) {
+	if len(req) < 12 || req[2]&0x80 != 0 {
+		return nil, 0
+	}
+	out = append(out[:0], req[0], req[1], 0x80|req[2]&0x79, byte(dns.RcodeRefused), 0, 0, 0, 0, 0, 0, 0, 0)
+	if ra {
+		out[3] |= 0x80
+	}
+	qEnd := plainQuestionEnd(req)
+	if qEnd == 0 {
+		return out, 0
+	}
+	out = append(out, req[12:qEnd]...)
+	out[5] = 1
+	qtype := binary.BigEndian.Uint16(req[qEnd-4:])
+	o := qEnd
+	if binary.BigEndian.Uint16(req[6:]) == 0 && binary.BigEndian.Uint16(req[8:]) == 0 && binary.BigEndian.Uint16(req[10:]) == 1 &&
+		o+11 <= len(req) && req[o] == 0 && binary.BigEndian.Uint16(req[o+1:]) == dns.TypeOPT && req[o+6] == 0 &&
+		o+11+int(binary.BigEndian.Uint16(req[o+9:])) == len(req) {
+		out = append(out, 0, 0, byte(dns.TypeOPT), byte(ourUDPSize>>8), byte(ourUDPSize&0xff), 0, 0, req[o+7]&0x80, 0, 0, 0)
+		out[11] = 1
+	}
+	return out, qtype
+}
+
+// plainQuestionEnd is the offset just past the question of a query with
+// exactly one, whose name has no compression pointer; 0 otherwise.
+func plainQuestionEnd(req []byte) int {
+	if len(req) < 12 || binary.BigEndian.Uint16(req[4:]) != 1 {
+		return 0
+	}
+	for p := 12; p < len(req) && p-12 < 255; {
+		l := int(req[p])
+		switch {
+		case l == 0:
+			if p+5 > len(req) {
+				return 0
+			}
+			return p + 5
+		case l > 63:
+			return 0
+		}
+		p += 1 + l
+	}
+	return 0
+}
