@@ -4,9 +4,9 @@
 # throughput (and the ratio), CPU microseconds per query at a fixed 20,000
 # qps (utime+stime from /proc/PID/stat, the median of the rounds), p50/p99/p99.9
 # latency at 20,000 and 50,000 qps (dnsperf -Q, per-query latencies from
-# -v); then the reload time of a 100,000-name file (with the queries lost
+# -v; the median of three alternating rounds); then the reload time of a 100,000-name file (with the queries lost
 # meanwhile). Needs bin/devbox (make bench-dns builds it) and Debian's
-# dnsperf and dnsmasq-base. Takes about three minutes.
+# dnsperf and dnsmasq-base. Takes about four minutes.
 set -euo pipefail
 
 BIN=${BIN:-bin/devbox}
@@ -14,8 +14,9 @@ DURATION=${DURATION:-6}      # seconds of full-speed load per server and round
 ROUNDS=${ROUNDS:-3}          # alternating rounds; the best of each server counts
 RATE=${RATE:-20000}          # queries per second for the CPU and latency runs
 HIGH=${HIGH:-50000}          # queries per second for the second latency run
-FIXED=${FIXED:-8}            # seconds of each fixed-rate run
+FIXED=${FIXED:-6}            # seconds of each fixed-rate run
 CPU_ROUNDS=${CPU_ROUNDS:-5}  # alternating CPU-per-query rounds; the median of each server counts
+LAT_ROUNDS=${LAT_ROUNDS:-3}  # alternating latency rounds at each rate; the median of each percentile counts
 CLIENTS=${CLIENTS:-8}        # dnsperf clients (source ports)
 THREADS=${THREADS:-2}        # dnsperf threads
 PORT_DNSMASQ=${PORT_DNSMASQ:-15353}
@@ -108,10 +109,38 @@ median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int(
 cpu_dnsmasq=$(median "${c_dnsmasq[@]}")
 cpu_devbox=$(median "${c_devbox[@]}")
 echo "cpu per query at $RATE qps, each round: dnsmasq ${c_dnsmasq[*]} us; devbox ${c_devbox[*]} us"
-read -r l50_dnsmasq l99_dnsmasq l999_dnsmasq lost_dnsmasq < <(latency "$PORT_DNSMASQ" "$RATE")
-read -r l50_devbox l99_devbox l999_devbox lost_devbox < <(latency "$PORT_DEVBOX" "$RATE")
-read -r h50_dnsmasq h99_dnsmasq h999_dnsmasq hlost_dnsmasq < <(latency "$PORT_DNSMASQ" "$HIGH")
-read -r h50_devbox h99_devbox h999_devbox hlost_devbox < <(latency "$PORT_DEVBOX" "$HIGH")
+# Latency: alternating rounds at each rate, each percentile's median per
+# server (one 8-second round's p99 moves by half between rounds).
+declare -A L
+for r in $(seq "$LAT_ROUNDS"); do
+  for rate in "$RATE" "$HIGH"; do
+    for s in dnsmasq devbox; do
+      port=$PORT_DNSMASQ; [ "$s" = devbox ] && port=$PORT_DEVBOX
+      read -r "L[$s,$rate,50,$r]" "L[$s,$rate,99,$r]" "L[$s,$rate,999,$r]" "L[$s,$rate,lost,$r]" < <(latency "$port" "$rate")
+    done
+  done
+done
+lat_median() { # lat_median SERVER RATE PCT: the median over the rounds
+  local v=()
+  for r in $(seq "$LAT_ROUNDS"); do v+=("${L[$1,$2,$3,$r]}"); done
+  median "${v[@]}"
+}
+lat_rounds() { # lat_rounds SERVER RATE: each round's p99, comma separated
+  local v=()
+  for r in $(seq "$LAT_ROUNDS"); do v+=("${L[$1,$2,99,$r]}"); done
+  (IFS=,; echo "${v[*]}")
+}
+lat_lost() { # lat_lost SERVER RATE: queries lost over the rounds
+  local n=0
+  for r in $(seq "$LAT_ROUNDS"); do [ "${L[$1,$2,lost,$r]}" = "?" ] || n=$((n + L[$1,$2,lost,$r])); done
+  echo "$n"
+}
+for s in dnsmasq devbox; do
+  eval "l50_$s=$(lat_median $s "$RATE" 50) l99_$s=$(lat_median $s "$RATE" 99) l999_$s=$(lat_median $s "$RATE" 999) lost_$s=$(lat_lost $s "$RATE")"
+  eval "h50_$s=$(lat_median $s "$HIGH" 50) h99_$s=$(lat_median $s "$HIGH" 99) h999_$s=$(lat_median $s "$HIGH" 999) hlost_$s=$(lat_lost $s "$HIGH")"
+done
+echo "p99 at $RATE qps, each round: dnsmasq $(lat_rounds dnsmasq "$RATE") us; devbox $(lat_rounds devbox "$RATE") us (medians below)"
+echo "p99 at $HIGH qps, each round: dnsmasq $(lat_rounds dnsmasq "$HIGH") us; devbox $(lat_rounds devbox "$HIGH") us"
 k=$((RATE / 1000))k h=$((HIGH / 1000))k
 printf '%-8s %8s %10s | %8s %8s %8s %6s | %8s %8s %8s %6s\n' server qps "cpu@$k" "p50@$k" "p99@$k" "p99.9@$k" lost "p50@$h" "p99@$h" "p99.9@$h" lost
 for s in dnsmasq devbox; do
