@@ -70,15 +70,15 @@ func (h *Handler) respond(ctx context.Context, req *dns.Msg, client netip.Addr) 
 		return finish(dns.RcodeNotImplemented)
 	case len(req.Question) != 1:
 		return finish(dns.RcodeFormatError)
+	case checkOPT(req) != nil: // RFC 6891 §6.1.1
+		opt = nil
+		return finish(dns.RcodeFormatError)
+	case opt != nil && opt.Version() != 0: // RFC 6891 §6.1.3, for transfers too
+		return finish(dns.RcodeBadVers)
 	case transferType(qtype): // before the sections: an IXFR carries the client's SOA (RFC 1995 §3)
 		return finish(dns.RcodeRefused)
 	case len(req.Answer) > 0 || len(req.Ns) > 0:
 		return finish(dns.RcodeFormatError)
-	case checkOPT(req) != nil: // RFC 6891 §6.1.1
-		opt = nil
-		return finish(dns.RcodeFormatError)
-	case opt != nil && opt.Version() != 0:
-		return finish(dns.RcodeBadVers)
 	case metaType(qtype):
 		return finish(dns.RcodeFormatError)
 	}
@@ -122,13 +122,16 @@ func (h *Handler) respond(ctx context.Context, req *dns.Msg, client netip.Addr) 
 //
 //   - AXFR and IXFR (zone transfers): REFUSED, on UDP and TCP, an IXFR
 //     with the client's SOA in authority too. devbox has no zone to
-//     transfer, and an upstream's zone is not its to give.
+//     transfer, and an upstream's zone is not its to give. The EDNS checks
+//     come first, as for any query: a malformed OPT is FORMERR, an EDNS
+//     version other than 0 BADVERS (RFC 6891 §6.1.1, §6.1.3).
 //   - OPT, TKEY and TSIG (meta-types, RFC 6895 §3.1), MAILB and MAILA
 //     (RFC 1035's mail QTYPEs: MAILA obsolete since MX, MAILB for the
 //     experimental MB, MG and MR), and the unassigned rest of the range
 //     128-255: FORMERR.
 //
-// This is Unbound's rule. Neither peer of devbox refuses them: dnsmasq
+// This is Unbound's rule, but for the order: Unbound refuses a transfer
+// before it reads the OPT. Neither peer of devbox refuses them: dnsmasq
 // 2.90, tried with a recording upstream, forwards AXFR, IXFR and MAILA
 // over UDP and TCP, even for a name it has an --address for (MAILB it
 // answers NXDOMAIN itself), and CoreDNS's forward plugin forwards every

@@ -84,3 +84,54 @@ func rcodeIndex(rcode int) int {
 	}
 	return len(metricRcodes)
 }
+
+// TestTransferEDNSChecksFirst: a zone transfer whose EDNS is malformed
+// gets FORMERR without an OPT, and one of an EDNS version devbox does not
+// speak BADVERS (RFC 6891 §6.1.1, §6.1.3), as every other query does:
+// the REFUSED for transfers comes after the EDNS checks, over UDP and TCP,
+// for an IXFR with the client's SOA in authority too.
+func TestTransferEDNSChecksFirst(t *testing.T) {
+	up := startUpstream(t, answerA("192.0.2.8", 60))
+	s := hostsServer(t, Config{Upstreams: []string{up.addr}})
+	addr := s.Addrs()[0]
+	opt := func(owner string, version uint8) *dns.OPT {
+		o := &dns.OPT{Hdr: dns.RR_Header{Name: owner, Rrtype: dns.TypeOPT}}
+		o.SetUDPSize(1232)
+		o.SetVersion(version)
+		return o
+	}
+	for _, tc := range []struct {
+		name    string
+		edit    func(m *dns.Msg)
+		rcode   int
+		wantOPT bool
+	}{
+		{"two OPTs", func(m *dns.Msg) { m.Extra = append(m.Extra, opt(".", 0), opt(".", 0)) }, dns.RcodeFormatError, false},
+		{"OPT not owned by the root", func(m *dns.Msg) { m.Extra = append(m.Extra, opt("example.com.", 0)) }, dns.RcodeFormatError, false},
+		{"OPT in authority", func(m *dns.Msg) { m.Ns = append(m.Ns, opt(".", 0)) }, dns.RcodeFormatError, false},
+		{"EDNS version 1", func(m *dns.Msg) { m.Extra = append(m.Extra, opt(".", 1)) }, dns.RcodeBadVers, true},
+	} {
+		for _, qtype := range []uint16{dns.TypeAXFR, dns.TypeIXFR} {
+			for _, network := range []string{"udp", "tcp"} {
+				m := new(dns.Msg)
+				m.SetQuestion("example.com.", qtype)
+				m.Id = 4242
+				if qtype == dns.TypeIXFR {
+					m.Ns = []dns.RR{&dns.SOA{Hdr: dns.RR_Header{Name: "example.com.", Rrtype: dns.TypeSOA, Class: dns.ClassINET}, Ns: "ns.", Mbox: "h.", Serial: 3}}
+				}
+				tc.edit(m)
+				r := exchange(t, network, addr, m)
+				what := network + " " + dns.TypeToString[qtype] + " " + tc.name
+				if r.Rcode != tc.rcode || r.Id != m.Id || len(r.Answer)+len(r.Ns) != 0 {
+					t.Errorf("%s: got\n%v\nwant %s", what, r, dns.RcodeToString[tc.rcode])
+				}
+				if (r.IsEdns0() != nil) != tc.wantOPT {
+					t.Errorf("%s: OPT in the answer %v, want %v", what, r.IsEdns0() != nil, tc.wantOPT)
+				}
+			}
+		}
+	}
+	if n := up.queries.Load(); n != 0 {
+		t.Errorf("the upstream got %d queries, want none", n)
+	}
+}
