@@ -182,7 +182,8 @@ func FuzzRefusedReply(f *testing.F) {
 		if err := r.Unpack(out); err != nil {
 			t.Fatalf("unparsable answer %x to %x: %v", out, pkt, err)
 		}
-		if r.Rcode != dns.RcodeRefused || !r.Response || r.Id != uint16(pkt[0])<<8|uint16(pkt[1]) {
+		if r.Rcode != dns.RcodeRefused || !r.Response || r.Id != uint16(pkt[0])<<8|uint16(pkt[1]) ||
+			r.RecursionDesired != (pkt[2]&0x01 != 0) || r.CheckingDisabled != (pkt[3]&0x10 != 0) {
 			t.Fatalf("answer %v to %x", &r, pkt)
 		}
 		if len(r.Question) == 1 {
@@ -210,5 +211,50 @@ func BenchmarkFastPathRefusedReply(b *testing.B) {
 		if resp, _ := refusedReply(pkt, out, true); resp == nil {
 			b.Fatal("no answer")
 		}
+	}
+}
+
+// TestSlowPathFullRefusedFlags: the REFUSED the reader writes when the
+// slow path is full carries the header bits of any other answer: the ID,
+// RD as asked, RA as forwarding is on, and CD copied from the query (RFC
+// 4035 §3.1.6, as the fast path and the full handler do).
+func TestSlowPathFullRefusedFlags(t *testing.T) {
+	release := make(chan struct{})
+	up := startUpstream(t, func(_ dns.ResponseWriter, r *dns.Msg) *dns.Msg {
+		<-release
+		return answerA("192.0.2.8", 60)(nil, r)
+	})
+	t.Cleanup(func() { close(release) })
+	s := hostsServer(t, Config{Upstreams: []string{up.addr}, ForwardTimeout: time.Minute, slowQueue: 1})
+	addr := s.Addrs()[0]
+	c, err := net.Dial("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	hold := new(dns.Msg)
+	hold.SetQuestion("hold.example.", dns.TypeA)
+	if _, err := c.Write(pack(t, hold)); err != nil {
+		t.Fatal(err)
+	}
+	testsync.WaitFor(t, "the slow-path slot held by a query at the upstream", func() bool { return up.queries.Load() == 1 })
+	for i, tc := range []struct{ rd, cd, edns bool }{
+		{rd: true, cd: true}, {rd: false, cd: true}, {rd: true, cd: false}, {rd: true, cd: true, edns: true},
+	} {
+		m := new(dns.Msg)
+		m.SetQuestion("www.example.com.", dns.TypeA)
+		m.Id = uint16(2000 + i)
+		m.RecursionDesired, m.CheckingDisabled = tc.rd, tc.cd
+		if tc.edns {
+			m.SetEdns0(1232, true)
+		}
+		r := exchange(t, "udp", addr, m)
+		if r.Rcode != dns.RcodeRefused || r.Id != m.Id || r.RecursionDesired != tc.rd || !r.RecursionAvailable ||
+			r.CheckingDisabled != tc.cd || r.Truncated || r.Authoritative {
+			t.Errorf("RD %v CD %v EDNS %v with the slow path full: got\n%v\nwant REFUSED, RD and CD as asked, RA", tc.rd, tc.cd, tc.edns, r)
+		}
+	}
+	if got := s.metrics.slowFull.Load(); got != 4 {
+		t.Errorf("devbox_dns_slow_queue_refused_total = %d, want 4", got)
 	}
 }

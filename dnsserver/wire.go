@@ -170,8 +170,8 @@ func (z *Zone) appendSOA(out []byte, nameLen, apexLen int) []byte {
 }
 
 // refusedReply writes into out the REFUSED answer to a raw query, built
-// from its bytes without allocating: the header with QR set (opcode and
-// RD kept, RA when ra), the question when it is one name without
+// from its bytes without allocating: the header with QR set (opcode, RD
+// and CD kept, RA when ra), the question when it is one name without
 // compression, and an OPT record (version 0, our UDP size, DO echoed)
 // when the query ends with one as the fast path reads it. It returns the
 // question type (0 without a question); nil for runts and responses, which
@@ -180,7 +180,7 @@ func refusedReply(req, out []byte, ra bool) ([]byte, uint16) {
 	if len(req) < 12 || req[2]&0x80 != 0 {
 		return nil, 0
 	}
-	out = append(out[:0], req[0], req[1], 0x80|req[2]&0x79, byte(dns.RcodeRefused), 0, 0, 0, 0, 0, 0, 0, 0)
+	out = append(out[:0], req[0], req[1], 0x80|req[2]&0x79, req[3]&0x10|byte(dns.RcodeRefused), 0, 0, 0, 0, 0, 0, 0, 0)
 	if ra {
 		out[3] |= 0x80
 	}
