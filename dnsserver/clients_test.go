@@ -32,7 +32,12 @@ func TestClientOf(t *testing.T) {
 		{"fe80::1:2%eth0", 56, "fe80::"},                      // the zone is dropped
 		{"fe80::1:2%eth0", 128, "fe80::1:2"},
 		{"::1", 56, "::"},
-		{"", 56, "invalid IP"}, // unknown client stays unknown
+		{"64:ff9b::c000:201", 56, "192.0.2.1"},                                   // NAT64 well-known prefix (RFC 6052): the IPv4 host it stands for
+		{"64:ff9b::c000:202", 128, "192.0.2.2"},                                  // whatever the IPv6 prefix
+		{"64:ff9b:1:c000:2:100::", 56, "64:ff9b:1:c000:2:100::"},                 // RFC 8215 local-use prefix (here a /48 embedding): whole
+		{"64:ff9b:1:ffff:ffff:c000:201:0", 56, "64:ff9b:1:ffff:ffff:c000:201:0"}, // (a /80 embedding)
+		{"64:ff9b:0:1::c000:201", 56, "64:ff9b::"},                               // outside both: a /56 as any
+		{"", 56, "invalid IP"},                                                   // unknown client stays unknown
 	} {
 		var a netip.Addr
 		if tc.addr != "" {
@@ -205,4 +210,35 @@ func TestClientKeysOnRealSockets(t *testing.T) {
 func isTimeout(err error) bool {
 	ne, ok := err.(net.Error)
 	return ok && ne.Timeout()
+}
+
+// TestNAT64ClientsCountApart: behind a translator that shows IPv4 clients
+// to devbox as addresses of the NAT64 prefixes (64:ff9b::/96 of RFC 6052,
+// 64:ff9b:1::/48 of RFC 8215), each IPv4 client is a client of its own:
+// a /56 would make every IPv4 host of the Internet one client, so one of
+// them would hold the per-client forwarding slots and rate of all.
+func TestNAT64ClientsCountApart(t *testing.T) {
+	for _, pair := range [][2]string{
+		{"64:ff9b::c000:201", "64:ff9b::c633:6407"},                           // 192.0.2.1, 198.51.100.7
+		{"64:ff9b:1:c000:2:100::", "64:ff9b:1:c000:3:700::"},                  // 192.0.2.1, 192.0.3.7: /48 embedding
+		{"64:ff9b:1:ffff:ffff:c000:201:0", "64:ff9b:1:ffff:ffff:c633:6407:0"}, // /80 embedding
+	} {
+		a, b := netip.MustParseAddr(pair[0]), netip.MustParseAddr(pair[1])
+		l := newInflight(1, 100, DefaultClientIPv6Prefix)
+		if !l.acquire(a) {
+			t.Fatalf("in flight: %v refused its first slot", a)
+		}
+		if !l.acquire(b) {
+			t.Errorf("in flight: %v refused while %v holds its one slot: counted as one client", b, a)
+		}
+		now := time.Unix(100, 0)
+		r := newRateLimiter(1, DefaultClientIPv6Prefix, func() time.Time { return now })
+		if r.check(a) != send || r.check(b) != send {
+			t.Errorf("rate limit: %v and %v share one client's rate", a, b)
+		}
+	}
+	l := newInflight(1, 100, DefaultClientIPv6Prefix) // an IPv4 host seen both ways is one client
+	if !l.acquire(netip.MustParseAddr("192.0.2.1")) || l.acquire(netip.MustParseAddr("64:ff9b::c000:201")) {
+		t.Errorf("in flight: 192.0.2.1 and 64:ff9b::192.0.2.1 counted apart")
+	}
 }

@@ -14,7 +14,12 @@ import (
 // host is commonly given a /64 or a /56 and may use any address in it, so
 // counting each IPv6 address alone would let it escape every limit by
 // rotating addresses. An IPv4-mapped IPv6 address (::ffff:192.0.2.1, from
-// a dual-stack socket) is its IPv4 address.
+// a dual-stack socket) is its IPv4 address. So is an address of the NAT64
+// well-known prefix 64:ff9b::/96 (RFC 6052), the way a translator in front
+// of an IPv6-only devbox shows an IPv4 host; an address of the local-use
+// prefix 64:ff9b:1::/48 (RFC 8215), whose IPv4 part may sit anywhere
+// after the first 48 bits, counts whole. A prefix of either would make
+// every IPv4 host behind the translator one client.
 //
 // In-flight forwarding: at most MaxInflightPerClient queries from one
 // client, and MaxInflight in all, may wait for an upstream at once (cache
@@ -46,12 +51,21 @@ const (
 )
 
 // clientOf is the client that the limits count addr against: an IPv4
-// address (IPv4-mapped included) whole, an IPv6 address by its first
-// v6Bits bits (its zone dropped). The zero Addr stays zero (unknown).
+// address (IPv4-mapped and NAT64 well-known prefix included) whole, an
+// address of the NAT64 local-use prefix whole, another IPv6 address by its
+// first v6Bits bits (its zone dropped). The zero Addr stays zero
+// (unknown).
 func clientOf(addr netip.Addr, v6Bits int) netip.Addr {
 	addr = addr.Unmap()
 	if !addr.Is6() {
 		return addr
+	}
+	switch b := addr.As16(); {
+	case b[0] != 0 || b[1] != 0x64 || b[2] != 0xff || b[3] != 0x9b: // not 64:ff9b::/32
+	case b[4] == 0 && b[5] == 0 && b[6] == 0 && b[7] == 0 && b[8] == 0 && b[9] == 0 && b[10] == 0 && b[11] == 0:
+		return netip.AddrFrom4([4]byte(b[12:])) // 64:ff9b::/96
+	case b[4] == 0 && b[5] == 1:
+		return addr.WithZone("") // 64:ff9b:1::/48
 	}
 	p, err := addr.Prefix(v6Bits)
 	if err != nil { // out of range: each address alone
