@@ -17,6 +17,7 @@ import (
 
 	"github.com/devbox-tools/devbox/internal/filelock"
 	"github.com/devbox-tools/devbox/internal/hint"
+	"github.com/devbox-tools/devbox/internal/localfile"
 )
 
 // LedgerFile is the ledger's name under the XDG state directory.
@@ -119,9 +120,15 @@ func (l *Ledger) err(err error) error {
 		"devbox records every create there before sending it; check the disk and the file's permissions (XDG_STATE_HOME moves it)")
 }
 
+// maxLedger bounds what is read of the ledger: an entry takes about 300
+// bytes and lives until its droplet is deleted, so a real ledger holds a
+// few KiB; a FIFO, a device or a huge file in its place is refused rather
+// than waited on or read without end.
+const maxLedger = 16 << 20
+
 func (l *Ledger) read() (ledgerFile, error) {
 	var lf ledgerFile
-	data, err := os.ReadFile(l.path)
+	data, err := localfile.Read(l.path, maxLedger)
 	if errors.Is(err, fs.ErrNotExist) {
 		return lf, nil
 	}
@@ -283,9 +290,11 @@ func (c *Client) ledgerEntries(name string) []LedgerEntry {
 	return es
 }
 
-// LedgerNames lists the droplet names the ledger at path records (every
-// API and account: it is the user's own file), sorted, for completion. A
-// missing ledger lists nothing.
+// LedgerNames lists the valid droplet names the ledger at path records
+// (every API and account: it is the user's own file), sorted, for
+// completion; an entry with an invalid name is left out, as everywhere
+// else (a shell would split, expand or insert it as typed). A missing
+// ledger lists nothing.
 func LedgerNames(path string) ([]string, error) {
 	lf, err := (&Ledger{path: path}).read()
 	if err != nil {
@@ -293,7 +302,9 @@ func LedgerNames(path string) ([]string, error) {
 	}
 	names := make([]string, 0, len(lf.Entries))
 	for _, e := range lf.Entries {
-		names = append(names, e.Name)
+		if ValidateName(e.Name) == nil {
+			names = append(names, e.Name)
+		}
 	}
 	slices.Sort(names)
 	return slices.Compact(names), nil

@@ -7,10 +7,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/cli/cli/context/docker"
 	"github.com/docker/cli/cli/context/store"
+
+	"github.com/devbox-tools/devbox/internal/localfile"
 )
 
 // SaveContext creates or updates the docker context name with the docker
@@ -132,16 +135,43 @@ func writeAtomic(path string, data []byte, mode fs.FileMode) error {
 	return nil
 }
 
+// maxContextMeta bounds what is read of a context's meta.json (the docker
+// CLI writes a few hundred bytes).
+const maxContextMeta = 1 << 20
+
 // ContextNames lists the contexts of the docker CLI's store in configDir
-// (not "default", which the docker CLI does not store).
+// (not "default", which the docker CLI does not store), sorted, for
+// completion. It reads each meta.json itself (the store's listing would
+// wait on a FIFO and read a device without end) and leaves out a damaged
+// context and a name the docker CLI would refuse (a shell would split,
+// expand or insert it as typed).
 func ContextNames(configDir string) ([]string, error) {
-	list, err := newStore(configDir).List()
+	root := filepath.Join(contextsDir(configDir), "meta")
+	if fi, err := os.Stat(root); err != nil || !fi.IsDir() {
+		if err == nil || errors.Is(err, fs.ErrNotExist) {
+			return nil, nil // no store, or something else in its place: no contexts
+		}
+		return nil, err
+	}
+	des, err := os.ReadDir(root)
 	if err != nil {
 		return nil, err
 	}
-	names := make([]string, 0, len(list))
-	for _, m := range list {
+	var names []string
+	for _, de := range des {
+		if !de.IsDir() {
+			continue
+		}
+		data, err := localfile.Read(filepath.Join(root, de.Name(), "meta.json"), maxContextMeta)
+		if err != nil {
+			continue
+		}
+		var m struct{ Name string }
+		if json.Unmarshal(data, &m) != nil || store.ValidateContextName(m.Name) != nil {
+			continue
+		}
 		names = append(names, m.Name)
 	}
-	return names, nil
+	slices.Sort(names)
+	return slices.Compact(names), nil
 }
