@@ -47,8 +47,8 @@ type Relay struct {
 func New(cfg Config, logger *slog.Logger) (*Relay, error) {
 	cfg.setDefaults()
 	if (cfg.Mode == ModeRelay || cfg.Mode == ModeBoth) && cfg.Upstream.Addr == "" {
-		return nil, hint.Wrap(fmt.Errorf("mode %s needs an upstream", cfg.Mode),
-			"set DEVBOX_MAIL_RELAY_HOST=host:port (or SSMTP_MAILHUB), or use --mode catch")
+		return nil, hint.WrapFlags(fmt.Errorf("mode %s needs an upstream", cfg.Mode),
+			"set DEVBOX_MAIL_RELAY_HOST=host:port (or SSMTP_MAILHUB), or use --mode catch", "mode")
 	}
 	if err := checkAllowHosts(cfg.HTTPAllowHosts); err != nil {
 		return nil, err

@@ -153,6 +153,7 @@ func TestServeCatchesMail(t *testing.T) {
 // A hint names the flag as the user typed it: `serve --mail-listen`, not
 // the relay's own --listen; `mail serve` and `dns serve` keep theirs.
 func TestHintsNameTheFlagTyped(t *testing.T) {
+	clearMailEnv(t) // no upstream
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -175,7 +176,9 @@ func TestHintsNameTheFlagTyped(t *testing.T) {
 		{"serve, http port taken", []string{"serve", "--dns-listen", "127.0.0.1:0", "--dns-no-forward", "--mail-listen", "127.0.0.1:0", "--mail-http-listen", taken, "--mail-spool", spool}, "pick another --mail-http-listen address"},
 		{"serve, dns port taken", append([]string{"serve", "--dns-listen", takenUDP, "--dns-no-forward"}, serveMailTestFlags(t)...), "pick another --dns-listen"},
 		{"serve, hosts file missing", append([]string{"serve", "--dns-listen", "127.0.0.1:0", "--dns-no-forward", "--dns-hosts", missing}, serveMailTestFlags(t)...), "fix the --dns-hosts / --dns-hosts-dir path"},
+		{"serve, relay mode without an upstream", []string{"serve", "--dns-listen", "127.0.0.1:0", "--dns-no-forward", "--mail-listen", "127.0.0.1:0", "--mail-http-listen", "", "--mail-spool", spool, "--mail-mode", "relay"}, "or use --mail-mode catch"},
 		{"mail serve, smtp port taken", []string{"mail", "serve", "--mode", "catch", "--listen", taken, "--spool", spool}, "pick another --listen address"},
+		{"mail serve, relay mode without an upstream", []string{"mail", "serve", "--mode", "relay", "--listen", "127.0.0.1:0", "--spool", spool}, "or use --mode catch"},
 		{"dns serve, port taken", []string{"dns", "serve", "--listen", takenUDP, "--no-forward"}, "pick another --listen"},
 	}
 	for _, tt := range tests {
