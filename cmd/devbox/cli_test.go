@@ -3,13 +3,17 @@ package main
 import (
 	"context"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/miekg/dns"
 
 	"github.com/devbox-tools/devbox/internal/output"
 	"github.com/devbox-tools/devbox/internal/testbin"
@@ -78,15 +82,21 @@ func startBin(t *testing.T, env []string, args ...string) *runningCLI {
 	return r
 }
 
-var logValue = regexp.MustCompile(`(addrs=\[[^\]]*\]|addr=\S+)`)
+// logValue is a key=value of slog's text format: the value quoted when it
+// holds a blank (addrs="[A B]"), else up to the next blank.
+var logValue = regexp.MustCompile(`(?:^|\s)(\w+)=("(?:[^"\\]|\\.)*"|\S*)`)
 
 // waitLog waits for a log line containing what and returns the value of
-// key (addrs or addr) on it, or the line when key is empty.
+// key on it (addr, or the first address of addrs), or the line when key
+// is empty. It waits as long as testsync.WaitFor: a loaded machine starts
+// the built binary slowly.
 func (r *runningCLI) waitLog(t *testing.T, what, key string) string {
 	t.Helper()
-	for range 250 {
+	deadline := time.Now().Add(testsync.Timeout)
+	for time.Now().Before(deadline) {
 		select {
 		case code := <-r.done:
+			r.done <- code // for the cleanup, which waits for it
 			t.Fatalf("devbox exited %d: %s", code, r.stderr.String())
 		default:
 		}
@@ -97,10 +107,20 @@ func (r *runningCLI) waitLog(t *testing.T, what, key string) string {
 			if key == "" {
 				return line
 			}
-			for _, m := range logValue.FindAllString(line, -1) {
-				if v, ok := strings.CutPrefix(m, key+"="); ok {
-					return strings.Trim(strings.Fields(strings.Trim(v, "[]"))[0], `"`)
+			for _, m := range logValue.FindAllStringSubmatch(line, -1) {
+				if m[1] != key {
+					continue
 				}
+				v := m[2]
+				if u, err := strconv.Unquote(v); err == nil {
+					v = u
+				}
+				if key == "addrs" { // [A B ...]: A, which may be [::1]:PORT
+					v, _ = strings.CutPrefix(v, "[")
+					v, _ = strings.CutSuffix(v, "]")
+					v, _, _ = strings.Cut(v, " ")
+				}
+				return v
 			}
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -121,4 +141,31 @@ func (r *runningCLI) stop(t *testing.T) int {
 		t.Fatal("devbox did not stop")
 	}
 	return -1
+}
+
+// waitLog reads the address a server bound whatever the log line looks
+// like: an IPv6 address ([::1]:PORT, in addr= and in addrs=[...]) and a
+// list of several addresses, which slog quotes (addrs="[A B]").
+func TestWaitLogAddresses(t *testing.T) {
+	clearMailEnv(t)
+	mail := startCLI(t, "mail", "serve", "--mode", "catch", "--listen", "[::1]:0", "--http-listen", "[::1]:0", "--spool", t.TempDir())
+	for _, what := range []string{"mail relay listening", "caught mail web listening"} {
+		addr := mail.waitLog(t, what, "addr")
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatalf("%s: dial %q: %v", what, addr, err)
+		}
+		c.Close()
+	}
+	for _, listen := range [][]string{{"[::1]:0"}, {"127.0.0.1:0", "[::1]:0"}} {
+		args := []string{"dns", "serve", "--no-forward", "--wildcard", "*.wl.test=10.4.4.4"}
+		for _, l := range listen {
+			args = append(args, "--listen", l)
+		}
+		r := startCLI(t, args...)
+		addr := r.waitLog(t, "dns server listening", "addrs")
+		if got := firstDNSAddr(dnsQuery(t, addr, "a.wl.test.", dns.TypeA)); got != "10.4.4.4" {
+			t.Errorf("listen %q: the server at %q answered %q", listen, addr, got)
+		}
+	}
 }
