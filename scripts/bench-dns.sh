@@ -110,7 +110,7 @@ cpu_dnsmasq=$(median "${c_dnsmasq[@]}")
 cpu_devbox=$(median "${c_devbox[@]}")
 echo "cpu per query at $RATE qps, each round: dnsmasq ${c_dnsmasq[*]} us; devbox ${c_devbox[*]} us"
 # Latency: alternating rounds at each rate, each percentile's median per
-# server (one 8-second round's p99 moves by half between rounds).
+# server (one round's p99 moves by half between rounds).
 declare -A L
 for r in $(seq "$LAT_ROUNDS"); do
   for rate in "$RATE" "$HIGH"; do
