@@ -9,7 +9,7 @@ import (
 	"github.com/devbox-tools/devbox/internal/testsync"
 )
 
-func contextWithCancel(t *testing.T) (context.Context, context.CancelFunc) {
+func contextWithCancel(t testing.TB) (context.Context, context.CancelFunc) {
 	return context.WithCancel(context.Background())
 }
 

@@ -177,7 +177,7 @@ func (s *upSession) Auth(mech string) (sasl.Server, error) {
 
 // startRelay runs a relay with cfg (Listen and Spool defaulted for tests)
 // until the test ends and returns it and its SMTP address.
-func startRelay(t *testing.T, cfg Config) (*Relay, string) {
+func startRelay(t testing.TB, cfg Config) (*Relay, string) {
 	t.Helper()
 	if cfg.Listen == "" {
 		cfg.Listen = "127.0.0.1:0"
