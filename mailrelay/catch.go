@@ -9,80 +9,77 @@ import (
 	"io/fs"
 	"mime"
 	"net/mail"
-	"os"
+	"path/filepath"
+
+	"github.com/devbox-tools/devbox/mailrelay/mailbox"
 )
 
-// Catch stores a message in the caught folder as ID.eml, with its envelope
-// in ID.json. The two files are written at once, so they share the group
-// commits (one wait instead of two); Catch returns, and the relay answers
-// 250, only once both are durable. A crash before that can leave one of
-// them alone: a message never acknowledged, which the listing skips (an
-// .eml without its envelope) or ignores (an envelope without .eml).
+// Catch stores a message in the caught folder as ID.eml, its envelope in
+// the file's first line (see mailbox.EnvelopeHeader): one file, written
+// like a queue record (under a temporary name, synced in a group commit,
+// renamed into place, the rename synced), so Catch returns, and the relay
+// answers 250, only once the message and its envelope are durable under
+// their final name. A crash before that leaves at most a temporary file,
+// never acknowledged, which Recover removes.
 func (s *Spool) Catch(rec *Record, msg io.Reader) error {
 	j, err := json.Marshal(rec)
 	if err != nil {
 		return fmt.Errorf("catch: %w", err)
 	}
-	envelope := make(chan error, 1)
-	go func() {
-		envelope <- s.writeDurable(QueueCaught, rec.ID+".json", func(w io.Writer) error {
-			_, err := w.Write(j)
-			return err
-		})
-	}()
+	line, err := mailbox.EnvelopeLine(j)
+	if err != nil {
+		return fmt.Errorf("catch: %w", err)
+	}
 	var n int64
-	err = s.writeDurable(QueueCaught, rec.ID+".eml", func(w io.Writer) error {
+	err = s.writeFile(QueueCaught, rec.ID+".eml", true, true, func(w io.Writer) error {
+		if _, err := w.Write(line); err != nil {
+			return err
+		}
 		n, err = io.Copy(w, msg)
 		return err
 	})
-	rec.Size = n
-	if jerr := <-envelope; jerr != nil {
-		if err == nil {
-			// the client will send it again: leave no envelope-less copy
-			os.Remove(s.path(QueueCaught, rec.ID, ".eml"))
-		}
-		return jerr
-	}
-	if err != nil {
-		os.Remove(s.path(QueueCaught, rec.ID, ".json"))
+	if err == nil {
+		rec.Size = n
 	}
 	return err
 }
 
 // CaughtRecord reads the envelope of a caught message.
 func (s *Spool) CaughtRecord(id string) (*Record, error) {
+	c, err := s.openCaught(id)
+	if err != nil {
+		return nil, err
+	}
+	c.Body.Close()
+	var rec Record
+	if err := json.Unmarshal(c.Envelope, &rec); err != nil {
+		return nil, fmt.Errorf("caught message %s: %w", id, err)
+	}
+	rec.Size = c.Size
+	return &rec, nil
+}
+
+// OpenCaught opens a caught message (without its file's envelope line).
+func (s *Spool) OpenCaught(id string) (io.ReadCloser, error) {
+	c, err := s.openCaught(id)
+	if err != nil {
+		return nil, err
+	}
+	return c.Body, nil
+}
+
+func (s *Spool) openCaught(id string) (*mailbox.Caught, error) {
 	if !ValidID(id) {
 		return nil, fmt.Errorf("message %q: %w", id, ErrNotFound)
 	}
-	b, err := os.ReadFile(s.path(QueueCaught, id, ".json"))
+	c, err := mailbox.OpenCaught(filepath.Join(s.dir, QueueCaught), id)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("caught message %s: %w", id, ErrNotFound)
 	}
 	if err != nil {
-		return nil, err
-	}
-	var rec Record
-	if err := json.Unmarshal(b, &rec); err != nil {
 		return nil, fmt.Errorf("caught message %s: %w", id, err)
 	}
-	if st, err := os.Stat(s.path(QueueCaught, id, ".eml")); err == nil {
-		rec.Size = st.Size()
-	} else {
-		return nil, fmt.Errorf("caught message %s: %w", id, ErrNotFound)
-	}
-	return &rec, nil
-}
-
-// OpenCaught opens the .eml file of a caught message.
-func (s *Spool) OpenCaught(id string) (io.ReadCloser, error) {
-	if !ValidID(id) {
-		return nil, fmt.Errorf("message %q: %w", id, ErrNotFound)
-	}
-	f, err := os.Open(s.path(QueueCaught, id, ".eml"))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("caught message %s: %w", id, ErrNotFound)
-	}
-	return f, err
+	return c, nil
 }
 
 func (s *Spool) listCaught() ([]*Record, error) {

@@ -18,7 +18,9 @@
 //	DIR/failed/ID.msg   permanently failed or expired (spool record)
 //	DIR/corrupt/ID.msg  a record that failed a check, set aside
 //	DIR/spare/N         emptied files of delivered records, for reuse
-//	DIR/caught/ID.eml   caught message, with its envelope in ID.json
+//	DIR/caught/ID.eml   caught message, its envelope in the first line
+//	                    (mailbox.EnvelopeHeader; earlier versions: ID.json);
+//	                    written through ID.eml.R.tmp like a queue record
 //	DIR/ctl/            requests from `devbox mail queue` to a running relay
 //	DIR/lock            held (flock) by the relay that owns the spool
 //

@@ -2,8 +2,9 @@
 // Mailpit- and MailHog-compatible APIs and `devbox mail wait`.
 //
 // The messages themselves stay where the relay wrote them, durably (synced
-// before the 250 reply): ID.json (envelope) and ID.eml in the spool's
-// caught folder. The store keeps an index of them in memory: one summary
+// before the 250 reply): ID.eml in the spool's caught folder, its first
+// line the envelope (EnvelopeHeader; earlier versions wrote it to ID.json
+// beside the message, which is still read). The store keeps an index of them in memory: one summary
 // per message (addresses, subject, snippet, tags, read state), sorted by
 // ID, which sorts by arrival. Listing and searching scan that slice, so a
 // page or a search at 100,000 messages costs a few milliseconds and no

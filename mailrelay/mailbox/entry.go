@@ -3,8 +3,6 @@ package mailbox
 import (
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -55,28 +53,21 @@ const (
 	searchText = 512
 )
 
-// readEntry builds the entry of the message ID from its two files.
+// readEntry builds the entry of the message ID from its file (and, in
+// the earlier format, its ID.json).
 func readEntry(dir, id string) (*Entry, error) {
-	b, err := os.ReadFile(filepath.Join(dir, id+".json"))
+	c, err := OpenCaught(dir, id)
 	if err != nil {
 		return nil, err
 	}
+	defer c.Body.Close()
 	var env Envelope
-	if err := json.Unmarshal(b, &env); err != nil {
+	if err := json.Unmarshal(c.Envelope, &env); err != nil {
 		return nil, fmt.Errorf("message %s: envelope: %w", id, err)
 	}
-	f, err := os.Open(filepath.Join(dir, id+".eml"))
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	d := decode(f)
+	d := decode(c.Body)
 	e := newEntry(id, env, d)
-	e.Size = uint64(st.Size())
+	e.Size = uint64(c.Size)
 	return e, nil
 }
 

@@ -8,8 +8,6 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -85,17 +83,20 @@ func hogPath(addr string) *HogPath {
 
 // hogMessage reads a message in MailHog's shape.
 func (s *Store) hogMessage(e Entry) (*HogMessage, error) {
-	raw, err := os.ReadFile(filepath.Join(s.cfg.Dir, e.ID+".eml"))
+	c, err := OpenCaught(s.cfg.Dir, e.ID)
 	if err != nil {
 		return nil, fmt.Errorf("message %s: %w", e.ID, ErrNotFound)
+	}
+	raw, err := io.ReadAll(c.Body)
+	c.Body.Close()
+	if err != nil {
+		return nil, fmt.Errorf("message %s: %w", e.ID, err)
 	}
 	var env struct {
 		Envelope
 		Helo string `json:"helo"`
 	}
-	if b, err := os.ReadFile(filepath.Join(s.cfg.Dir, e.ID+".json")); err == nil {
-		_ = json.Unmarshal(b, &env)
-	}
+	_ = json.Unmarshal(c.Envelope, &env)
 	m := &HogMessage{ID: e.ID, From: hogPath(env.From), To: []*HogPath{}, Created: e.Created,
 		Raw: &HogRaw{From: env.From, To: append([]string{}, env.To...), Data: string(raw), Helo: env.Helo}}
 	for _, r := range env.To {

@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"regexp"
 	"runtime"
 	"slices"
@@ -23,7 +22,7 @@ var ErrNotFound = errors.New("not found")
 
 // Config says where the caught mail is and how to change it.
 type Config struct {
-	// Dir is the caught folder: ID.json and ID.eml per message.
+	// Dir is the caught folder: ID.eml per message (see EnvelopeHeader).
 	Dir string
 	// Index is the snapshot file of the index; empty: none.
 	Index string
@@ -289,12 +288,12 @@ func (s *Store) Get(id string) (Entry, error) {
 	return *e, nil
 }
 
-// Open opens a message's .eml.
+// Open opens a message (without the envelope line of its file).
 func (s *Store) Open(id string) (io.ReadCloser, error) {
 	if !ValidID(id) {
 		return nil, fmt.Errorf("message %q: %w", id, ErrNotFound)
 	}
-	f, err := os.Open(filepath.Join(s.cfg.Dir, id+".eml"))
+	c, err := OpenCaught(s.cfg.Dir, id)
 	if errors.Is(err, fs.ErrNotExist) {
 		// deleted behind the index's back (devbox mail queue delete)
 		s.mu.Lock()
@@ -309,7 +308,10 @@ func (s *Store) Open(id string) (io.ReadCloser, error) {
 		s.mu.Unlock()
 		return nil, fmt.Errorf("message %s: %w", id, ErrNotFound)
 	}
-	return f, err
+	if err != nil {
+		return nil, err
+	}
+	return c.Body, nil
 }
 
 // Count is the number of messages.

@@ -1,0 +1,80 @@
+package mailrelay
+
+import (
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestCatchWritesOneFilePerMessage: a caught message is one file, its
+// envelope in the first line, and every reader (the spool, the APIs)
+// shows the message without that line; a spool of the earlier format
+// (ID.eml and ID.json) is still listed and read the same way.
+func TestCatchWritesOneFilePerMessage(t *testing.T) {
+	spool := t.TempDir()
+	caught := filepath.Join(spool, QueueCaught)
+	os.MkdirAll(caught, 0o700)
+	oldID := "0188e0c0a0b0c0d0aabbccdd"
+	oldMsg := "Received: from old\r\nSubject: earlier format\r\n\r\nold body\r\n"
+	os.WriteFile(filepath.Join(caught, oldID+".eml"), []byte(oldMsg), 0o600)
+	os.WriteFile(filepath.Join(caught, oldID+".json"), []byte(`{"id":"`+oldID+`","from":"old@x.test","to":["dev@x.test"],"received":"2023-06-01T10:00:00Z"}`), 0o600)
+
+	r, addr := startRelay(t, Config{Mode: ModeCatch, Spool: spool, HTTPListen: "127.0.0.1:0"})
+	if err := sendMail(t, addr, "app@x.test", []string{"dev@x.test"}, "Subject: new format\r\n\r\nnew body\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	ents, _ := os.ReadDir(caught)
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	if len(names) != 3 {
+		t.Fatalf("caught folder: %v, want the two earlier files and one new", names)
+	}
+	recs, err := r.spool.List(QueueCaught)
+	if err != nil || len(recs) != 2 {
+		t.Fatalf("listed %d (%v), want 2", len(recs), err)
+	}
+	newID := recs[1].ID
+	file, _ := os.ReadFile(filepath.Join(caught, newID+".eml"))
+	if !strings.HasPrefix(string(file), "X-Devbox-Envelope: {") {
+		t.Fatalf("file starts %q", file[:min(len(file), 40)])
+	}
+	for i, want := range []struct{ id, from, subject string }{{oldID, "old@x.test", "earlier format"}, {newID, "app@x.test", "new format"}} {
+		rec := recs[i]
+		f, err := r.spool.OpenCaught(want.id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg, _ := io.ReadAll(f)
+		f.Close()
+		if rec.ID != want.id || rec.From != want.from || rec.Size != int64(len(msg)) || strings.Contains(string(msg), "X-Devbox-Envelope") {
+			t.Errorf("record %+v, message %q", rec, msg)
+		}
+		base := "http://" + r.HTTPAddr().String()
+		if code, raw := httpDo(t, "GET", base+"/api/v1/message/"+want.id+"/raw"); code != 200 || raw != string(msg) {
+			t.Errorf("raw %s: %d %q, want %q", want.id, code, raw, msg)
+		}
+		_, body := httpDo(t, "GET", base+"/api/v1/message/"+want.id)
+		var m struct {
+			Subject string
+			Size    int64
+		}
+		if err := json.Unmarshal([]byte(body), &m); err != nil || m.Subject != want.subject || m.Size != int64(len(msg)) {
+			t.Errorf("message %s: %+v (%v)", want.id, m, err)
+		}
+		_, hog := httpDo(t, "GET", base+"/api/v1/messages/"+want.id)
+		if !strings.Contains(hog, want.from) || strings.Contains(hog, "X-Devbox-Envelope") {
+			t.Errorf("MailHog message %s: %s", want.id, hog)
+		}
+	}
+	if err := r.spool.Remove(QueueCaught, oldID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(caught, oldID+".json")); !os.IsNotExist(err) {
+		t.Errorf("earlier format's envelope left after delete: %v", err)
+	}
+}
