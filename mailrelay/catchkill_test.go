@@ -75,6 +75,16 @@ func TestCatchKilledAroundTheCommitRename(t *testing.T) {
 			if err := <-sent; err == nil {
 				t.Fatal("the client got 250 from a relay killed before its commit was durable")
 			}
+			// Its files (the spool lock) are closed once its last thread
+			// has exited, which strace can hold back until its delay ends.
+			testsync.WaitFor(t, "the killed relay's spool lock released", func() bool {
+				probe := &Spool{dir: spool}
+				if probe.Lock() != nil {
+					return false
+				}
+				probe.Unlock()
+				return true
+			})
 			r, _ := startRelay(t, Config{Mode: ModeCatch, Spool: spool, Listen: addr})
 			ents, _ := os.ReadDir(caught)
 			if len(ents) != tc.caught {
