@@ -39,6 +39,9 @@ type Entry struct {
 	// Search is what free text matches, in lower case: subject,
 	// addresses, Message-ID and the start of the text body.
 	Search string
+	// TextCut: the text is longer than what Search holds of it, so
+	// free-text search reads the rest from the message's file.
+	TextCut bool
 
 	to    string // lower case, for to:, from:, cc:, bcc:, reply-to:
 	from  string
@@ -88,7 +91,9 @@ func newEntry(id string, env Envelope, d *decoded) *Entry {
 	}
 	e.Tags = autoTags(env)
 	e.derive()
-	e.Search = strings.ToLower(strings.Join([]string{e.Subject, e.from, e.to, e.cc, e.bcc, e.reply, e.MessageID, truncate(text, searchText)}, "\x00"))
+	held := truncate(text, searchText)
+	e.TextCut = len(held) < len(text)
+	e.Search = strings.ToLower(strings.Join([]string{e.Subject, e.from, e.to, e.cc, e.bcc, e.reply, e.MessageID, held}, "\x00"))
 	return e
 }
 
