@@ -78,3 +78,36 @@ func TestCatchWritesOneFilePerMessage(t *testing.T) {
 		t.Errorf("earlier format's envelope left after delete: %v", err)
 	}
 }
+
+// TestSearchFindsAWordDeepInALongBody: free-text search through the
+// Mailpit and MailHog APIs finds a word 20 kB into a message's text,
+// quoted-printable encoded, far past what the index holds in memory.
+func TestSearchFindsAWordDeepInALongBody(t *testing.T) {
+	r, addr := startRelay(t, Config{Mode: ModeCatch, HTTPListen: "127.0.0.1:0"})
+	filler := strings.Repeat("Some long newsletter text that goes on and on.\r\n", 400)
+	for _, m := range []string{
+		"Subject: long\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n" + filler + "The code is Quokka=\r\nfish.\r\n",
+		"Subject: other\r\n\r\n" + filler,
+	} {
+		if err := sendMail(t, addr, "app@x.test", []string{"dev@x.test"}, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	base := "http://" + r.HTTPAddr().String()
+	for q, want := range map[string]int{"quokkafish": 1, "newsletter": 2, "-quokkafish": 1, "subject:other+quokkafish": 0} {
+		_, body := httpDo(t, "GET", base+"/api/v1/search?query="+q)
+		var l struct {
+			Total         int `json:"total"`
+			MessagesCount int `json:"messages_count"`
+			Messages      []struct{ Subject string }
+		}
+		if err := json.Unmarshal([]byte(body), &l); err != nil || l.MessagesCount != want || len(l.Messages) != want || l.Total != 2 {
+			t.Errorf("search %q: %s (%v), want %d", q, body, err, want)
+		}
+	}
+	_, body := httpDo(t, "GET", base+"/api/v2/search?kind=containing&query=QuokkaFish")
+	var hog struct{ Total int }
+	if err := json.Unmarshal([]byte(body), &hog); err != nil || hog.Total != 1 {
+		t.Errorf("MailHog containing: %.200s (%v)", body, err)
+	}
+}

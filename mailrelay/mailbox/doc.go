@@ -8,7 +8,8 @@
 // per message (addresses, subject, snippet, tags, read state), sorted by
 // ID, which sorts by arrival. Listing and searching scan that slice, so a
 // page or a search at 100,000 messages costs a few milliseconds and no
-// disk access. A snapshot of the index (Config.Index) is written in the
+// disk access, except free text not found in the first 512 bytes of a
+// longer text, which is looked for in the message's file (fulltext.go). A snapshot of the index (Config.Index) is written in the
 // background and at Close; at start the store reads it and parses only the
 // messages it does not list, so it starts fast at 100,000 messages. The
 // snapshot is only a cache: a damaged or missing one costs a full scan,

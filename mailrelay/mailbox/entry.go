@@ -36,12 +36,15 @@ type Entry struct {
 	Attachments int
 	Inline      int
 	Snippet     string
-	// Search is what free text matches, in lower case: subject,
-	// addresses, Message-ID and the start of the text body.
+	// Search is what free text matches in memory, in lower case:
+	// subject, addresses, Message-ID and the start of the text (text
+	// part, then the HTML part's visible text).
 	Search string
 	// TextCut: the text is longer than what Search holds of it, so
 	// free-text search reads the rest from the message's file.
 	TextCut bool
+	// Plain: the message's body is its text (see isPlain).
+	Plain bool
 
 	to    string // lower case, for to:, from:, cc:, bcc:, reply-to:
 	from  string
@@ -52,7 +55,9 @@ type Entry struct {
 
 const (
 	snippetLen = 250 // Mailpit's snippet length
-	// searchText is how much of the text body free-text search sees.
+	// searchText is how much of a message's text (searchBody) the index
+	// holds for free-text search; a term not found there is looked for in
+	// the rest of the text, read from the message's file (see matching).
 	searchText = 512
 )
 
@@ -83,18 +88,31 @@ func newEntry(id string, env Envelope, d *decoded) *Entry {
 	if d.HTML != "" {
 		// Mailpit's snippet comes from the HTML part when there is one.
 		e.Snippet = truncate(collapse(htmlText(d.HTML)), snippetLen)
-		if text == "" {
-			text = collapse(htmlText(d.HTML))
-		}
 	} else {
 		e.Snippet = truncate(text, snippetLen)
 	}
 	e.Tags = autoTags(env)
 	e.derive()
-	held := truncate(text, searchText)
-	e.TextCut = len(held) < len(text)
+	body := searchBody(d)
+	held := truncate(body, searchText)
+	e.TextCut = len(held) < len(body)
+	e.Plain = d.Plain
 	e.Search = strings.ToLower(strings.Join([]string{e.Subject, e.from, e.to, e.cc, e.bcc, e.reply, e.MessageID, held}, "\x00"))
 	return e
+}
+
+// searchBody is the text free-text search looks in: the text part and the
+// visible text of the HTML part, white space collapsed.
+func searchBody(d *decoded) string {
+	text := collapse(d.Text)
+	if d.HTML == "" {
+		return text
+	}
+	h := collapse(htmlText(d.HTML))
+	if text == "" {
+		return h
+	}
+	return text + " " + h
 }
 
 // bccOf: envelope recipients named in no header are Bcc, as Mailpit shows them.

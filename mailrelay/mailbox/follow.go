@@ -91,18 +91,13 @@ func (s *Store) Wait(ctx context.Context, q Query, since time.Time) (Entry, erro
 }
 
 func (s *Store) newest(q Query, since time.Time) (Entry, bool) {
+	found := s.matching(q, func(e *Entry) bool { return !e.Created.Before(since) })
+	if len(found) == 0 {
+		return Entry{}, false
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	for i := len(s.list) - 1; i >= 0; i-- {
-		e := s.list[i]
-		if e.Created.Before(since) {
-			continue
-		}
-		if q.Match(e) {
-			return *e, true
-		}
-	}
-	return Entry{}, false
+	return *found[0], true
 }
 
 var urlPattern = regexp.MustCompile(`https?://[^\s<>"'\x60]+`)

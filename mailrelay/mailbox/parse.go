@@ -46,17 +46,20 @@ const maxBody = 16 << 20
 
 // decoded is what decoding a message yields.
 type decoded struct {
-	Header      message.Header
-	MessageID   string
-	From        *Address
-	To, Cc      []*Address
-	Bcc         []*Address
-	ReplyTo     []*Address
-	ReturnPath  string
-	Subject     string
-	Date        time.Time
-	Text, HTML  string
-	Inline      []Attachment
+	Header     message.Header
+	MessageID  string
+	From       *Address
+	To, Cc     []*Address
+	Bcc        []*Address
+	ReplyTo    []*Address
+	ReturnPath string
+	Subject    string
+	Date       time.Time
+	Text, HTML string
+	Inline     []Attachment
+	// Plain: the message is one text/plain part stored as it reads (no
+	// transfer encoding, US-ASCII or UTF-8): its text is its body.
+	Plain       bool
 	Attachments []Attachment
 }
 
@@ -71,6 +74,7 @@ func decode(r io.Reader) *decoded {
 		return d
 	}
 	d.headers(e.Header)
+	d.Plain = isPlain(e)
 	_ = e.Walk(func(path []int, p *message.Entity, err error) error {
 		if err != nil && !message.IsUnknownCharset(err) && !message.IsUnknownEncoding(err) {
 			return nil
@@ -228,4 +232,31 @@ func findPart(r io.Reader, id string) (*Part, error) {
 		return nil, errNoPart
 	}
 	return out, nil
+}
+
+// isPlain reports whether a message is one text/plain part whose body is
+// its text byte for byte: free-text search then reads it without decoding
+// (see plainText).
+func isPlain(e *message.Entity) bool {
+	if e.MultipartReader() != nil {
+		return false
+	}
+	ct, params, err := e.Header.ContentType()
+	if err != nil && e.Header.Get("Content-Type") != "" {
+		return false
+	}
+	disp, dparams, _ := e.Header.ContentDisposition()
+	if (ct != "" && ct != "text/plain") || disp == "attachment" || dparams["filename"] != "" || params["name"] != "" {
+		return false
+	}
+	switch strings.ToLower(strings.TrimSpace(e.Header.Get("Content-Transfer-Encoding"))) {
+	case "", "7bit", "8bit", "binary":
+	default:
+		return false
+	}
+	switch strings.ToLower(params["charset"]) {
+	case "", "us-ascii", "utf-8", "utf8":
+		return true
+	}
+	return false
 }

@@ -191,3 +191,45 @@ func asciiEqualFold(a, lowerB string) bool {
 	}
 	return true
 }
+
+// hasText reports whether q has a free-text term.
+func (q Query) hasText() bool {
+	for _, t := range q.terms {
+		if t.kind == "" {
+			return true
+		}
+	}
+	return false
+}
+
+// indexMatch evaluates q on what the index holds of e: a match, no
+// match, or maybe: a free-text term is not in the held text of a message
+// whose text was cut (TextCut), so only the rest of its text can tell
+// (textMatch).
+func (q Query) indexMatch(e *Entry) (ok, maybe bool) {
+	for _, t := range q.terms {
+		if t.kind == "" && e.TextCut && !strings.Contains(e.Search, t.value) {
+			maybe = true
+			continue
+		}
+		if t.match(e) == t.exclude {
+			return false, false
+		}
+	}
+	return !maybe, maybe
+}
+
+// textMatch finishes indexMatch's maybe with body, e's whole searchBody
+// in lower case: the free-text terms are looked for in both.
+func (q Query) textMatch(e *Entry, body string) bool {
+	for _, t := range q.terms {
+		if t.kind != "" {
+			continue
+		}
+		found := strings.Contains(e.Search, t.value) || strings.Contains(body, t.value)
+		if found == t.exclude {
+			return false
+		}
+	}
+	return true
+}

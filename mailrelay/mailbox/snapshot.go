@@ -155,6 +155,7 @@ const (
 	flagRead = 1 << iota
 	flagFrom
 	flagTextCut
+	flagPlain
 )
 
 func (r *snapshotReader) entry(e *Entry, pool *addressPool) {
@@ -163,7 +164,7 @@ func (r *snapshotReader) entry(e *Entry, pool *addressPool) {
 		&e.to, &e.from, &e.cc, &e.bcc, &e.reply} {
 		*f = r.str()
 	}
-	e.Read, e.TextCut = flags&flagRead != 0, flags&flagTextCut != 0
+	e.Read, e.TextCut, e.Plain = flags&flagRead != 0, flags&flagTextCut != 0, flags&flagPlain != 0
 	if flags&flagFrom != 0 {
 		if l := pool.take(r, 1); len(l) == 1 {
 			e.From = l[0]
@@ -254,6 +255,9 @@ func (w *snapshotWriter) entry(e *Entry) {
 	}
 	if e.TextCut {
 		flags |= flagTextCut
+	}
+	if e.Plain {
+		flags |= flagPlain
 	}
 	w.uvarint(flags)
 	for _, f := range []string{e.ID, e.MessageID, e.Subject, e.Username, e.Sender, e.Snippet, e.Search,

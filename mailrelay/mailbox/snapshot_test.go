@@ -130,4 +130,3 @@ func FuzzSnapshot(f *testing.F) {
 		}
 	})
 }
-

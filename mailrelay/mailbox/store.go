@@ -245,7 +245,20 @@ func (s *Store) Search(q Query, start, limit int) Page {
 			p.Messages = append(p.Messages, *e)
 		}
 	}
-	if q.Empty() {
+	if q.hasText() {
+		// may read message files: not under the lock
+		s.mu.RUnlock()
+		found := s.matching(q, nil)
+		s.mu.RLock()
+		p.Total, p.Unread = len(s.list), s.unread
+		for _, e := range found {
+			p.Matched++
+			if !e.Read {
+				p.MatchedUnread++
+			}
+			take(e)
+		}
+	} else if q.Empty() {
 		p.Matched, p.MatchedUnread = len(s.list), s.unread
 		for i := len(s.list) - 1 - start; i >= 0 && (limit <= 0 || len(p.Messages) < limit); i-- {
 			p.Messages = append(p.Messages, *s.list[i])
@@ -338,13 +351,9 @@ func (s *Store) Count() (total, unread int) {
 
 // IDs returns the IDs of the messages matching q, newest first.
 func (s *Store) IDs(q Query) []string {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
 	var out []string
-	for i := len(s.list) - 1; i >= 0; i-- {
-		if q.Match(s.list[i]) {
-			out = append(out, s.list[i].ID)
-		}
+	for _, e := range s.matching(q, nil) {
+		out = append(out, e.ID)
 	}
 	return out
 }
