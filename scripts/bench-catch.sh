@@ -7,7 +7,10 @@
 #   2. Both stores are then filled to BENCH_CATCH_STORE messages (100,000)
 #      and the API timed: the first page of GET /api/v1/messages and a
 #      subject: search, p50 and p99 over 100 requests each (one keep-alive
-#      client, one request at a time).
+#      client, one request at a time); then free-text searches (a word of
+#      every subject, and one found nowhere, which devbox looks for in every
+#      message's file past the 512 bytes of text its index holds) over
+#      BENCH_CATCH_TEXT_REQUESTS (20) requests.
 #   3. Start-up: each server restarted on its full store, time until the
 #      list API answers.
 # Run with `make bench-catch`. Tunables: BENCH_CATCH_MESSAGES (throughput
@@ -22,6 +25,7 @@ STORE=${BENCH_CATCH_STORE:-100000}
 C=${BENCH_CATCH_SENDERS:-20}
 SIZE=${BENCH_CATCH_SIZE:-2000}
 REQ=${BENCH_CATCH_REQUESTS:-100}
+TEXT_REQ=${BENCH_CATCH_TEXT_REQUESTS:-20}
 LIMIT=900 # seconds per smtp-source run
 
 die() {
@@ -104,9 +108,9 @@ inject() {
   python3 -c 'import sys; print("%.0f" % (int(sys.argv[1]) / (float(sys.argv[3]) - float(sys.argv[2]))))' "$n" "$start" "$end"
 }
 
-# latency PORT PATH: p50 and p99 in ms over REQ requests.
+# latency PORT PATH [N]: p50 and p99 in ms over N (REQ) requests.
 latency() {
-  python3 - "$1" "$2" "$REQ" <<'PY'
+  python3 - "$1" "$2" "${3:-$REQ}" <<'PY'
 import sys, time, http.client
 port, path, n = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
@@ -146,6 +150,12 @@ printf '%-34s %17s %17s\n' request devbox mailpit
 for path in "/api/v1/messages?limit=50" "/api/v1/search?query=subject:catch&limit=50" "/api/v1/search?query=subject:nomatch&limit=50"; do
   read -r d50 d99 < <(latency "$DH" "$path")
   read -r m50 m99 < <(latency "$MH" "$path")
+  printf '%-34s %8s/%-8s %8s/%-8s\n' "${path#/api/v1/}" "$d50" "$d99" "$m50" "$m99"
+done
+echo "free text, $TEXT_REQ requests each, p50/p99 ms:"
+for path in "/api/v1/search?query=bench&limit=50" "/api/v1/search?query=nomatchword&limit=50"; do
+  read -r d50 d99 < <(latency "$DH" "$path" "$TEXT_REQ")
+  read -r m50 m99 < <(latency "$MH" "$path" "$TEXT_REQ")
   printf '%-34s %8s/%-8s %8s/%-8s\n' "${path#/api/v1/}" "$d50" "$d99" "$m50" "$m99"
 done
 
