@@ -2,8 +2,12 @@ package mailbox
 
 import (
 	"bytes"
+	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"unicode"
@@ -54,8 +58,7 @@ func (s *Store) matching(q Query, keep func(*Entry) bool) []*Entry {
 				for i := range work {
 					// ID and Search never change once indexed: no lock
 					c := &cands[i]
-					body, ok := s.bodyText(c.e)
-					c.ok = ok && q.textMatch(c.e, body)
+					c.ok = s.fileMatch(q, c.e)
 				}
 			})
 		}
@@ -76,23 +79,87 @@ func (s *Store) matching(q Query, keep func(*Entry) bool) []*Entry {
 	return out
 }
 
-// bodyText reads a message's searchBody in lower case; false when its
-// file is gone. A plain message's body is read as it is, without MIME
-// decoding (three times faster at 2 kB).
-func (s *Store) bodyText(e *Entry) (string, bool) {
-	c, err := OpenCaught(s.cfg.Dir, e.ID)
-	if err != nil {
-		return "", false
-	}
-	defer c.Body.Close()
+// fileMatch decides a maybe of indexMatch from the message's file: false
+// when the file is gone. A plain message's body is read as it is, into
+// reused buffers, without MIME decoding (about four times faster at 2 kB).
+func (s *Store) fileMatch(q Query, e *Entry) bool {
 	if !e.Plain {
-		return strings.ToLower(searchBody(decode(c.Body))), true
+		c, err := OpenCaught(s.cfg.Dir, e.ID)
+		if err != nil {
+			return false
+		}
+		defer c.Body.Close()
+		body := strings.ToLower(searchBody(decode(c.Body)))
+		return q.textMatch(e, func(v string) bool { return strings.Contains(body, v) })
 	}
-	raw, err := io.ReadAll(io.LimitReader(c.Body, maxPlainRead))
+	bufs, _ := s.textBufs.Get().(*[2][]byte)
+	if bufs == nil {
+		bufs = new([2][]byte)
+	}
+	defer s.textBufs.Put(bufs)
+	raw, err := readFileInto(bufs[0][:0], filepath.Join(s.cfg.Dir, e.ID+".eml"), maxPlainRead)
+	bufs[0] = raw
 	if err != nil {
-		return "", false
+		return false
 	}
-	return plainText(raw), true
+	if bytes.HasPrefix(raw, []byte(EnvelopeHeader)) {
+		i := bytes.IndexByte(raw, '\n')
+		if i < 0 {
+			return false
+		}
+		raw = raw[i+1:]
+	}
+	if body, ok := plainBody(raw); ok && !q.textHasSpace() && lowerASCII(body) {
+		// ASCII, and no term spans white space: folding white space
+		// changes nothing a term can match, so the body lowered in place
+		// is the text.
+		return q.textMatch(e, func(v string) bool { return bytes.Contains(body, []byte(v)) })
+	}
+	// (lowerASCII changed ASCII letters only: raw still reads the same)
+	text := appendPlainText(bufs[1][:0], raw)
+	bufs[1] = text
+	return q.textMatch(e, func(v string) bool { return bytes.Contains(text, []byte(v)) })
+}
+
+// lowerASCII lowers b's ASCII letters in place and reports whether b is
+// all ASCII.
+func lowerASCII(b []byte) bool {
+	var all byte
+	for i, c := range b {
+		all |= c
+		b[i] = asciiLower[c]
+	}
+	return all < utf8.RuneSelf
+}
+
+var asciiLower = func() (t [256]byte) {
+	for i := range t {
+		t[i] = byte(i)
+		if 'A' <= i && i <= 'Z' {
+			t[i] += 'a' - 'A'
+		}
+	}
+	return t
+}()
+
+// readFileInto reads at most limit bytes of a file into buf.
+func readFileInto(buf []byte, path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return buf, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return buf, err
+	}
+	n := int(min(st.Size(), limit))
+	buf = slices.Grow(buf[:0], n)[:n]
+	m, err := io.ReadFull(f, buf)
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		err = nil // shorter than it was: as far as it goes
+	}
+	return buf[:m], err
 }
 
 // maxPlainRead bounds what is read of a plain message: its header and
@@ -102,23 +169,15 @@ const maxPlainRead = maxBody + 1<<20
 // plainText is what strings.ToLower(searchBody(decode(raw))) gives for a
 // plain message (isPlain), in one pass: the body after the header, white
 // space runs folded into one space, lower case.
-func plainText(raw []byte) string {
-	var body []byte
-	for p := 0; ; {
-		i := bytes.IndexByte(raw[p:], '\n')
-		if i < 0 {
-			return "" // no end of header: no body
-		}
-		if line := raw[p : p+i]; len(line) == 0 || (len(line) == 1 && line[0] == '\r') {
-			body = raw[p+i+1:]
-			break
-		}
-		p += i + 1
+func plainText(raw []byte) string { return string(appendPlainText(nil, raw)) }
+
+// appendPlainText appends plainText(raw) to out.
+func appendPlainText(out, raw []byte) []byte {
+	body, ok := plainBody(raw)
+	if !ok {
+		return out
 	}
-	if len(body) > maxBody {
-		body = body[:maxBody]
-	}
-	out := make([]byte, 0, len(body))
+	out = slices.Grow(out, len(body))
 	space := false
 	for i := 0; i < len(body); {
 		c := body[i]
@@ -150,7 +209,23 @@ func plainText(raw []byte) string {
 		}
 		out = utf8.AppendRune(out, unicode.ToLower(r))
 	}
-	return string(out)
+	return out
+}
+
+// plainBody is a plain message's body: what follows the first empty line
+// (at most maxBody bytes); false when there is none.
+func plainBody(raw []byte) ([]byte, bool) {
+	for p := 0; ; {
+		i := bytes.IndexByte(raw[p:], '\n')
+		if i < 0 {
+			return nil, false
+		}
+		if line := raw[p : p+i]; len(line) == 0 || (len(line) == 1 && line[0] == '\r') {
+			body := raw[p+i+1:]
+			return body[:min(len(body), maxBody)], true
+		}
+		p += i + 1
+	}
 }
 
 var asciiSpace = [utf8.RuneSelf]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r': true, ' ': true}

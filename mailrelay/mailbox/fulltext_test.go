@@ -1,6 +1,7 @@
 package mailbox
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"os"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 )
 
 // TestFreeTextSearchWholeBody: free text matches a word anywhere in a
@@ -78,20 +80,36 @@ func TestFreeTextSearchWholeBody(t *testing.T) {
 }
 
 // FuzzPlainText: for a plain message, the one-pass reading free-text
-// search uses gives exactly what decoding it gives.
+// search uses gives exactly what decoding it gives, and the in-place
+// reading of an ASCII body finds a term without white space exactly when
+// the decoded text holds it.
 func FuzzPlainText(f *testing.F) {
 	for _, s := range []string{"Hello  World\r\n\tTab\r\n", "ÉCOLE\u00a0Ünïcode \u0085x", "a\xffb\r\n", "", "\r\n\r\n  x  "} {
-		f.Add("Subject: x\r\n", s)
-		f.Add("Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n", s)
+		f.Add("Subject: x\r\n", s, "world")
+		f.Add("Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n", s, "x")
 	}
-	f.Fuzz(func(t *testing.T, header, body string) {
+	f.Add("", "00", "0")                   // no header at all: the body starts after the first line
+	f.Add("Subject: x\r\n", "\u212a", "k") // KELVIN SIGN lowers to an ASCII k
+	f.Fuzz(func(t *testing.T, header, body, term string) {
 		raw := []byte(header + "\r\n" + body)
 		d := decode(strings.NewReader(string(raw)))
 		if !d.Plain {
 			return
 		}
-		if got, want := plainText(raw), strings.ToLower(searchBody(d)); got != want {
+		want := strings.ToLower(searchBody(d))
+		if got := plainText(raw); got != want {
 			t.Fatalf("plainText %q, decoded %q", got, want)
+		}
+		term = strings.ToLower(term)
+		if term == "" || strings.IndexFunc(term, unicode.IsSpace) >= 0 {
+			return
+		}
+		b, ok := plainBody(raw)
+		if ok && lowerASCII(b) && bytes.Contains(b, []byte(term)) != strings.Contains(want, term) {
+			t.Fatalf("term %q: in-place reading %q, decoded %q", term, b, want)
+		}
+		if got := plainText(raw); got != want {
+			t.Fatalf("after lowering in place: plainText %q, decoded %q", got, want)
 		}
 	})
 }

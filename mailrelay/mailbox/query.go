@@ -3,6 +3,7 @@ package mailbox
 import (
 	"strings"
 	"time"
+	"unicode"
 )
 
 // Query is a parsed search in Mailpit's syntax: space-separated terms, all
@@ -202,6 +203,17 @@ func (q Query) hasText() bool {
 	return false
 }
 
+// textHasSpace reports whether a free-text term holds white space (a
+// quoted phrase).
+func (q Query) textHasSpace() bool {
+	for _, t := range q.terms {
+		if t.kind == "" && strings.IndexFunc(t.value, unicode.IsSpace) >= 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // indexMatch evaluates q on what the index holds of e: a match, no
 // match, or maybe: a free-text term is not in the held text of a message
 // whose text was cut (TextCut), so only the rest of its text can tell
@@ -219,14 +231,15 @@ func (q Query) indexMatch(e *Entry) (ok, maybe bool) {
 	return !maybe, maybe
 }
 
-// textMatch finishes indexMatch's maybe with body, e's whole searchBody
-// in lower case: the free-text terms are looked for in both.
-func (q Query) textMatch(e *Entry, body string) bool {
+// textMatch finishes indexMatch's maybe with contains, which says
+// whether e's whole searchBody (lower case) holds a term: the free-text
+// terms are looked for in both.
+func (q Query) textMatch(e *Entry, contains func(term string) bool) bool {
 	for _, t := range q.terms {
 		if t.kind != "" {
 			continue
 		}
-		found := strings.Contains(e.Search, t.value) || strings.Contains(body, t.value)
+		found := strings.Contains(e.Search, t.value) || contains(t.value)
 		if found == t.exclude {
 			return false
 		}

@@ -45,6 +45,8 @@ type Store struct {
 	deleted uint64
 	started time.Time
 
+	textBufs sync.Pool // *[2][]byte: free-text search's file and text buffers
+
 	saveMu sync.Mutex
 	stop   chan struct{}
 	done   chan struct{}
