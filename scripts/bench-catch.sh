@@ -159,6 +159,10 @@ for path in "/api/v1/search?query=bench&limit=50" "/api/v1/search?query=nomatchw
   printf '%-34s %8s/%-8s %8s/%-8s\n' "${path#/api/v1/}" "$d50" "$d99" "$m50" "$m99"
 done
 
+mem() { python3 -c 'import json,sys,urllib.request; print("%.0f" % (json.load(urllib.request.urlopen("http://127.0.0.1:%s/api/v1/info" % sys.argv[1]))["RuntimeStats"]["Memory"] / 1e6))' "$1"; }
+rss() { awk '/^VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
+echo "memory at $(total "$DH") messages (MB): devbox $(mem "$DH") (/api/v1/info), $(rss "$DPID") (RSS); mailpit $(mem "$MH") (/api/v1/info), $(rss "$MPID") (RSS)"
+
 kill "$DPID" "$MPID"; wait "$DPID" "$MPID" 2>/dev/null || true
 start_devbox; d_up=$(up "$DH") || die "devbox did not restart"
 start_mailpit; m_up=$(up "$MH") || die "mailpit did not restart"
