@@ -95,14 +95,28 @@ func (r *snapshotReader) uvarint() uint64 {
 }
 
 // count reads a length that must fit in what is left of the file.
-func (r *snapshotReader) count() int {
+func (r *snapshotReader) count() int { return r.countOf(1) }
+
+// countOf reads a number of items of at least size bytes each that must
+// fit in what is left of the file: what the items cost in memory is then
+// bounded by the file's size, whatever the count claims.
+func (r *snapshotReader) countOf(size int) int {
 	n := r.uvarint()
-	if n > uint64(len(r.s)-r.off) {
+	if n > uint64((len(r.s)-r.off)/size) {
 		r.fail()
 		return 0
 	}
 	return int(n)
 }
+
+// The fewest bytes an entry and an address take in the file: flags, twelve
+// string lengths, an ID of at least 8 bytes, four address-list counts, the
+// tag count, the time (its length and at least 15 bytes), size and part
+// counts; an address is two string lengths.
+const (
+	minEntryBytes   = 1 + 12 + 8 + 4 + 1 + 1 + 15 + 3
+	minAddressBytes = 2
+)
 
 func (r *snapshotReader) fail() {
 	if r.err == nil {
@@ -133,7 +147,7 @@ func decodeSnapshot(b []byte) ([]Entry, error) {
 		return nil, fmt.Errorf("version %d, not %d", v, snapshotVersion)
 	}
 	r := &snapshotReader{s: string(body), off: len(snapshotMagic) + 1}
-	n := r.count()
+	n := r.countOf(minEntryBytes)
 	entries := make([]Entry, n)
 	pool := newAddressPool()
 	for i := range entries {
@@ -202,7 +216,7 @@ func newAddressPool() *addressPool {
 // list of their own (appending to it never touches a neighbour's).
 func (p *addressPool) take(r *snapshotReader, n int) []*Address {
 	if n < 0 {
-		n = r.count()
+		n = r.countOf(minAddressBytes)
 	}
 	if r.err != nil {
 		return []*Address{}
