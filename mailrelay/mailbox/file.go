@@ -42,13 +42,8 @@ type Caught struct {
 // OpenCaught opens the message ID in the caught folder dir, in either
 // format. A missing message is an error matching fs.ErrNotExist.
 func OpenCaught(dir, id string) (*Caught, error) {
-	f, err := os.Open(filepath.Join(dir, id+".eml"))
+	f, st, err := openRegular(filepath.Join(dir, id+".eml"))
 	if err != nil {
-		return nil, err
-	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
 		return nil, err
 	}
 	br := bufio.NewReaderSize(f, int(max(min(st.Size()+1, 64<<10), 4096)))
@@ -70,6 +65,27 @@ func OpenCaught(dir, id string) (*Caught, error) {
 		io.Closer
 	}{br, f}}, nil
 }
+
+// openRegular opens a message file for reading: only a regular file, never
+// through a symlink, and never waiting (a FIFO put in its place would
+// block open and every read until something wrote to it).
+func openRegular(path string) (*os.File, fs.FileInfo, error) {
+	f, err := os.OpenFile(path, openFlags, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := f.Stat()
+	if err == nil && !st.Mode().IsRegular() {
+		err = fmt.Errorf("%s: %w", path, errNotRegular)
+	}
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return f, st, nil
+}
+
+var errNotRegular = fmt.Errorf("not a regular file: %w", fs.ErrInvalid)
 
 // readEnvelopeLine reads the envelope line if the file starts with one:
 // the JSON and the number of bytes of the line; nil, 0 for a file of the

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -144,15 +143,11 @@ var asciiLower = func() (t [256]byte) {
 
 // readFileInto reads at most limit bytes of a file into buf.
 func readFileInto(buf []byte, path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
+	f, st, err := openRegular(path)
 	if err != nil {
 		return buf, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return buf, err
-	}
 	n := int(min(st.Size(), limit))
 	buf = slices.Grow(buf[:0], n)[:n]
 	m, err := io.ReadFull(f, buf)
