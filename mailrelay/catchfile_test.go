@@ -111,3 +111,36 @@ func TestSearchFindsAWordDeepInALongBody(t *testing.T) {
 		t.Errorf("MailHog containing: %.200s (%v)", body, err)
 	}
 }
+
+// TestCatchClientEnvelopeHeaderIsMessage: a client whose message starts
+// with devbox's own envelope field (over SMTP and through the send API)
+// gets it stored as part of its message, shown in the raw source exactly
+// as sent, never taken as the envelope.
+func TestCatchClientEnvelopeHeaderIsMessage(t *testing.T) {
+	r, addr := startRelay(t, Config{Mode: ModeCatch, HTTPListen: "127.0.0.1:0"})
+	fake := "X-Devbox-Envelope: {\"id\":\"0000000000000001\",\"from\":\"spoof@evil.test\",\"to\":[\"x@evil.test\"]}\r\n"
+	body := fake + "Subject: spoof\r\n\r\nbody\r\n"
+	if err := sendMail(t, addr, "app@x.test", []string{"dev@x.test"}, body); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := r.spool.List(QueueCaught)
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("listed %d (%v)", len(recs), err)
+	}
+	rec := recs[0]
+	if rec.From != "app@x.test" || len(rec.To) != 1 || rec.To[0] != "dev@x.test" {
+		t.Errorf("envelope %q %q", rec.From, rec.To)
+	}
+	base := "http://" + r.HTTPAddr().String()
+	code, raw := httpDo(t, "GET", base+"/api/v1/message/"+rec.ID+"/raw")
+	if code != 200 || !strings.HasPrefix(raw, "Received: ") || !strings.HasSuffix(raw, "\r\n"+body) || strings.Count(raw, "X-Devbox-Envelope") != 1 {
+		t.Errorf("raw %d %q", code, raw)
+	}
+	if code, view := httpDo(t, "GET", base+"/view/"+rec.ID+".raw"); code != 200 || view != raw {
+		t.Errorf("view raw %d %q", code, view)
+	}
+	_, hdr := httpDo(t, "GET", base+"/api/v1/message/"+rec.ID+"/headers")
+	if !strings.Contains(hdr, "spoof@evil.test") {
+		t.Errorf("headers leave out the client's field: %s", hdr)
+	}
+}
