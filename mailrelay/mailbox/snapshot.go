@@ -41,28 +41,29 @@ const (
 var errSnapshot = errors.New("damaged")
 
 // loadSnapshot returns the entries of the snapshot; nil when there is none
-// or it does not decode.
-func (s *Store) loadSnapshot() map[string]*Entry {
+// or it does not decode. earlier reports a snapshot of the earlier format,
+// to be written again in this one.
+func (s *Store) loadSnapshot() (entries map[string]*Entry, earlier bool) {
 	if s.cfg.Index == "" {
-		return nil
+		return nil, false
 	}
 	b, err := os.ReadFile(s.cfg.Index)
 	if err != nil {
-		return nil
+		return nil, false
 	}
 	if len(b) < len(snapshotMagic) || string(b[:len(snapshotMagic)]) != snapshotMagic {
-		return s.loadGobSnapshot(b)
+		return s.loadGobSnapshot(b), true
 	}
-	entries, err := decodeSnapshot(b)
+	list, err := decodeSnapshot(b)
 	if err != nil {
 		s.cfg.Log.Warn("mail index snapshot unreadable; indexing every message", "path", s.cfg.Index, "err", err)
-		return nil
+		return nil, false
 	}
-	out := make(map[string]*Entry, len(entries))
-	for i := range entries {
-		out[entries[i].ID] = &entries[i]
+	out := make(map[string]*Entry, len(list))
+	for i := range list {
+		out[list[i].ID] = &list[i]
 	}
-	return out
+	return out, false
 }
 
 // snapshotReader slices fields out of the snapshot, held as one string.

@@ -88,7 +88,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		ids, err := s.dirIDs()
 		listed <- listing{ids, err}
 	}()
-	known := s.loadSnapshot()
+	known, earlier := s.loadSnapshot()
 	l := <-listed
 	ids, err := l.ids, l.err
 	if err != nil {
@@ -112,7 +112,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		}
 	}
 	sort.Slice(s.list, func(i, j int) bool { return s.list[i].ID < s.list[j].ID })
-	s.dirty = len(missing) > 0 || len(known) != len(s.byID)
+	s.dirty = earlier || len(missing) > 0 || len(known) != len(s.byID)
 	if cfg.Remove != nil && cfg.Index != "" {
 		go s.saver()
 	} else {
