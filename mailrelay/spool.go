@@ -206,6 +206,10 @@ func (s *Spool) Put(queue string, rec *Record, msg io.Reader) error {
 	if err != nil {
 		return err
 	}
+	if len(h)-len(recordMagic) > maxHeaderLine {
+		// decodeHeader would refuse it: a record nothing could deliver
+		return fmt.Errorf("spool record %s: envelope of %d bytes, more than %d (%d recipients)", rec.ID, len(h)-len(recordMagic), maxHeaderLine, len(rec.To))
+	}
 	var n int64
 	err = s.writeFile(queue, rec.ID+".msg", queue == QueueActive, true, func(w io.Writer) error {
 		n, err = writeRecord(w, h, msg)
