@@ -19,8 +19,10 @@ import (
 // like a queue record (under a temporary name, synced in a group commit,
 // renamed into place, the rename synced), so Catch returns, and the relay
 // answers 250, only once the message and its envelope are durable under
-// their final name. A crash before that leaves at most a temporary file,
-// never acknowledged, which Recover removes.
+// their final name. A crash before the rename leaves a temporary file,
+// never acknowledged, which Recover removes; one after it, before the
+// 250, leaves the message caught though never acknowledged (the client
+// sends it again: a duplicate, never a loss).
 func (s *Spool) Catch(rec *Record, msg io.Reader) error {
 	j, err := json.Marshal(rec)
 	if err != nil {
