@@ -43,7 +43,9 @@ func mailpitBinary(t *testing.T) string {
 }
 
 // startMailpit runs Mailpit on loopback with its own database; it returns
-// the SMTP address and the HTTP base URL.
+// the SMTP address and the HTTP base URL. Its ports are picked ahead
+// (freeAddr): told to listen on port 0, Mailpit v1.33.1 logs "starting on
+// 127.0.0.1:0", not the port it bound.
 func startMailpit(t *testing.T) (string, string) {
 	t.Helper()
 	smtpAddr, httpAddr := freeAddr(t), freeAddr(t)

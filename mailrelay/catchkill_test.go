@@ -38,15 +38,15 @@ func TestCatchKilledAroundTheCommitRename(t *testing.T) {
 		{"delay_exit", 1},
 	} {
 		t.Run(tc.hold, func(t *testing.T) {
-			spool, addr := t.TempDir(), freeAddr(t)
+			spool := t.TempDir()
 			caught := filepath.Join(spool, QueueCaught)
 			cmd := exec.Command(strace, "-f", "-qq", "-o", "/dev/null", "-e", "trace=?rename,?renameat",
 				"-e", "inject=?rename,?renameat:"+tc.hold+"=10000000:when=1",
-				bin, "mail", "serve", "--mode", "catch", "--listen", addr, "--spool", spool)
-			p := runRelayProc(t, cmd, addr)
+				bin, "mail", "serve", "--mode", "catch", "--listen", "127.0.0.1:0", "--spool", spool)
+			p := runRelayProc(t, cmd)
 			sent := make(chan error, 1)
 			go func() {
-				sent <- sendMail(t, addr, "a@x.test", []string{"b@x.test"}, "Subject: held\r\n\r\nx\r\n")
+				sent <- sendMail(t, p.addr, "a@x.test", []string{"b@x.test"}, "Subject: held\r\n\r\nx\r\n")
 			}()
 			want := ".tmp"
 			if tc.hold == "delay_exit" {
@@ -85,7 +85,7 @@ func TestCatchKilledAroundTheCommitRename(t *testing.T) {
 				probe.Unlock()
 				return true
 			})
-			r, _ := startRelay(t, Config{Mode: ModeCatch, Spool: spool, Listen: addr})
+			r, _ := startRelay(t, Config{Mode: ModeCatch, Spool: spool})
 			ents, _ := os.ReadDir(caught)
 			if len(ents) != tc.caught {
 				t.Fatalf("caught folder after restart: %v, want %d message file(s)", ents, tc.caught)

@@ -93,7 +93,7 @@ func runDevbox(t *testing.T, bin string, args ...string) (string, string, error)
 func TestDamagedRecordsAreSetAsideNeverDeleted(t *testing.T) {
 	bin := testbin.Devbox(t)
 	up := newTestUpstream(t)
-	spool, addr, metricsAddr := t.TempDir(), freeAddr(t), freeAddr(t)
+	spool := t.TempDir()
 	s, err := OpenSpool(spool)
 	if err != nil {
 		t.Fatal(err)
@@ -113,7 +113,7 @@ func TestDamagedRecordsAreSetAsideNeverDeleted(t *testing.T) {
 	// A record that was never acknowledged: still under its temporary name.
 	os.WriteFile(filepath.Join(spool, QueueActive, "0000000000abcdef.msg.tmp"), []byte(recordMagic), 0o600)
 
-	p := startRelayProc(t, bin, addr, spool, up.addr, "--metrics-addr", metricsAddr)
+	p := startRelayProc(t, bin, spool, up.addr, "--metrics-addr", "127.0.0.1:0")
 	testsync.WaitFor(t, "an ERROR line per damaged record", func() bool {
 		return strings.Count(p.stderr.String(), "damaged spool record set aside") == len(damages)
 	})
@@ -135,7 +135,7 @@ func TestDamagedRecordsAreSetAsideNeverDeleted(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(spool, QueueActive, "0000000000abcdef.msg.tmp")); !os.IsNotExist(err) {
 		t.Error("an unacknowledged temporary file was kept")
 	}
-	resp, err := http.Get("http://" + metricsAddr + "/metrics")
+	resp, err := http.Get("http://" + p.metricsAddr + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

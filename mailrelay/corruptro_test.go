@@ -30,7 +30,7 @@ func TestDamagedRecordWithCorruptFolderUnwritable(t *testing.T) {
 	}
 	bin := testbin.Devbox(t)
 	up := newTestUpstream(t)
-	spool, addr := t.TempDir(), freeAddr(t)
+	spool := t.TempDir()
 	s, err := OpenSpool(spool)
 	if err != nil {
 		t.Fatal(err)
@@ -54,9 +54,9 @@ func TestDamagedRecordWithCorruptFolderUnwritable(t *testing.T) {
 	}
 	script := `mount --bind "$1/corrupt" "$1/corrupt" && mount -o remount,bind,ro "$1/corrupt" && shift && exec "$@"`
 	cmd := exec.Command("unshare", append(unshare, "sh", "-c", script, "sh", spool,
-		bin, "mail", "serve", "--listen", addr, "--spool", spool, "--retry-initial", "50ms", "--workers", "1")...)
+		bin, "mail", "serve", "--listen", "127.0.0.1:0", "--spool", spool, "--retry-initial", "50ms", "--workers", "1")...)
 	cmd.Env = append(os.Environ(), "DEVBOX_MAIL_RELAY_HOST="+up.addr, "DEVBOX_MAIL_RELAY_TLS=none")
-	p := runRelayProc(t, cmd, addr)
+	p := runRelayProc(t, cmd)
 
 	testsync.WaitFor(t, "the good record delivered", func() bool { return len(up.received()) == 1 })
 	testsync.WaitFor(t, "an ERROR line for the damaged record", func() bool {
@@ -72,7 +72,7 @@ func TestDamagedRecordWithCorruptFolderUnwritable(t *testing.T) {
 		ents, _ := os.ReadDir(filepath.Join(spool, ctlDir))
 		return len(ents) == 0
 	})
-	if err := sendMail(t, addr, "a@x.test", []string{"b@x.test"}, "Subject: after\r\n\r\nbody\r\n"); err != nil {
+	if err := sendMail(t, p.addr, "a@x.test", []string{"b@x.test"}, "Subject: after\r\n\r\nbody\r\n"); err != nil {
 		t.Fatal(err)
 	}
 	testsync.WaitFor(t, "the message sent after the rescan delivered", func() bool { return subjects(up.received())["after"] == 1 })

@@ -1,10 +1,8 @@
 package mailrelay
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
-	"net"
 	"net/mail"
 	"os"
 	"os/exec"
@@ -21,26 +19,32 @@ import (
 	"github.com/devbox-tools/devbox/internal/testsync"
 )
 
+// relayProc is `devbox mail serve` running as a subprocess. Its servers
+// listen on 127.0.0.1:0; the addresses they bound are read from its log.
 type relayProc struct {
-	cmd    *exec.Cmd
-	stderr *testsync.Buffer
-	done   chan struct{}
+	cmd         *exec.Cmd
+	stderr      *testsync.Buffer
+	done        chan struct{}
+	addr        string // SMTP, from "mail relay listening"
+	metricsAddr string // --metrics-addr, from "metrics listening"; empty without one
+	httpAddr    string // --http-listen, from "caught mail web listening"; empty without one
 }
 
-// startRelayProc runs `devbox mail serve` (extra: more flags) until the
-// test ends and waits for its greeting.
-func startRelayProc(t *testing.T, bin, addr, spool, upstream string, extra ...string) *relayProc {
+// startRelayProc runs `devbox mail serve` on spool (extra: more flags)
+// until the test ends and waits for it to listen.
+func startRelayProc(t *testing.T, bin, spool, upstream string, extra ...string) *relayProc {
 	t.Helper()
-	args := append([]string{"mail", "serve", "--listen", addr, "--spool", spool, "--workers", "4",
+	args := append([]string{"mail", "serve", "--listen", "127.0.0.1:0", "--spool", spool, "--workers", "4",
 		"--retry-initial", "50ms", "--retry-max", "200ms"}, extra...)
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), "DEVBOX_MAIL_RELAY_HOST="+upstream, "DEVBOX_MAIL_RELAY_TLS=none")
-	return runRelayProc(t, cmd, addr)
+	return runRelayProc(t, cmd)
 }
 
-// runRelayProc starts cmd, a relay listening on addr, until the test ends
-// and waits for its greeting.
-func runRelayProc(t *testing.T, cmd *exec.Cmd, addr string) *relayProc {
+// runRelayProc starts cmd, a relay told to listen on port 0, until the
+// test ends, and waits for the log line saying where it listens. The
+// metrics and caught mail web servers log their addresses before it.
+func runRelayProc(t *testing.T, cmd *exec.Cmd) *relayProc {
 	t.Helper()
 	p := &relayProc{cmd: cmd, stderr: &testsync.Buffer{}, done: make(chan struct{})}
 	cmd.Stderr = p.stderr
@@ -52,23 +56,20 @@ func runRelayProc(t *testing.T, cmd *exec.Cmd, addr string) *relayProc {
 		_ = cmd.Process.Kill()
 		<-p.done
 	})
-	for range 500 {
+	testsync.WaitFor(t, "the relay's listening log line", func() bool {
 		select {
 		case <-p.done:
 			t.Fatalf("relay exited: %s", p.stderr)
 		default:
 		}
-		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
-			line, _ := bufio.NewReader(c).ReadString('\n')
-			c.Close()
-			if strings.HasPrefix(line, "220") {
-				return p
-			}
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("relay did not start: %s", p.stderr)
-	return nil
+		var ok bool
+		p.addr, ok = testsync.LogValue(p.stderr.String(), "mail relay listening", "addr")
+		return ok
+	})
+	log := p.stderr.String()
+	p.metricsAddr, _ = testsync.LogValue(log, "metrics listening", "addr")
+	p.httpAddr, _ = testsync.LogValue(log, "caught mail web listening", "addr")
+	return p
 }
 
 func subjects(msgs []gotMsg) map[string]int {
@@ -89,8 +90,8 @@ func TestSIGKILLUnderLoadLosesNothing(t *testing.T) {
 	bin := testbin.Devbox(t)
 	up := newTestUpstream(t)
 	up.set(func(u *testUpstream) { u.delay = 3 * time.Millisecond })
-	spool, addr := t.TempDir(), freeAddr(t)
-	p := startRelayProc(t, bin, addr, spool, up.addr)
+	spool := t.TempDir()
+	p := startRelayProc(t, bin, spool, up.addr)
 
 	const senders, total, killAt = 8, 400, 150
 	var (
@@ -106,7 +107,7 @@ func TestSIGKILLUnderLoadLosesNothing(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c, err := smtp.Dial(addr)
+			c, err := smtp.Dial(p.addr)
 			if err != nil {
 				return
 			}
@@ -150,7 +151,7 @@ func TestSIGKILLUnderLoadLosesNothing(t *testing.T) {
 	queued, _ := os.ReadDir(filepath.Join(spool, QueueActive))
 	t.Logf("killed: %d accepted, %d unknown, %d at the upstream, %d files in the queue", len(accepted), len(unknown), before, len(queued))
 
-	p2 := startRelayProc(t, bin, addr, spool, up.addr)
+	p2 := startRelayProc(t, bin, spool, up.addr) // on a new port, read from its own log
 	testsync.WaitFor(t, "every accepted message at the upstream", func() bool {
 		got := subjects(up.received())
 		for s := range accepted {

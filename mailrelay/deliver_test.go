@@ -134,8 +134,16 @@ func TestUpstreamTimesOut(t *testing.T) {
 	testsync.WaitFor(t, "delivery after the timeout", func() bool { return len(up.received()) == 1 && queueLen(t, r, QueueActive) == 0 })
 }
 
-// freeAddr returns a loopback address nothing listens on.
+// freeAddr returns a loopback address nothing listens on now, found by
+// binding port 0 and closing: another process may take the port before
+// the caller binds it. Servers of this test binary listen on 127.0.0.1:0
+// (or are passed a listener) and the built relay reports the addresses it
+// bound in its log (runRelayProc); freeAddr is only for what neither can
+// do: an address that must refuse connections now and accept them later
+// (TestUpstreamRefusesThenComesUp), and a peer program that cannot be
+// told to bind port 0 and say where (Mailpit, startMailpit).
 func freeAddr(t *testing.T) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -146,6 +154,8 @@ func freeAddr(t *testing.T) string {
 }
 
 func TestUpstreamRefusesThenComesUp(t *testing.T) {
+	// The upstream comes up later at the address the relay was given,
+	// which refuses until then: an address picked ahead, not a listener.
 	addr := freeAddr(t)
 	r, relay := startRelay(t, fastRetry(addr))
 	if err := sendMail(t, relay, "app@example.test", []string{"a@example.test"}, testMsg); err != nil {
@@ -160,7 +170,9 @@ func TestUpstreamRefusesThenComesUp(t *testing.T) {
 }
 
 func TestLifetimeExpires(t *testing.T) {
-	cfg := fastRetry(freeAddr(t))
+	up := newTestUpstream(t)
+	up.set(func(u *testUpstream) { u.dataErr = func(int) error { return err451 } })
+	cfg := fastRetry(up.addr)
 	cfg.Lifetime = 100 * time.Millisecond
 	r, relay := startRelay(t, cfg)
 	if err := sendMail(t, relay, "app@example.test", []string{"a@example.test"}, testMsg); err != nil {

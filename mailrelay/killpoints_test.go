@@ -38,14 +38,14 @@ func TestRelayKilledAroundTheCommitRename(t *testing.T) {
 	} {
 		t.Run(tc.hold, func(t *testing.T) {
 			up := newTestUpstream(t)
-			spool, addr := t.TempDir(), freeAddr(t)
+			spool := t.TempDir()
 			cmd := exec.Command(strace, "-f", "-qq", "-o", "/dev/null", "-e", "trace=?rename,?renameat",
 				"-e", "inject=?rename,?renameat:"+tc.hold+"=10000000:when=1",
-				bin, "mail", "serve", "--listen", addr, "--spool", spool, "--retry-initial", "50ms")
+				bin, "mail", "serve", "--listen", "127.0.0.1:0", "--spool", spool, "--retry-initial", "50ms")
 			cmd.Env = append(os.Environ(), "DEVBOX_MAIL_RELAY_HOST="+up.addr, "DEVBOX_MAIL_RELAY_TLS=none")
-			p := runRelayProc(t, cmd, addr)
+			p := runRelayProc(t, cmd)
 			sent := make(chan error, 1)
-			go func() { sent <- sendMail(t, addr, "a@x.test", []string{"b@x.test"}, "Subject: held\r\n\r\nx\r\n") }()
+			go func() { sent <- sendMail(t, p.addr, "a@x.test", []string{"b@x.test"}, "Subject: held\r\n\r\nx\r\n") }()
 			want := ".tmp"
 			if tc.hold == "delay_exit" {
 				want = ".msg"
@@ -73,9 +73,9 @@ func TestRelayKilledAroundTheCommitRename(t *testing.T) {
 			if err := <-sent; err == nil {
 				t.Fatal("the client got 250 from a relay killed before its commit was durable")
 			}
-			// The killed relay's lock and port are free at once (strace
-			// itself waits out its delay).
-			startRelayProc(t, bin, addr, spool, up.addr)
+			// The killed relay's lock is free at once (strace itself
+			// waits out its delay).
+			startRelayProc(t, bin, spool, up.addr)
 			testsync.WaitFor(t, "the queue emptied", func() bool {
 				ids, _ := (&Spool{dir: spool}).IDs(QueueActive)
 				ents, _ := os.ReadDir(filepath.Join(spool, QueueActive))

@@ -29,9 +29,8 @@ func TestSpoolFolderReplacedWhileRunning(t *testing.T) {
 	})
 	base := t.TempDir()
 	spool, moved, other := filepath.Join(base, "spool"), filepath.Join(base, "spool.old"), filepath.Join(base, "other")
-	addr := freeAddr(t)
-	p := startRelayProc(t, bin, addr, spool, up.addr)
-	if err := sendMail(t, addr, "a@x.test", []string{"b@x.test"}, "Subject: before\r\n\r\nx\r\n"); err != nil {
+	p := startRelayProc(t, bin, spool, up.addr)
+	if err := sendMail(t, p.addr, "a@x.test", []string{"b@x.test"}, "Subject: before\r\n\r\nx\r\n"); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Rename(spool, moved); err != nil {

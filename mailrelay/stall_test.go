@@ -55,7 +55,6 @@ func startRelayInNamespace(t *testing.T, bin, upstream string, workers int, size
 	if err := os.Mkdir(spool, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	addr, metricsAddr := freeAddr(t), freeAddr(t)
 	unshare, nsenter := []string{"-m", "--propagation", "private"}, []string{"-m"}
 	if os.Geteuid() != 0 {
 		unshare, nsenter = append([]string{"-r"}, unshare...), []string{"-U", "-m", "--preserve-credentials"}
@@ -67,11 +66,11 @@ func startRelayInNamespace(t *testing.T, bin, upstream string, workers int, size
 for d in queue failed spare corrupt; do mkdir -m 0700 "$1/$d" && mount --bind "$1/$d" "$1/$d" || exit 1; done &&
 shift && exec "$@"`
 	args := append(unshare, "sh", "-c", script, "sh", spool,
-		bin, "mail", "serve", "--listen", addr, "--spool", spool, "--workers", strconv.Itoa(workers),
-		"--retry-initial", "50ms", "--retry-max", "200ms", "--metrics-addr", metricsAddr)
+		bin, "mail", "serve", "--listen", "127.0.0.1:0", "--spool", spool, "--workers", strconv.Itoa(workers),
+		"--retry-initial", "50ms", "--retry-max", "200ms", "--metrics-addr", "127.0.0.1:0")
 	cmd := exec.Command("unshare", args...)
 	cmd.Env = append(os.Environ(), "DEVBOX_MAIL_RELAY_HOST="+upstream, "DEVBOX_MAIL_RELAY_TLS=none")
-	p := runRelayProc(t, cmd, addr)
+	p := runRelayProc(t, cmd)
 	inNS := func(args ...string) string {
 		t.Helper()
 		full := append(append([]string{"-t", strconv.Itoa(p.cmd.Process.Pid)}, nsenter...), args...)
@@ -81,7 +80,7 @@ shift && exec "$@"`
 		}
 		return string(out)
 	}
-	return &nsRelay{p: p, spool: spool, addr: addr, metricsAddr: metricsAddr, inNS: inNS}
+	return &nsRelay{p: p, spool: spool, addr: p.addr, metricsAddr: p.metricsAddr, inNS: inNS}
 }
 
 // waitDeferred waits until the queue holds n records, each tried once.

@@ -6,8 +6,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"regexp"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -82,14 +80,10 @@ func startBin(t *testing.T, env []string, args ...string) *runningCLI {
 	return r
 }
 
-// logValue is a key=value of slog's text format: the value quoted when it
-// holds a blank (addrs="[A B]"), else up to the next blank.
-var logValue = regexp.MustCompile(`(?:^|\s)(\w+)=("(?:[^"\\]|\\.)*"|\S*)`)
-
 // waitLog waits for a log line containing what and returns the value of
-// key on it (addr, or the first address of addrs), or the line when key
-// is empty. It waits as long as testsync.WaitFor: a loaded machine starts
-// the built binary slowly.
+// key on it (testsync.LogValue: addr, or the first address of addrs), or
+// the line when key is empty. It waits as long as testsync.WaitFor: a
+// loaded machine starts the built binary slowly.
 func (r *runningCLI) waitLog(t *testing.T, what, key string) string {
 	t.Helper()
 	deadline := time.Now().Add(testsync.Timeout)
@@ -100,28 +94,8 @@ func (r *runningCLI) waitLog(t *testing.T, what, key string) string {
 			t.Fatalf("devbox exited %d: %s", code, r.stderr.String())
 		default:
 		}
-		for _, line := range strings.Split(r.stderr.String(), "\n") {
-			if !strings.Contains(line, what) {
-				continue
-			}
-			if key == "" {
-				return line
-			}
-			for _, m := range logValue.FindAllStringSubmatch(line, -1) {
-				if m[1] != key {
-					continue
-				}
-				v := m[2]
-				if u, err := strconv.Unquote(v); err == nil {
-					v = u
-				}
-				if key == "addrs" { // [A B ...]: A, which may be [::1]:PORT
-					v, _ = strings.CutPrefix(v, "[")
-					v, _ = strings.CutSuffix(v, "]")
-					v, _, _ = strings.Cut(v, " ")
-				}
-				return v
-			}
+		if v, ok := testsync.LogValue(r.stderr.String(), what, key); ok {
+			return v
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
