@@ -6,7 +6,7 @@
 # latency at 20,000 and 50,000 qps (dnsperf -Q, per-query latencies from
 # -v; the median of three alternating rounds); then the reload time of a 100,000-name file (with the queries lost
 # meanwhile). Needs bin/devbox (make bench-dns builds it) and Debian's
-# dnsperf and dnsmasq-base. Takes about four minutes.
+# dnsperf and dnsmasq-base. Takes about three and a half minutes.
 set -euo pipefail
 
 BIN=${BIN:-bin/devbox}
