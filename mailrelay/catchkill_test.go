@@ -6,13 +6,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/devbox-tools/devbox/internal/testbin"
-	"github.com/devbox-tools/devbox/internal/testsync"
 )
 
 // TestCatchKilledAroundTheCommitRename SIGKILLs the real relay in catch
@@ -40,51 +36,12 @@ func TestCatchKilledAroundTheCommitRename(t *testing.T) {
 		t.Run(tc.hold, func(t *testing.T) {
 			spool := t.TempDir()
 			caught := filepath.Join(spool, QueueCaught)
-			cmd := exec.Command(strace, "-f", "-qq", "-o", "/dev/null", "-e", "trace=?rename,?renameat",
-				"-e", "inject=?rename,?renameat:"+tc.hold+"=10000000:when=1",
-				bin, "mail", "serve", "--mode", "catch", "--listen", "127.0.0.1:0", "--spool", spool)
-			p := runRelayProc(t, cmd)
-			sent := make(chan error, 1)
-			go func() {
-				sent <- sendMail(t, p.addr, "a@x.test", []string{"b@x.test"}, "Subject: held\r\n\r\nx\r\n")
-			}()
 			want := ".tmp"
 			if tc.hold == "delay_exit" {
 				want = ".eml"
 			}
-			testsync.WaitFor(t, "the message at the held rename", func() bool {
-				ents, _ := os.ReadDir(caught)
-				for _, e := range ents {
-					if strings.HasSuffix(e.Name(), want) {
-						return true
-					}
-				}
-				return false
-			})
-			children, err := os.ReadFile("/proc/" + strconv.Itoa(p.cmd.Process.Pid) + "/task/" + strconv.Itoa(p.cmd.Process.Pid) + "/children")
-			if err != nil {
-				t.Fatal(err)
-			}
-			relay, err := strconv.Atoi(strings.Fields(string(children))[0])
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := syscall.Kill(relay, syscall.SIGKILL); err != nil {
-				t.Fatal(err)
-			}
-			if err := <-sent; err == nil {
-				t.Fatal("the client got 250 from a relay killed before its commit was durable")
-			}
-			// Its files (the spool lock) are closed once its last thread
-			// has exited, which strace can hold back until its delay ends.
-			testsync.WaitFor(t, "the killed relay's spool lock released", func() bool {
-				probe := &Spool{dir: spool}
-				if probe.Lock() != nil {
-					return false
-				}
-				probe.Unlock()
-				return true
-			})
+			killAtHeldRename(t, strace, tc.hold, caught, want, nil,
+				bin, "mail", "serve", "--mode", "catch", "--listen", "127.0.0.1:0", "--spool", spool)
 			r, _ := startRelay(t, Config{Mode: ModeCatch, Spool: spool})
 			ents, _ := os.ReadDir(caught)
 			if len(ents) != tc.caught {

@@ -39,42 +39,13 @@ func TestRelayKilledAroundTheCommitRename(t *testing.T) {
 		t.Run(tc.hold, func(t *testing.T) {
 			up := newTestUpstream(t)
 			spool := t.TempDir()
-			cmd := exec.Command(strace, "-f", "-qq", "-o", "/dev/null", "-e", "trace=?rename,?renameat",
-				"-e", "inject=?rename,?renameat:"+tc.hold+"=10000000:when=1",
-				bin, "mail", "serve", "--listen", "127.0.0.1:0", "--spool", spool, "--retry-initial", "50ms")
-			cmd.Env = append(os.Environ(), "DEVBOX_MAIL_RELAY_HOST="+up.addr, "DEVBOX_MAIL_RELAY_TLS=none")
-			p := runRelayProc(t, cmd)
-			sent := make(chan error, 1)
-			go func() { sent <- sendMail(t, p.addr, "a@x.test", []string{"b@x.test"}, "Subject: held\r\n\r\nx\r\n") }()
 			want := ".tmp"
 			if tc.hold == "delay_exit" {
 				want = ".msg"
 			}
-			testsync.WaitFor(t, "the record at the held rename", func() bool {
-				ents, _ := os.ReadDir(filepath.Join(spool, QueueActive))
-				for _, e := range ents {
-					if strings.HasSuffix(e.Name(), want) {
-						return true
-					}
-				}
-				return false
-			})
-			children, err := os.ReadFile("/proc/" + strconv.Itoa(p.cmd.Process.Pid) + "/task/" + strconv.Itoa(p.cmd.Process.Pid) + "/children")
-			if err != nil {
-				t.Fatal(err)
-			}
-			relay, err := strconv.Atoi(strings.Fields(string(children))[0])
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := syscall.Kill(relay, syscall.SIGKILL); err != nil {
-				t.Fatal(err)
-			}
-			if err := <-sent; err == nil {
-				t.Fatal("the client got 250 from a relay killed before its commit was durable")
-			}
-			// The killed relay's lock is free at once (strace itself
-			// waits out its delay).
+			killAtHeldRename(t, strace, tc.hold, filepath.Join(spool, QueueActive), want,
+				[]string{"DEVBOX_MAIL_RELAY_HOST=" + up.addr, "DEVBOX_MAIL_RELAY_TLS=none"},
+				bin, "mail", "serve", "--listen", "127.0.0.1:0", "--spool", spool, "--retry-initial", "50ms")
 			startRelayProc(t, bin, spool, up.addr)
 			testsync.WaitFor(t, "the queue emptied", func() bool {
 				ids, _ := (&Spool{dir: spool}).IDs(QueueActive)
@@ -86,4 +57,56 @@ func TestRelayKilledAroundTheCommitRename(t *testing.T) {
 			}
 		})
 	}
+}
+
+// killAtHeldRename runs the relay (argv: the binary and its arguments,
+// env added to this process's) under strace, which holds its first rename
+// at hold (delay_enter: before the rename runs; delay_exit: after it ran,
+// before anything syncs it), sends one message, waits until a file ending
+// in want is in dir, SIGKILLs the relay (not strace), checks that the
+// client got no 250, and waits until the killed relay's spool lock is
+// free (its files close once its last thread exits, which strace can hold
+// back until its delay ends).
+func killAtHeldRename(t *testing.T, strace, hold, dir, want string, env []string, argv ...string) {
+	t.Helper()
+	args := append([]string{"-f", "-qq", "-o", "/dev/null", "-e", "trace=?rename,?renameat",
+		"-e", "inject=?rename,?renameat:" + hold + "=10000000:when=1"}, argv...)
+	cmd := exec.Command(strace, args...)
+	cmd.Env = append(os.Environ(), env...)
+	p := runRelayProc(t, cmd)
+	sent := make(chan error, 1)
+	go func() { sent <- sendMail(t, p.addr, "a@x.test", []string{"b@x.test"}, "Subject: held\r\n\r\nx\r\n") }()
+	testsync.WaitFor(t, "a file at the held rename", func() bool {
+		ents, _ := os.ReadDir(dir)
+		for _, e := range ents {
+			if strings.HasSuffix(e.Name(), want) {
+				return true
+			}
+		}
+		return false
+	})
+	pid := strconv.Itoa(p.cmd.Process.Pid)
+	children, err := os.ReadFile("/proc/" + pid + "/task/" + pid + "/children")
+	if err != nil {
+		t.Fatal(err)
+	}
+	relay, err := strconv.Atoi(strings.Fields(string(children))[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(relay, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-sent; err == nil {
+		t.Fatal("the client got 250 from a relay killed before its commit was durable")
+	}
+	spool := filepath.Dir(dir)
+	testsync.WaitFor(t, "the killed relay's spool lock released", func() bool {
+		probe := &Spool{dir: spool}
+		if probe.Lock() != nil {
+			return false
+		}
+		probe.Unlock()
+		return true
+	})
 }
