@@ -4,7 +4,6 @@ package mailrelay
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -21,10 +20,6 @@ import (
 // envelope (the client, which saw no 250, may send it again: a
 // duplicate, never a loss).
 func TestCatchKilledAroundTheCommitRename(t *testing.T) {
-	strace, err := exec.LookPath("strace")
-	if err != nil {
-		t.Fatal("strace is needed to hold the relay at a system call: apt-get install strace (scripts/deps.sh)")
-	}
 	bin := testbin.Devbox(t)
 	for _, tc := range []struct {
 		hold   string // strace delay point
@@ -40,7 +35,7 @@ func TestCatchKilledAroundTheCommitRename(t *testing.T) {
 			if tc.hold == "delay_exit" {
 				want = ".eml"
 			}
-			killAtHeldRename(t, strace, tc.hold, caught, want, nil,
+			killAtHeldRename(t, tc.hold, caught, want, nil,
 				bin, "mail", "serve", "--mode", "catch", "--listen", "127.0.0.1:0", "--spool", spool)
 			r, _ := startRelay(t, Config{Mode: ModeCatch, Spool: spool})
 			ents, _ := os.ReadDir(caught)

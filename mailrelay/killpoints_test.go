@@ -24,10 +24,6 @@ import (
 // after it, the record is kept and delivered once: the client, which saw
 // no 250, may send it again (a duplicate, never a loss; see docs/mail.md).
 func TestRelayKilledAroundTheCommitRename(t *testing.T) {
-	strace, err := exec.LookPath("strace")
-	if err != nil {
-		t.Fatal("strace is needed to hold the relay at a system call: apt-get install strace (scripts/deps.sh)")
-	}
 	bin := testbin.Devbox(t)
 	for _, tc := range []struct {
 		hold      string // strace delay point
@@ -43,7 +39,7 @@ func TestRelayKilledAroundTheCommitRename(t *testing.T) {
 			if tc.hold == "delay_exit" {
 				want = ".msg"
 			}
-			killAtHeldRename(t, strace, tc.hold, filepath.Join(spool, QueueActive), want,
+			killAtHeldRename(t, tc.hold, filepath.Join(spool, QueueActive), want,
 				[]string{"DEVBOX_MAIL_RELAY_HOST=" + up.addr, "DEVBOX_MAIL_RELAY_TLS=none"},
 				bin, "mail", "serve", "--listen", "127.0.0.1:0", "--spool", spool, "--retry-initial", "50ms")
 			startRelayProc(t, bin, spool, up.addr)
@@ -67,8 +63,12 @@ func TestRelayKilledAroundTheCommitRename(t *testing.T) {
 // client got no 250, and waits until the killed relay's spool lock is
 // free (its files close once its last thread exits, which strace can hold
 // back until its delay ends).
-func killAtHeldRename(t *testing.T, strace, hold, dir, want string, env []string, argv ...string) {
+func killAtHeldRename(t *testing.T, hold, dir, want string, env []string, argv ...string) {
 	t.Helper()
+	strace, err := exec.LookPath("strace")
+	if err != nil {
+		t.Fatal("strace is needed to hold the relay at a system call: apt-get install strace (scripts/deps.sh)")
+	}
 	args := append([]string{"-f", "-qq", "-o", "/dev/null", "-e", "trace=?rename,?renameat",
 		"-e", "inject=?rename,?renameat:" + hold + "=10000000:when=1"}, argv...)
 	cmd := exec.Command(strace, args...)

@@ -240,22 +240,7 @@ snap >"$W/after"
 // as its hint. Nothing is written (the user could not, and the files are
 // compared).
 func TestDNSInstallWithoutRoot(t *testing.T) {
-	bin := testbin.Devbox(t)
-	dir := t.TempDir()
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	exe := filepath.Join(dir, "devbox")
-	data, err := os.ReadFile(bin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(exe, data, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(filepath.Dir(dir), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	dir, exe := binaryForAnyone(t)
 	conf := filepath.Join(dir, "config.json")
 	var prefix []string
 	if os.Geteuid() == 0 {
@@ -296,24 +281,9 @@ func TestDNSInstallWithoutRoot(t *testing.T) {
 // TestServeConfigPortHint: a user who cannot bind the port install chose
 // (127.0.0.153:53) is told where it came from and the one-time fix.
 func TestServeConfigPortHint(t *testing.T) {
-	bin := testbin.Devbox(t)
-	dir := t.TempDir()
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	exe := filepath.Join(dir, "devbox")
-	data, err := os.ReadFile(bin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(exe, data, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	dir, exe := binaryForAnyone(t)
 	conf := filepath.Join(dir, "config.json")
 	if err := os.WriteFile(conf, []byte(`{"dns":{"listen":"127.0.0.153:53","domains":["test"],"stack":"resolv.conf","primary":true}}`), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(filepath.Dir(dir), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	argv := []string{exe, "dns", "serve", "--config", conf, "--no-forward"}
@@ -333,4 +303,26 @@ func TestServeConfigPortHint(t *testing.T) {
 		!strings.Contains(string(out), "setcap cap_net_bind_service=+ep "+exe) {
 		t.Errorf("exit %d:\n%s", cmd.ProcessState.ExitCode(), out)
 	}
+}
+
+// binaryForAnyone copies the built binary into a new folder that every
+// user can enter (the test runs it as an unprivileged user) and returns
+// the folder and the copy.
+func binaryForAnyone(t *testing.T) (dir, exe string) {
+	t.Helper()
+	dir = t.TempDir()
+	data, err := os.ReadFile(testbin.Devbox(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe = filepath.Join(dir, "devbox")
+	if err := os.WriteFile(exe, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{dir, filepath.Dir(dir)} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir, exe
 }

@@ -3,7 +3,6 @@ package mailbox
 import (
 	"bytes"
 	"encoding/binary"
-	"encoding/gob"
 	"hash/crc32"
 	"os"
 	"path/filepath"
@@ -17,11 +16,7 @@ func corpusEntries(t *testing.T) []Entry {
 	t.Helper()
 	dir := t.TempDir()
 	var out []Entry
-	for _, id := range writeCorpus(t, dir) {
-		e, err := readEntry(dir, id)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, e := range readEntries(t, dir, writeCorpus(t, dir)) {
 		out = append(out, *e)
 	}
 	out[0].Read, out[1].Tags = true, []string{"a", "b"}
@@ -82,18 +77,11 @@ func TestGobSnapshotStillRead(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "caught")
 	os.Mkdir(dir, 0o700)
 	ids := writeCorpus(t, dir)
-	var buf bytes.Buffer
-	enc := gob.NewEncoder(&buf)
-	enc.Encode(gobSnapshotVersion)
-	for _, id := range ids {
-		e, err := readEntry(dir, id)
-		if err != nil {
-			t.Fatal(err)
-		}
+	entries := readEntries(t, dir, ids)
+	for _, e := range entries {
 		e.Subject = "from the snapshot"
-		enc.Encode(e)
 	}
-	os.WriteFile(filepath.Join(dir, "..", "index"), buf.Bytes(), 0o600)
+	os.WriteFile(filepath.Join(dir, "..", "index"), gobSnapshot(entries), 0o600)
 	s := openStore(t, dir)
 	defer s.Close()
 	p := s.Search(Query{}, 0, 0)

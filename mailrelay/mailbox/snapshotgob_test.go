@@ -19,18 +19,8 @@ func TestGobSnapshotReadOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	ids := writeCorpus(t, dir)
-	var buf bytes.Buffer
-	enc := gob.NewEncoder(&buf)
-	enc.Encode(gobSnapshotVersion)
-	for _, id := range ids {
-		e, err := readEntry(dir, id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		enc.Encode(e)
-	}
 	index := filepath.Join(dir, "..", "index")
-	if err := os.WriteFile(index, buf.Bytes(), 0o600); err != nil {
+	if err := os.WriteFile(index, gobSnapshot(readEntries(t, dir, ids)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	s := openStore(t, dir)
@@ -47,4 +37,29 @@ func TestGobSnapshotReadOnce(t *testing.T) {
 	if !strings.HasPrefix(string(b), snapshotMagic) {
 		t.Errorf("index after close starts %q, want the binary snapshot", b[:min(len(b), 20)])
 	}
+}
+
+// gobSnapshot is an earlier (gob) snapshot of entries.
+func gobSnapshot(entries []*Entry) []byte {
+	var buf bytes.Buffer
+	enc := gob.NewEncoder(&buf)
+	enc.Encode(gobSnapshotVersion)
+	for _, e := range entries {
+		enc.Encode(e)
+	}
+	return buf.Bytes()
+}
+
+// readEntries reads the entries of the messages ids in dir.
+func readEntries(t *testing.T, dir string, ids []string) []*Entry {
+	t.Helper()
+	var entries []*Entry
+	for _, id := range ids {
+		e, err := readEntry(dir, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		entries = append(entries, e)
+	}
+	return entries
 }

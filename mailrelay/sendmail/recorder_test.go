@@ -29,13 +29,19 @@ type recorded struct {
 	Data string
 }
 
-func newRecorder(t *testing.T) *recorder {
+// newRecorder runs a recording SMTP server on loopback until the test
+// ends; configure, if given, changes the server before it starts (its
+// name, its limits).
+func newRecorder(t *testing.T, configure ...func(*smtp.Server)) *recorder {
 	t.Helper()
 	r := &recorder{}
 	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &recSession{r: r}, nil }))
 	srv.Domain = "recorder.test"
 	srv.EnableSMTPUTF8 = true
 	srv.ErrorLog = discard{}
+	for _, f := range configure {
+		f(srv)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

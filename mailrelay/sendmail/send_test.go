@@ -368,16 +368,11 @@ func TestNullSenderFlag(t *testing.T) {
 // that does not offer it, can never be sent there: exit 69 (permanent),
 // not 75, which would make the caller try again for ever.
 func TestSendUTF8ToASCIIServer(t *testing.T) {
-	r := &recorder{}
-	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &recSession{r: r}, nil }))
-	srv.Domain, srv.ErrorLog = "ascii.test", discard{}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	up := mailrelay.Upstream{Addr: ln.Addr().String(), TLS: mailrelay.TLSNone}
+	r := newRecorder(t, func(srv *smtp.Server) {
+		srv.Domain = "ascii.test"
+		srv.EnableSMTPUTF8 = false
+	})
+	up := mailrelay.Upstream{Addr: r.addr, TLS: mailrelay.TLSNone}
 	for _, m := range []*Message{
 		{From: "app@x.test", To: []string{"jörg@x.test"}, Data: []byte("Subject: s\r\n\r\nb\r\n")},
 		{From: "jörg@x.test", To: []string{"a@x.test"}, Data: []byte("Subject: s\r\n\r\nb\r\n")},
@@ -515,18 +510,13 @@ func TestLongHeaderFolded(t *testing.T) {
 // before the message is transmitted, instead of cutting the connection
 // in the middle of DATA (which reads as try again).
 func TestSendDeclaresSize(t *testing.T) {
-	r := &recorder{}
-	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &recSession{r: r}, nil }))
-	srv.Domain, srv.ErrorLog, srv.MaxMessageBytes = "small.test", discard{}, 1000
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	up := mailrelay.Upstream{Addr: ln.Addr().String(), TLS: mailrelay.TLSNone}
+	r := newRecorder(t, func(srv *smtp.Server) {
+		srv.Domain = "small.test"
+		srv.MaxMessageBytes = 1000
+	})
+	up := mailrelay.Upstream{Addr: r.addr, TLS: mailrelay.TLSNone}
 	m := &Message{From: "app@x.test", To: []string{"a@x.test"}, Data: []byte("Subject: s\r\n\r\n" + strings.Repeat("line of the body\r\n", 100))}
-	err = Send(context.Background(), up, mailrelay.Rewrite{}, m)
+	err := Send(context.Background(), up, mailrelay.Rewrite{}, m)
 	if ExitCode(err) != ExitUnavailable || !strings.Contains(err.Error(), "552") {
 		t.Errorf("too big: %v (exit %d), want 69 with 552", err, ExitCode(err))
 	}
@@ -555,18 +545,13 @@ func TestNoRecipientsBeforeReading(t *testing.T) {
 // would be refused the same way every time, so that is exit 69 saying how
 // many the server takes, not 75 (try again for ever). Nothing is sent.
 func TestSendTooManyRecipients(t *testing.T) {
-	r := &recorder{}
-	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &recSession{r: r}, nil }))
-	srv.Domain, srv.ErrorLog, srv.MaxRecipients = "few.test", discard{}, 3
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	up := mailrelay.Upstream{Addr: ln.Addr().String(), TLS: mailrelay.TLSNone}
+	r := newRecorder(t, func(srv *smtp.Server) {
+		srv.Domain = "few.test"
+		srv.MaxRecipients = 3
+	})
+	up := mailrelay.Upstream{Addr: r.addr, TLS: mailrelay.TLSNone}
 	m := &Message{From: "app@x.test", To: []string{"a@x.test", "b@x.test", "c@x.test", "d@x.test", "e@x.test"}, Data: []byte("Subject: s\r\n\r\nb\r\n")}
-	err = Send(context.Background(), up, mailrelay.Rewrite{}, m)
+	err := Send(context.Background(), up, mailrelay.Rewrite{}, m)
 	if ExitCode(err) != ExitUnavailable || !strings.Contains(err.Error(), "at most 3 recipients") {
 		t.Errorf("too many recipients: %v (exit %d), want 69 naming the limit", err, ExitCode(err))
 	}
