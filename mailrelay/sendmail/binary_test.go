@@ -81,7 +81,7 @@ func TestBinaryExitCodes(t *testing.T) {
 			if tt.lastTo != "" {
 				last := msgs[len(msgs)-1]
 				head, _, _ := strings.Cut(last.Data, "\r\n\r\n")
-				if strings.Join(last.To, ",") != tt.lastTo || strings.Contains(strings.ToLower(head), "bcc") {
+				if strings.Join(last.To, ",") != tt.lastTo || hasBccField(head) {
 					t.Errorf("last message: %+v", last)
 				}
 			}
