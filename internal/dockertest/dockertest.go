@@ -198,15 +198,24 @@ func Run(t testing.TB, c *client.Client, prefix string, cfg *container.Config, h
 	return name
 }
 
-// RemoveContainer force-removes a container; one that is already gone is fine.
+// RemoveContainer force-removes a container; one that is already gone is
+// fine. A removal the engine fails is tried again a few times: the
+// fuse-overlayfs storage driver of the test machines sometimes fails to
+// delete a container's files ("failed to remove root filesystem ...
+// directory not empty") and succeeds a moment later.
 func RemoveContainer(t testing.TB, c *client.Client, name string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	err := c.ContainerRemove(ctx, name, container.RemoveOptions{Force: true, RemoveVolumes: true})
-	if err != nil && !cerrdefs.IsNotFound(err) && !strings.Contains(err.Error(), "already in progress") {
-		t.Errorf("remove container %s: %v", name, err)
+	var err error
+	for range 5 {
+		err = c.ContainerRemove(ctx, name, container.RemoveOptions{Force: true, RemoveVolumes: true})
+		if err == nil || cerrdefs.IsNotFound(err) || strings.Contains(err.Error(), "already in progress") {
+			return
+		}
+		time.Sleep(500 * time.Millisecond)
 	}
+	t.Errorf("remove container %s: %v", name, err)
 }
 
 // Leftovers lists containers that carry label=value (for example
