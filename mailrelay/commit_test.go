@@ -220,7 +220,7 @@ func TestCommitterSyncStartsAfterCall(t *testing.T) {
 	testsync.WaitFor(t, "waiters queued", func() bool {
 		c.mu.Lock()
 		defer c.mu.Unlock()
-		return c.next != nil
+		return c.next != nil && c.next.callers == 3
 	})
 	select {
 	case <-done:

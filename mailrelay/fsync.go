@@ -29,6 +29,7 @@ type committer struct {
 type batch struct {
 	files   []*os.File
 	renames [][2]string // from, to: done after the batch's barrier
+	callers int         // the joins it holds (Sync adds no file)
 	done    chan struct{}
 	err     error
 }
@@ -47,6 +48,7 @@ func (c *committer) join(f *os.File, from, to string) *batch {
 		c.next = &batch{done: make(chan struct{})}
 	}
 	b := c.next
+	b.callers++
 	if f != nil {
 		b.files = append(b.files, f)
 	}
